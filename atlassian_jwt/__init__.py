@@ -1,0 +1,61 @@
+"""Sign and verify the JWTs of Atlassian Connect, with Atlassian's exact query string hash.
+
+A drop-in replacement for the ``atlassian-jwt`` package: :func:`encode_token` signs calls from
+the app to the product, :class:`Authenticator` verifies calls from the product to the app, and
+:mod:`atlassian_jwt.url_utils` computes the ``qsh`` claim as Jira and Confluence do.
+"""
+
+from __future__ import annotations
+
+from .authenticate import CONTEXT_QSH, Authenticator, AuthResult
+from .encode import DEFAULT_LIFETIME, encode_token
+from .exceptions import (
+    AlgorithmNotAllowedError,
+    DecodeError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    InvalidSignatureError,
+    KeyFetchError,
+    MalformedRequestError,
+    MalformedTokenError,
+    MissingClaimError,
+    QshMismatchError,
+    TokenExpiredError,
+    TokenMissingError,
+    TokenNotYetValidError,
+    TokenRejectedError,
+    TokenTooLargeError,
+    UnknownIssuerError,
+)
+from .url_utils import canonicalize_request, hash_url
+
+__version__ = "4.0.0.dev0"
+
+__all__ = [
+    "CONTEXT_QSH",
+    "DEFAULT_LIFETIME",
+    "AlgorithmNotAllowedError",
+    "AuthResult",
+    "Authenticator",
+    "DecodeError",
+    "InvalidAudienceError",
+    "InvalidClaimError",
+    "InvalidIssuerError",
+    "InvalidSignatureError",
+    "KeyFetchError",
+    "MalformedRequestError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "QshMismatchError",
+    "TokenExpiredError",
+    "TokenMissingError",
+    "TokenNotYetValidError",
+    "TokenRejectedError",
+    "TokenTooLargeError",
+    "UnknownIssuerError",
+    "__version__",
+    "canonicalize_request",
+    "encode_token",
+    "hash_url",
+]

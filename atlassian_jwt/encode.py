@@ -1,0 +1,86 @@
+"""Sign a request from the app to an Atlassian product (an outbound token).
+
+The app signs each REST call to Jira or Confluence with the tenant's shared secret: ``iss`` is
+the app key, ``qsh`` the hash of the request relative to the tenant's ``baseUrl``, and the token
+is short-lived. The request then carries ``Authorization: JWT <token>``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+from .url_utils import hash_url
+
+__all__ = ["DEFAULT_LIFETIME", "encode_token"]
+
+#: Default token lifetime in seconds: three minutes, as Atlassian's own tooling uses.
+DEFAULT_LIFETIME = 3 * 60
+
+# Claims computed here so that the token is valid for the request; payload_kwargs may not
+# replace them (use the url, timeout_secs and the tenant's key instead).
+_COMPUTED_CLAIMS = frozenset({"qsh", "iat", "exp"})
+
+
+def encode_token(
+    http_method: str,
+    url: str,
+    clientKey: str,  # noqa: N803 - the installed payload's names, so **tenant_info works
+    sharedSecret: str | bytes,  # noqa: N803
+    timeout_secs: int = DEFAULT_LIFETIME,
+    payload_kwargs: Mapping[str, Any] | None = None,
+    **tenant_info: Any,
+) -> str:
+    """Encode a token for a call from the app to the product, ``qsh`` included.
+
+    Pass the tenant information from the ``installed`` callback as keyword arguments::
+
+        token = encode_token("GET", "/rest/api/3/myself", **tenant_info)
+        headers = {"Authorization": f"JWT {token}"}
+
+    :param http_method: the method of the request to sign.
+    :param url: the URL of the request: absolute, or relative to the tenant's ``baseUrl``. With
+        ``baseUrl`` in the tenant information, its path (Confluence's ``/wiki``) is removed
+        before hashing, so ``/wiki/rest/api/space`` and ``/rest/api/space`` sign alike.
+    :param clientKey: the tenant's client key; the token's ``aud``.
+    :param sharedSecret: the tenant's shared secret, the HS256 key.
+    :param timeout_secs: lifetime of the token in seconds (default three minutes).
+    :param payload_kwargs: extra claims, such as ``sub`` or ``context``. They may replace
+        ``iss`` and ``aud`` but not ``qsh``, ``iat`` or ``exp``, which this function computes.
+    :param tenant_info: the rest of the tenant information. ``key`` (the app key) becomes
+        ``iss``, which is what the product checks; without it ``iss`` is ``clientKey``, as in
+        3.0.0. ``baseUrl`` is the base the ``qsh`` is computed relative to. Other keys are
+        ignored.
+    :returns: the encoded token.
+    :raises ValueError: for an empty key or secret, a lifetime that is not a positive number of
+        seconds, or ``payload_kwargs`` that try to replace a computed claim.
+
+    .. warning:: ``sharedSecret`` is the tenant's secret: never log it or the token.
+    """
+    if not isinstance(clientKey, str) or not clientKey:
+        raise ValueError("clientKey must be a non-empty string")
+    if not isinstance(sharedSecret, (str, bytes)) or not sharedSecret:
+        raise ValueError("sharedSecret must be a non-empty string")
+    if isinstance(timeout_secs, bool) or not isinstance(timeout_secs, int) or timeout_secs <= 0:
+        raise ValueError("timeout_secs must be a positive number of seconds")
+    extra = dict(payload_kwargs or {})
+    overridden = _COMPUTED_CLAIMS.intersection(extra)
+    if overridden:
+        raise ValueError(
+            f"payload_kwargs cannot replace {sorted(overridden)}: they are computed from the "
+            "request and timeout_secs"
+        )
+
+    now = int(time.time())
+    payload = {
+        "iss": tenant_info.get("key") or clientKey,
+        "iat": now,
+        "exp": now + timeout_secs,
+        "qsh": hash_url(http_method, url, tenant_info.get("baseUrl")),
+        "aud": clientKey,
+        **extra,
+    }
+    return jwt.encode(payload, sharedSecret, algorithm="HS256")

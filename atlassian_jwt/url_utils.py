@@ -1,0 +1,274 @@
+"""The canonical request and its hash, the ``qsh`` claim, exactly as Atlassian computes them.
+
+Atlassian Connect binds a token to one request: the token's ``qsh`` claim is the SHA-256 hash of
+the *canonical request* ``METHOD&URI&QUERY``. The rules below are those of Atlassian's Java
+reference (``com.atlassian.jwt``), which is what Jira and Confluence run; where the 3.0.0 Python
+package differed from it, this module follows Java.
+
+Everything else in the library calls :func:`canonicalize_request` (or the parsed form of it);
+canonicalisation lives only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Union
+from urllib.parse import unquote_plus
+
+__all__ = [
+    "BodyParams",
+    "base_path",
+    "canonicalize_request",
+    "hash_url",
+    "parse_query_params",
+]
+
+#: Form parameters from a request body: the raw ``application/x-www-form-urlencoded`` text (or
+#: bytes), or a mapping of decoded names to a value or a list of values.
+BodyParams = Union[str, bytes, Mapping[str, Union[str, Sequence[str]]]]
+
+Params = dict[str, list[str]]
+
+# An absolute URL: a scheme followed by "://" and an authority. Only this form counts as
+# absolute; "/a:b/c" and "//a" are paths, as they are for the Java reference.
+_SCHEME_AND_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+
+# RFC 3986 unreserved characters: the only ones left as they are when encoding.
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
+_PERCENT_ENCODED = tuple(
+    chr(byte) if _UNRESERVED.fullmatch(chr(byte)) else f"%{byte:02X}" for byte in range(256)
+)
+
+# Java's Character.isWhitespace, which StringUtils.isBlank uses to decide that a path is empty.
+# It differs from str.isspace: the no-break spaces (U+00A0, U+2007, U+202F) are not whitespace.
+_JAVA_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2008\u2009\u200a\u2028\u2029\u205f\u3000"
+)
+
+
+def canonicalize_request(
+    http_method: str,
+    url: str,
+    base_url: str | None = None,
+    *,
+    body_params: BodyParams | None = None,
+) -> str:
+    """Build the canonical request ``METHOD&URI&QUERY`` whose hash is the ``qsh`` claim.
+
+    :param http_method: the request's method, in any case.
+    :param url: the request URL as sent: absolute (``https://x.atlassian.net/rest/api/3/issue``)
+        or relative (``/rest/api/3/issue?x=1``). The path is hashed exactly as it appears, not
+        decoded or re-encoded.
+    :param base_url: a base URL (``https://x.atlassian.net/wiki``) or just its path (``/wiki``),
+        removed from the front of the request path: the tenant's ``baseUrl`` for calls to the
+        product, the app's own base URL for calls to the app.
+    :param body_params: form parameters from an ``application/x-www-form-urlencoded`` body,
+        merged with the query parameters as the Java servlet side does. Only pass them when the
+        signer included them.
+    :returns: the canonical request.
+    :raises ValueError: if ``url`` or ``base_url`` is not valid text (a lone surrogate, say).
+
+    >>> canonicalize_request('get', '/path/to/service?zee_last=param&repeated=parameter 1'
+    ...                      '&first=param&repeated=parameter 2')
+    'GET&/path/to/service&first=param&repeated=parameter%201,parameter%202&zee_last=param'
+    >>> canonicalize_request('GET', 'https://example.atlassian.net/wiki/rest/api/space/',
+    ...                      'https://example.atlassian.net/wiki')
+    'GET&/rest/api/space&'
+    """
+    path, query = split_url(url)
+    params = parse_params(query)
+    if body_params is not None:
+        merge_body_params(params, body_params)
+    return canonical_request(http_method, path, params, base_path(base_url))
+
+
+def hash_url(
+    http_method: str,
+    url: str,
+    base_url: str | None = None,
+    *,
+    body_params: BodyParams | None = None,
+) -> str:
+    """Return the ``qsh`` for a request: the hex SHA-256 of its canonical request.
+
+    Takes the same arguments as :func:`canonicalize_request`.
+
+    >>> hash_url('GET', '/rest/api/3/project/recent')
+    '4953376a4a620a337fab595409def4f695270777a9536fded98a4790b1ad3832'
+    """
+    return qsh_of(canonicalize_request(http_method, url, base_url, body_params=body_params))
+
+
+def parse_query_params(url: str, keep_blank_values: bool = False) -> dict[str, list[str]]:
+    """Return the query parameters of ``url``: each decoded name with its decoded values.
+
+    As in 3.0.0, parameters with an empty value are left out unless ``keep_blank_values``.
+
+    >>> parse_query_params('/page?a=1&b=x+y&a=2&c=')
+    {'a': ['1', '2'], 'b': ['x y']}
+    """
+    params = parse_params(split_url(url)[1])
+    if keep_blank_values:
+        return params
+    kept = {name: [value for value in values if value] for name, values in params.items()}
+    return {name: values for name, values in kept.items() if values}
+
+
+def base_path(base_url: str | None) -> str:
+    """Return the path part of a base URL without trailing slashes (``""`` for none).
+
+    >>> base_path('https://example.atlassian.net/wiki/')
+    '/wiki'
+    >>> base_path('/wiki')
+    '/wiki'
+    >>> base_path('https://example.atlassian.net')
+    ''
+    """
+    if not base_url:
+        return ""
+    path = split_url(base_url)[0].rstrip("/")
+    if path and not path.startswith("/"):
+        path = "/" + path
+    return path
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """Return the path and the raw query string of ``url``, as they appear in it.
+
+    :raises ValueError: if ``url`` is not valid text.
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str, not {type(url).__name__}")
+    _check_text(url, "url")
+    url = url.partition("#")[0]
+    authority = _SCHEME_AND_AUTHORITY.match(url)
+    if authority:
+        url = url[authority.end() :]
+    path, _, query = url.partition("?")
+    return path, query
+
+
+def parse_params(query: str) -> Params:
+    """Parse a query string (or form body) into decoded names and their values.
+
+    The string is split on ``&`` only (never ``;``), empty pieces are skipped, each piece is
+    split at its first ``=`` (``a`` and ``a=`` both give ``a`` an empty value), and names and
+    values are form-decoded: ``+`` is a space and ``%XX`` are UTF-8 bytes, invalid ones becoming
+    U+FFFD. A malformed escape such as ``%zz`` stays as it is. A piece with an empty name is
+    dropped, as Tomcat drops it.
+    """
+    params: Params = {}
+    if not query:
+        return params
+    for piece in query.split("&"):
+        name, _, value = piece.partition("=")
+        if not name:
+            continue
+        name = _form_decode(name)
+        value = _form_decode(value)
+        values = params.get(name)
+        if values is None:
+            params[name] = [value]
+        else:
+            values.append(value)
+    return params
+
+
+def merge_body_params(params: Params, body_params: BodyParams) -> None:
+    """Add form parameters from a request body to ``params``, as the servlet side merges them."""
+    if isinstance(body_params, bytes):
+        body_params = body_params.decode("utf-8", "replace")
+    if isinstance(body_params, str):
+        _check_text(body_params, "body_params")
+        extra: Iterable[tuple[str, list[str]]] = parse_params(body_params).items()
+    else:
+        extra = [
+            (name, [value] if isinstance(value, str) else list(value))
+            for name, value in body_params.items()
+        ]
+        for name, values in extra:
+            for text in (name, *values):
+                _check_text(text, "body_params")
+    for name, values in extra:
+        params.setdefault(name, []).extend(values)
+
+
+def canonical_request(http_method: str, path: str, params: Params, base: str = "") -> str:
+    """Assemble the canonical request from a raw path and decoded parameters (SPEC §2).
+
+    :param base: a base path as returned by :func:`base_path`.
+    """
+    # 1. METHOD: upper-cased.
+    method = http_method.upper()
+
+    # 2. URI: the raw path,
+    #    2.1 without the base path, removed as a plain string prefix;
+    if base and path.startswith(base):
+        path = path[len(base) :]
+    #    2.2 without one trailing slash;
+    if path.endswith("/"):
+        path = path[:-1]
+    #    2.3 "/" when nothing but whitespace is left;
+    if not path.strip(_JAVA_WHITESPACE):
+        path = "/"
+    #    2.4 with "&" encoded, since "&" separates the three parts;
+    path = path.replace("&", "%26")
+    #    2.5 starting with "/".
+    if not path.startswith("/"):
+        path = "/" + path
+
+    # 3. QUERY: every parameter but "jwt",
+    entries = []
+    for name, values in params.items():
+        if name == "jwt":
+            continue
+        #   3.2 its values sorted by their decoded strings in UTF-16 code-unit order (Java's
+        #       String.compareTo); that differs from code-point order only for characters
+        #       outside the BMP, so ASCII values skip the key;
+        if len(values) > 1:
+            if all(value.isascii() for value in values):
+                values = sorted(values)
+            else:
+                values = sorted(values, key=_utf16_units)
+        #   3.3 the name and values percent-encoded, 3.4 values joined with ",",
+        entries.append((_encode(name), ",".join([_encode(value) for value in values])))
+    #   3.5 the entries sorted by encoded name and joined with "&".
+    entries.sort()
+    query = "&".join([f"{name}={values}" for name, values in entries])
+
+    return f"{method}&{path}&{query}"
+
+
+def qsh_of(canonical: str) -> str:
+    """Return the lowercase hex SHA-256 of a canonical request's UTF-8 bytes."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _form_decode(text: str) -> str:
+    if "%" in text or "+" in text:
+        return unquote_plus(text, errors="replace")
+    return text
+
+
+def _encode(text: str) -> str:
+    if _UNRESERVED.fullmatch(text):
+        return text
+    return "".join([_PERCENT_ENCODED[byte] for byte in text.encode("utf-8")])
+
+
+def _utf16_units(text: str) -> bytes:
+    # Big-endian UTF-16 bytes compare in the same order as the code units they encode.
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def _check_text(text: str, what: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{what} is not valid text: it contains a lone surrogate, which no URL can carry"
+            ) from None

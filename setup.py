@@ -1,0 +1,49 @@
+"""Packaging for atlassian-jwt; metadata lives here, tool settings in pyproject.toml."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+# Read the version as text so that building never imports the package (or PyJWT).
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "atlassian_jwt" / "__init__.py").read_text(), re.M
+).group(1)
+
+setup(
+    name="atlassian-jwt",
+    version=VERSION,
+    description="Sign and verify Atlassian Connect JWTs, with Atlassian's exact query string hash",
+    long_description=(HERE / "README.rst").read_text(encoding="utf-8"),
+    long_description_content_type="text/x-rst",
+    license="MIT",
+    keywords="jwt atlassian connect forge qsh query string hash pyjwt jira confluence",
+    packages=find_packages(include=["atlassian_jwt", "atlassian_jwt.*"]),
+    package_data={"atlassian_jwt": ["py.typed"]},
+    python_requires=">=3.9",
+    # 2.4.0 fixed CVE-2022-29217 (algorithm confusion); 2.10.1 fixed CVE-2024-53861 (a partial
+    # match of "iss", which the Forge verifier relies on) and is the first release whose claim
+    # checks reject an "iat" in the future on every Python we support.
+    install_requires=["PyJWT>=2.10.1,<3"],
+    extras_require={
+        # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
+        "crypto": ["cryptography>=3.4"],
+    },
+    classifiers=[
+        "Development Status :: 4 - Beta",
+        "Intended Audience :: Developers",
+        "License :: OSI Approved :: MIT License",
+        "Operating System :: OS Independent",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Topic :: Internet :: WWW/HTTP",
+        "Topic :: Security",
+        "Typing :: Typed",
+    ],
+)

@@ -1,0 +1,104 @@
+"""Outbound tokens: the app signing its calls to the product."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from atlassian_jwt import DEFAULT_LIFETIME, encode_token, hash_url
+from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+
+
+def _claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(
+        token, SECRET, algorithms=["HS256"], options={"verify_aud": False}
+    )
+    return claims
+
+
+def test_whole_tenant_dict_can_be_passed(tenant: dict[str, Any]) -> None:
+    token = encode_token("GET", "/rest/api/3/myself", **tenant)
+    assert isinstance(token, str)
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = _claims(token)
+    assert claims["qsh"] == hash_url("GET", "/rest/api/3/myself")
+    assert claims["aud"] == CLIENT_KEY
+
+
+def test_regression_3_0_0_outbound_iss_was_client_key(tenant: dict[str, Any]) -> None:
+    # The product looks the app up by its key; 3.0.0 put the clientKey in iss and got 401s.
+    assert _claims(encode_token("GET", "/rest/api/3/myself", **tenant))["iss"] == APP_KEY
+
+
+def test_without_app_key_iss_stays_client_key() -> None:
+    token = encode_token("GET", "/x", CLIENT_KEY, SECRET)
+    assert _claims(token)["iss"] == CLIENT_KEY
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/wiki/rest/api/space?limit=5",
+        "https://example.atlassian.net/wiki/rest/api/space?limit=5",
+        "/rest/api/space?limit=5",
+    ],
+)
+def test_qsh_relative_to_tenant_base_url(tenant: dict[str, Any], url: str) -> None:
+    tenant = {
+        **tenant,
+        "baseUrl": "https://example.atlassian.net/wiki",
+        "productType": "confluence",
+    }
+    qsh = _claims(encode_token("GET", url, **tenant))["qsh"]
+    assert qsh == hash_url("GET", "/rest/api/space?limit=5")
+    assert qsh != hash_url("GET", "/wiki/rest/api/space?limit=5")
+
+
+def test_default_lifetime_is_three_minutes(tenant: dict[str, Any]) -> None:
+    before = int(time.time())
+    claims = _claims(encode_token("POST", "/rest/api/3/issue", **tenant))
+    after = int(time.time())
+    assert DEFAULT_LIFETIME == 180
+    assert isinstance(claims["iat"], int) and isinstance(claims["exp"], int)
+    assert before <= claims["iat"] <= after
+    assert claims["exp"] - claims["iat"] == 180
+
+
+def test_timeout_secs_sets_lifetime(tenant: dict[str, Any]) -> None:
+    claims = _claims(encode_token("GET", "/x", timeout_secs=30, **tenant))
+    assert claims["exp"] - claims["iat"] == 30
+
+
+def test_payload_kwargs_add_claims_and_may_replace_identity(tenant: dict[str, Any]) -> None:
+    extra = {"sub": "557058:account", "context": {"issue": {"key": "A-1"}}, "aud": "other"}
+    claims = _claims(encode_token("GET", "/x", payload_kwargs=extra, **tenant))
+    assert claims["sub"] == "557058:account"
+    assert claims["context"] == {"issue": {"key": "A-1"}}
+    assert claims["aud"] == "other"
+
+
+@pytest.mark.parametrize("claim", ["qsh", "iat", "exp"])
+def test_payload_kwargs_cannot_replace_computed_claims(tenant: dict[str, Any], claim: str) -> None:
+    with pytest.raises(ValueError, match=claim):
+        encode_token("GET", "/x", payload_kwargs={claim: 1}, **tenant)
+
+
+@pytest.mark.parametrize(
+    ("client_key", "secret", "timeout"),
+    [
+        ("", SECRET, 60),
+        (CLIENT_KEY, "", 60),
+        (CLIENT_KEY, None, 60),
+        (CLIENT_KEY, SECRET, 0),
+        (CLIENT_KEY, SECRET, -5),
+        (CLIENT_KEY, SECRET, True),
+        (CLIENT_KEY, SECRET, 1.5),
+    ],
+)
+def test_bad_arguments_are_value_errors(client_key: Any, secret: Any, timeout: Any) -> None:
+    with pytest.raises(ValueError) as info:
+        encode_token("GET", "/x", client_key, secret, timeout_secs=timeout)
+    assert SECRET not in str(info.value)
