@@ -11,6 +11,12 @@ VERSION = re.search(
     r'^__version__ = "([^"]+)"', (HERE / "atlassian_jwt" / "__init__.py").read_text(), re.M
 ).group(1)
 
+EXTRAS = {
+    # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
+    "crypto": ["cryptography>=3.4"],
+}
+EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
+
 setup(
     name="atlassian-jwt",
     version=VERSION,
@@ -26,10 +32,7 @@ setup(
     # match of "iss", which the Forge verifier relies on) and is the first release whose claim
     # checks reject an "iat" in the future on every Python we support.
     install_requires=["PyJWT>=2.10.1,<3"],
-    extras_require={
-        # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
-        "crypto": ["cryptography>=3.4"],
-    },
+    extras_require=EXTRAS,
     classifiers=[
         "Development Status :: 4 - Beta",
         "Intended Audience :: Developers",
