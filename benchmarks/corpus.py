@@ -1,0 +1,375 @@
+"""The requests the benchmark times: a few hundred distinct, realistic Connect requests.
+
+Each request is one that an app meets: a REST call it signs for Jira or Confluence, an iframe
+load the product signs with ``?jwt=`` (with ``lic``, ``tz``, ``cp``, ``xdm_e``, ...), a webhook
+or lifecycle callback with ``Authorization: JWT``. They carry repeated parameters, ``+`` and
+``%20`` spaces, percent-encoded and raw unicode, blank values, commas and quotes, so that the
+canonicaliser does all of its work; and ids, keys and offsets vary so that no two are alike and
+no cache could answer a repeat.
+
+The corpus is built deterministically (a seeded generator) with only the standard library, so
+that the old package's worker can receive it as JSON. Tokens are made separately, by
+:func:`sign_incoming`, as the product makes them.
+
+Every request is also canonicalised alike by this library and by the 3.0.0 package: the corpus
+avoids the inputs where 3.0.0 is wrong (double or trailing slashes, ``;params``, a ``:`` in the
+first segment, empty names), so that a token valid for one is valid for the other and the two
+``authenticate`` rows time the same outcome.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+__all__ = [
+    "JIRA",
+    "CONFLUENCE",
+    "Request",
+    "Tenant",
+    "build_corpus",
+    "build_tenants",
+    "scaling_cases",
+    "sign_incoming",
+]
+
+JIRA = "https://benchmark-jira.atlassian.net"
+CONFLUENCE = "https://benchmark-confluence.atlassian.net/wiki"
+APP_KEY = "com.example.benchmark-app"
+
+
+class Tenant(NamedTuple):
+    """An installed tenant: what the product sent to the ``installed`` callback."""
+
+    client_key: str
+    shared_secret: str
+    base_url: str
+
+    def info(self) -> dict[str, Any]:
+        """The tenant information as ``encode_token(**info)`` takes it."""
+        return {
+            "key": APP_KEY,
+            "clientKey": self.client_key,
+            "sharedSecret": self.shared_secret,
+            "baseUrl": self.base_url,
+        }
+
+
+class Request(NamedTuple):
+    """One request: its method and URL (without a ``jwt`` parameter) and how it is signed."""
+
+    kind: str
+    method: str
+    url: str
+    #: Index of the tenant (in :func:`build_tenants`) whose request this is.
+    tenant: int
+    #: True when the product puts the token in a ``jwt`` query parameter (iframe loads),
+    #: False when in an ``Authorization: JWT`` header.
+    token_in_query: bool
+
+    def received(self, token: str) -> tuple[str, dict[str, str]]:
+        """Return the URL and headers of this request as the app receives it, with ``token``."""
+        if self.token_in_query:
+            separator = "&" if "?" in self.url else "?"
+            return f"{self.url}{separator}jwt={token}", {}
+        return self.url, {"Authorization": f"JWT {token}", "Content-Type": "application/json"}
+
+
+def build_tenants(count: int = 8, seed: int = 6) -> list[Tenant]:
+    """Return ``count`` tenants, alternately Jira and Confluence, each with its own secret."""
+    rng = random.Random(seed)
+    return [
+        Tenant(
+            client_key=_uuid(rng),
+            # 64 characters, as Atlassian's shared secrets are, and enough for PyJWT's key check.
+            shared_secret="".join(rng.choice(_ALNUM) for _ in range(64)),
+            base_url=JIRA if index % 2 == 0 else CONFLUENCE,
+        )
+        for index in range(count)
+    ]
+
+
+def build_corpus(size: int = 300, seed: int = 6, tenants: int = 8) -> list[Request]:
+    """Return ``size`` distinct requests, cycling through every kind below.
+
+    :raises RuntimeError: if the generator failed to make ``size`` distinct requests.
+    """
+    rng = random.Random(seed)
+    requests: list[Request] = []
+    seen: set[tuple[str, str]] = set()
+    attempts = 0
+    while len(requests) < size:
+        attempts += 1
+        if attempts > size * 20:
+            raise RuntimeError("could not generate enough distinct requests")
+        make, product = _KINDS[len(requests) % len(_KINDS)]
+        confluence = product == "confluence" or (product == "either" and rng.random() < 0.5)
+        # Even tenants are Jira sites, odd ones Confluence sites (see build_tenants).
+        tenant = rng.randrange(int(confluence), tenants, 2)
+        kind, method, url, in_query = make(rng, confluence)
+        if (method, url) in seen:
+            continue
+        seen.add((method, url))
+        requests.append(Request(kind, method, url, tenant, in_query))
+    return requests
+
+
+def incoming_claims(request: Request, tenant: Tenant, qsh: str, now: int) -> dict[str, Any]:
+    """The claims the product puts in a request token (no ``aud``, as Jira and Confluence)."""
+    return {
+        "iss": tenant.client_key,
+        "sub": f"557058:{tenant.client_key[:8]}-{len(request.url):04d}",
+        "iat": now,
+        "exp": now + 3600,
+        "qsh": qsh,
+        "context": {},
+    }
+
+
+def sign_incoming(
+    requests: list[Request],
+    tenants: list[Tenant],
+    hash_url: Callable[[str, str], str],
+    encode: Callable[[dict[str, Any], str], str],
+    now: int,
+    secret_for: Callable[[Tenant], str] | None = None,
+) -> list[str]:
+    """Sign each request as the product does; return the tokens, in the requests' order.
+
+    :param hash_url: computes the ``qsh`` from method and URL.
+    :param encode: signs claims with a secret (``jwt.encode`` with HS256).
+    :param secret_for: the secret to sign with (the tenant's own by default; another one makes
+        tokens whose signature is bad).
+    """
+    tokens = []
+    for request in requests:
+        tenant = tenants[request.tenant]
+        claims = incoming_claims(request, tenant, hash_url(request.method, request.url), now)
+        secret = secret_for(tenant) if secret_for else tenant.shared_secret
+        tokens.append(encode(claims, secret))
+    return tokens
+
+
+#: Parameter counts and path sizes (bytes) of the scaling table.
+PARAM_COUNTS = (10, 100, 1_000, 10_000)
+PATH_SIZES = (100, 1_024, 4_096, 16_384, 65_536)
+
+
+def scaling_cases() -> list[tuple[str, int, str]]:
+    """Return ``(series, n, url)`` for the scaling table: ``n`` parameters, or an ``n``-byte path.
+
+    Parameters come in pairs sharing a name, a third of the values percent-encoded unicode and
+    a third with spaces, so that decoding, sorting and encoding all grow with ``n``. Paths are
+    REST-like segments with escapes, under a short query.
+    """
+    cases = []
+    for count in PARAM_COUNTS:
+        pieces = []
+        for index in range(count):
+            value = (f"v{index}", f"a%20b+{index}", f"%C3%BC%E6%9D%B1{index}")[index % 3]
+            pieces.append(f"field{index // 2}={value}")
+        cases.append(("params", count, "/rest/api/3/search?" + "&".join(pieces)))
+    for size in PATH_SIZES:
+        path = ""
+        while len(path) < size:
+            path += f"/issue/ABC-{len(path)}/comment%20x"
+        cases.append(("path", size, path[:size] + "?expand=names&startAt=0"))
+    return cases
+
+
+# --- the kinds of request ------------------------------------------------------------------
+
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_PROJECTS = ["DEMO", "ABC", "OPS", "WEB", "MOBILE", "SEC", "DATA", "HR"]
+_SPACES = ["DEV", "TEAM", "DOCS", "~jurgen", "MKT", "ENG"]
+_NAMES = ["Jürgen Müller", "Zoë Saldaña", "Łukasz Żółw", "山田 太郎", "Søren Ødegård", "José"]
+_WORDS = ["release notes", "Café menu", "Q3 plan", "naïve résumé", "東京 office", "bug 🐛 triage"]
+_TIMEZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "UTC"]
+_LOCALES = ["en-US", "de-DE", "ja-JP", "fr-FR", "pt-BR"]
+_STATUSES = ["To Do", "In Progress", "Done", "In Review"]
+
+
+def _uuid(rng: random.Random) -> str:
+    hexes = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+    return f"{hexes[:8]}-{hexes[8:12]}-{hexes[12:16]}-{hexes[16:20]}-{hexes[20:]}"
+
+
+def _account_id(rng: random.Random) -> str:
+    return "557058:" + _uuid(rng)
+
+
+def _q(text: str) -> str:
+    """Percent-encode as browsers and HTTP clients do (UTF-8, space as %20)."""
+    return quote(text, safe="")
+
+
+def _plus(text: str) -> str:
+    """Form-encode (space as ``+``), as HTML forms and Java's URLEncoder do."""
+    return quote(text, safe="").replace("%20", "+")
+
+
+def _jira_search(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    project = rng.choice(_PROJECTS)
+    status = rng.choice(_STATUSES)
+    jql = f'project = {project} AND status = "{status}" ORDER BY updated DESC'
+    fields = ",".join(rng.sample(["summary", "status", "assignee", "labels", "priority"], 3))
+    url = (
+        f"/rest/api/3/search?jql={_q(jql)}&startAt={rng.randrange(0, 5000, 50)}"
+        f"&maxResults=50&fields={fields}&expand=names&expand=renderedFields"
+    )
+    return "jira-rest", "GET", url, False
+
+
+def _jira_issue(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    key = f"{rng.choice(_PROJECTS)}-{rng.randrange(1, 99999)}"
+    method, suffix = rng.choice(
+        [
+            ("GET", "?fields=summary&fields=status&fields=comment&properties=*all"),
+            ("PUT", "?notifyUsers=false&overrideScreenSecurity=false"),
+            ("POST", "/comment?expand=renderedBody"),
+            ("GET", "/changelog?startAt=0&maxResults=100"),
+            ("DELETE", "?deleteSubtasks=true"),
+        ]
+    )
+    return "jira-rest", method, f"/rest/api/3/issue/{key}{suffix}", False
+
+
+def _jira_user_search(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    name = rng.choice(_NAMES)
+    # Half percent-encoded (%20 spaces), half form-encoded (+ spaces).
+    encode = _q if rng.random() < 0.5 else _plus
+    url = (
+        f"/rest/api/3/user/search?query={encode(name)}&startAt={rng.randrange(0, 1000)}"
+        f"&maxResults={rng.choice([10, 20, 50])}"
+    )
+    return "jira-rest", "GET", url, False
+
+
+def _agile_board(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    board = rng.randrange(1, 5000)
+    states = rng.sample(["future", "active", "closed"], rng.randint(2, 3))
+    url = f"/rest/agile/1.0/board/{board}/sprint?" + "&".join(f"state={s}" for s in states)
+    url += f"&startAt={rng.randrange(0, 200)}&maxResults=50"
+    return "jira-rest", "GET", url, False
+
+
+def _confluence_content(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    title = f"{rng.choice(_WORDS)} {rng.randrange(1, 10000)}"
+    url = (
+        f"/wiki/rest/api/content?spaceKey={_q(rng.choice(_SPACES))}&title={_plus(title)}"
+        "&expand=body.storage,version,space&status=current&status=draft"
+        f"&limit={rng.choice([10, 25, 50])}&start={rng.randrange(0, 500)}"
+    )
+    return "confluence-rest", "GET", url, False
+
+
+def _confluence_cql(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    word = rng.choice(_WORDS)
+    cql = f'type = page AND space = "{rng.choice(_SPACES)}" AND text ~ "{word}"'
+    context = _q('{"contentStatuses":["current"]}')
+    url = (
+        f"/wiki/rest/api/search?cql={_q(cql)}&cqlcontext={context}"
+        f"&limit=25&start={rng.randrange(0, 1000)}&excerpt=highlight"
+    )
+    return "confluence-rest", "GET", url, False
+
+
+def _confluence_v2(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    page = rng.randrange(10**5, 10**9)
+    method, suffix = rng.choice(
+        [
+            ("GET", "?body-format=storage&get-draft=false&version=3"),
+            ("PUT", ""),
+            ("GET", "/children?limit=250&sort=-modified-date&cursor="),
+            ("POST", "/labels?prefix=global&name=" + _q(rng.choice(_WORDS))),
+        ]
+    )
+    return "confluence-rest", method, f"/wiki/api/v2/pages/{page}{suffix}", False
+
+
+def _iframe(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    host = CONFLUENCE if confluence else JIRA
+    params = [
+        ("xdm_e", _q(host.rsplit("/wiki", 1)[0])),
+        ("xdm_c", "channel-com.example.benchmark-app__" + rng.choice(["panel", "glance", "page"])),
+        ("cp", "/wiki" if confluence else ""),
+        ("xdm_deprecated_addon_key_do_not_use", "com.example.benchmark-app"),
+        ("lic", rng.choice(["active", "none", "evaluation"])),
+        ("cv", "1001.0.0-SNAPSHOT"),
+        ("tz", _q(rng.choice(_TIMEZONES))),
+        ("loc", rng.choice(_LOCALES)),
+        ("user_id", _q(_account_id(rng))),
+    ]
+    if confluence:
+        path = "/confluence/macro"
+        params += [
+            ("space.key", rng.choice(_SPACES)),
+            ("page.id", str(rng.randrange(10**5, 10**9))),
+            ("page.title", _q(f"{rng.choice(_WORDS)} {rng.randrange(100)}")),
+            ("macro.id", _uuid(rng)),
+            ("outputType", "display"),
+        ]
+    else:
+        path = "/jira/issue-panel"
+        key = rng.choice(_PROJECTS)
+        params += [
+            ("issue.key", f"{key}-{rng.randrange(1, 99999)}"),
+            ("issue.id", str(rng.randrange(10000, 999999))),
+            ("project.key", key),
+            ("project.id", str(rng.randrange(10000, 99999))),
+        ]
+    rng.shuffle(params)
+    return "iframe", "GET", path + "?" + "&".join(f"{n}={v}" for n, v in params), True
+
+
+def _webhook(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    if confluence:
+        event = rng.choice(["page_created", "page_updated", "comment_created"])
+        url = f"/webhooks/confluence/{event}?page.id={rng.randrange(10**5, 10**9)}"
+        url += f"&space.key={_q(rng.choice(_SPACES))}"
+    else:
+        event = rng.choice(["jira:issue_updated", "jira:issue_created", "comment_created"])
+        url = (
+            f"/webhooks/jira?event={_q(event)}&issue.id={rng.randrange(10000, 999999)}"
+            f"&issue.key={rng.choice(_PROJECTS)}-{rng.randrange(1, 99999)}"
+            f"&user_id={_q(_account_id(rng))}&user_key=JIRAUSER{rng.randrange(10000, 99999)}"
+        )
+    return "webhook", "POST", url, False
+
+
+def _lifecycle(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    # Lifecycle hooks carry no query; vary the app's mount path to keep the URLs distinct.
+    hook = rng.choice(["enabled", "disabled"])
+    return "lifecycle", "POST", f"/apps/{rng.randrange(10**6)}/lifecycle/{hook}", False
+
+
+def _raw_unicode(rng: random.Random, confluence: bool) -> tuple[str, str, str, bool]:
+    # Some servers hand the app a decoded IRI: raw unicode and raw spaces in the query.
+    name = rng.choice(_NAMES)
+    url = (
+        f"/app/search?q={name} {rng.randrange(1000)}&label={rng.choice(_WORDS)}"
+        f"&label={rng.choice(_WORDS)}!&sort=name"
+    )
+    return "raw-unicode", "GET", url, False
+
+
+# Each kind with the product whose tenants make or receive it. Iframe loads and webhooks, the
+# bulk of what an app receives, come more often than the rest.
+_KINDS = [
+    (_jira_search, "jira"),
+    (_iframe, "either"),
+    (_jira_issue, "jira"),
+    (_webhook, "either"),
+    (_jira_user_search, "jira"),
+    (_iframe, "either"),
+    (_agile_board, "jira"),
+    (_confluence_content, "confluence"),
+    (_iframe, "either"),
+    (_confluence_cql, "confluence"),
+    (_webhook, "either"),
+    (_confluence_v2, "confluence"),
+    (_lifecycle, "either"),
+    (_raw_unicode, "either"),
+]
