@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Union
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_to_bytes
 
 __all__ = [
     "BodyParams",
@@ -35,7 +35,9 @@ Params = dict[str, list[str]]
 # absolute; "/a:b/c" and "//a" are paths, as they are for the Java reference.
 _SCHEME_AND_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
 
-# RFC 3986 unreserved characters: the only ones left as they are when encoding.
+# RFC 3986 unreserved characters: the only ones left as they are when encoding. The table
+# maps each byte (as the character of the same number) to itself or its escape, for
+# str.translate.
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 _PERCENT_ENCODED = tuple(
     chr(byte) if _UNRESERVED.fullmatch(chr(byte)) else f"%{byte:02X}" for byte in range(256)
@@ -167,8 +169,11 @@ def parse_params(query: str) -> Params:
         name, _, value = piece.partition("=")
         if not name:
             continue
-        name = _form_decode(name)
-        value = _form_decode(value)
+        # Most names and many values need no decoding; the tests here save a call.
+        if "%" in name or "+" in name:
+            name = _form_decode(name)
+        if "%" in value or "+" in value:
+            value = _form_decode(value)
         values = params.get(name)
         if values is None:
             params[name] = [value]
@@ -234,7 +239,11 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
             else:
                 values = sorted(values, key=_utf16_units)
         #   3.3 the name and values percent-encoded, 3.4 values joined with ",",
-        entries.append((_encode(name), ",".join([_encode(value) for value in values])))
+        if len(values) == 1:
+            encoded = _encode(values[0])
+        else:
+            encoded = ",".join([_encode(value) for value in values])
+        entries.append((_encode(name), encoded))
     #   3.5 the entries sorted by encoded name and joined with "&".
     entries.sort()
     query = "&".join([f"{name}={values}" for name, values in entries])
@@ -248,15 +257,20 @@ def qsh_of(canonical: str) -> str:
 
 
 def _form_decode(text: str) -> str:
-    if "%" in text or "+" in text:
-        return unquote_plus(text, errors="replace")
-    return text
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    if text.isascii():
+        # What unquote does with ASCII text, without its splitting into ASCII runs.
+        return unquote_to_bytes(text).decode("utf-8", "replace")
+    return unquote(text, errors="replace")
 
 
 def _encode(text: str) -> str:
-    if _UNRESERVED.fullmatch(text):
-        return text
-    return "".join([_PERCENT_ENCODED[byte] for byte in text.encode("utf-8")])
+    if not text.isascii():
+        # One character per UTF-8 byte, so that the table escapes each byte.
+        text = text.encode("utf-8").decode("latin-1")
+    return text.translate(_PERCENT_ENCODED)
 
 
 def _utf16_units(text: str) -> bytes:
