@@ -27,7 +27,9 @@ from .exceptions import (
     TokenRejectedError,
     TokenTooLargeError,
     UnknownIssuerError,
+    UnknownKeyError,
 )
+from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
 
 __version__ = "4.0.0.dev0"
@@ -36,6 +38,7 @@ __all__ = [
     "CONTEXT_QSH",
     "DEFAULT_LIFETIME",
     "AlgorithmNotAllowedError",
+    "AtlassianKeyProvider",
     "AuthResult",
     "Authenticator",
     "DecodeError",
@@ -43,17 +46,20 @@ __all__ = [
     "InvalidClaimError",
     "InvalidIssuerError",
     "InvalidSignatureError",
+    "KeyProvider",
     "KeyFetchError",
     "MalformedRequestError",
     "MalformedTokenError",
     "MissingClaimError",
     "QshMismatchError",
+    "StaticKeyProvider",
     "TokenExpiredError",
     "TokenMissingError",
     "TokenNotYetValidError",
     "TokenRejectedError",
     "TokenTooLargeError",
     "UnknownIssuerError",
+    "UnknownKeyError",
     "__version__",
     "canonicalize_request",
     "encode_token",
