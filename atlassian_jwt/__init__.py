@@ -29,6 +29,7 @@ from .exceptions import (
     UnknownIssuerError,
     UnknownKeyError,
 )
+from .install import InstallAuthenticator
 from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
 
@@ -45,6 +46,7 @@ __all__ = [
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
+    "InstallAuthenticator",
     "InvalidSignatureError",
     "KeyProvider",
     "KeyFetchError",

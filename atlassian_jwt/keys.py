@@ -147,8 +147,9 @@ def load_rsa_public_key(key: PublicKey) -> RSAPublicKey:
 class StaticKeyProvider:
     """Keys given up front, by ``kid``: for tests, and for apps that pin Atlassian's keys.
 
-    >>> StaticKeyProvider({}).get_key('0e50fccb-239d-4991-a5db-dc850ba3f236') is None
-    True
+    ::
+
+        provider = StaticKeyProvider({"0e50fccb-239d-4991-a5db-dc850ba3f236": pem_text})
 
     :param keys: ``{kid: key}``, each key PEM text or bytes or a loaded RSA public key. Every
         key is checked here, so a bad one fails at start-up rather than on a request.

@@ -1,6 +1,7 @@
 """Helpers for the RS256 tests: RSA keys, and a key server on 127.0.0.1 that counts requests.
 
-Only the modules marked ``extras`` import this (it needs ``cryptography``).
+Only the modules marked ``extras`` use this; it imports ``cryptography`` only when called, so
+that it (and they) can still be collected without it.
 """
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def new_rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
 def public_pem(key: rsa.RSAPrivateKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -20,11 +20,17 @@ def test_core_imports_without_optional_packages() -> None:
     assert issubclass(atlassian_jwt.UnknownKeyError, atlassian_jwt.DecodeError)
 
 
-def test_key_providers_need_cryptography_or_say_so() -> None:
+def test_rs256_needs_cryptography_or_says_so() -> None:
     if jwt.algorithms.has_crypto:
         assert keys.StaticKeyProvider({}).get_key("any-kid") is None
         assert keys.AtlassianKeyProvider().base_url.startswith("https://")
+        installs = atlassian_jwt.InstallAuthenticator("https://app.example.com")
+        assert installs.app_base_urls == ("https://app.example.com",)
     else:
-        for make in (keys.AtlassianKeyProvider, lambda: keys.StaticKeyProvider({})):
+        for make in (
+            keys.AtlassianKeyProvider,
+            lambda: keys.StaticKeyProvider({}),
+            lambda: atlassian_jwt.InstallAuthenticator("https://app.example.com"),
+        ):
             with pytest.raises(ImportError, match=HINT):
                 make()

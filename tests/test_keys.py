@@ -5,16 +5,20 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import atlassian_jwt
 from atlassian_jwt import keys
 from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, refused_url, serve
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Needs cryptography (and uses requests when installed); imported lazily so that the module can
+# still be collected, and deselected, without them.
 pytestmark = pytest.mark.extras
 
 KID = "0e50fccb-239d-4991-a5db-dc850ba3f236"
@@ -207,6 +211,9 @@ def test_five_megabyte_answer(server: KeyServer, send_length: bool, transport: s
 
 
 def test_other_key_types_are_refused(server: KeyServer, rsa_key: rsa.RSAPrivateKey) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     private_pem = rsa_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
