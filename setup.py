@@ -14,6 +14,9 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
+    # Signed outbound calls: atlassian_jwt.integrations.requests_auth / httpx_auth.
+    "requests": ["requests>=2.28"],
+    "httpx": ["httpx>=0.23"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 

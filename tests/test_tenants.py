@@ -27,6 +27,7 @@ from atlassian_jwt.tenants import (
 )
 from atlassian_jwt.url_utils import hash_url
 from tests.conftest import CLIENT_KEY, SECRET
+from tests.readme import run_example
 
 ROOT = Path(__file__).parent.parent
 OTHER_SECRET = "another-shared-secret-after-a-reinstall-also-long-enough-for-hs512-keys"
@@ -427,3 +428,17 @@ def test_os_fspath_paths_are_accepted(tmp_path: Path, tenant: dict[str, Any]) ->
     store = SQLiteTenantStore(os.fspath(tmp_path / "t.db"))
     store.save(tenant)
     assert SQLiteTenantStore(tmp_path / "t.db").get(CLIENT_KEY) == tenant
+
+
+def test_readme_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tenant: dict[str, Any]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "/issue-updated?issue=DEMO-1"
+    headers = {"Authorization": f"JWT {product_token(url, method='POST')}"}
+    namespace = run_example(
+        "tenant-storage", {"tenant": tenant, "method": "POST", "url": url, "headers": headers}
+    )
+    assert namespace["client_key"] == CLIENT_KEY and namespace["claims"]["iss"] == CLIENT_KEY
+    assert (tmp_path / "tenants.db").exists()
+    assert SQLiteTenantStore("tenants.db").get(CLIENT_KEY) is None
