@@ -19,6 +19,7 @@ first segment, empty names), so that a token valid for one is valid for the othe
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -27,9 +28,11 @@ from urllib.parse import quote
 __all__ = [
     "JIRA",
     "CONFLUENCE",
+    "Install",
     "Request",
     "Tenant",
     "build_corpus",
+    "build_installs",
     "build_tenants",
     "scaling_cases",
     "sign_incoming",
@@ -38,6 +41,10 @@ __all__ = [
 JIRA = "https://benchmark-jira.atlassian.net"
 CONFLUENCE = "https://benchmark-confluence.atlassian.net/wiki"
 APP_KEY = "com.example.benchmark-app"
+#: The app's base URL, which Atlassian puts in the ``aud`` of install tokens.
+APP_BASE_URL = "https://benchmark-app.example.com"
+#: The ``kid`` of the key that signs the benchmark's install tokens.
+INSTALL_KID = "benchmark-0e50fccb-239d-4991-a5db-dc850ba3f236"
 
 
 class Tenant(NamedTuple):
@@ -150,6 +157,56 @@ def sign_incoming(
         secret = secret_for(tenant) if secret_for else tenant.shared_secret
         tokens.append(encode(claims, secret))
     return tokens
+
+
+class Install(NamedTuple):
+    """A signed ``installed`` or ``uninstalled`` callback, without its token."""
+
+    url: str
+    body: bytes
+    client_key: str
+
+    def claims(self, qsh: str, now: int) -> dict[str, Any]:
+        """The claims Atlassian signs (RS256) for this callback."""
+        return {
+            "iss": self.client_key,
+            "aud": APP_BASE_URL,
+            "iat": now,
+            "exp": now + 180,
+            "qsh": qsh,
+            "context": {},
+        }
+
+
+def build_installs(size: int = 300, seed: int = 6) -> list[Install]:
+    """Return ``size`` lifecycle callbacks of distinct tenants, with bodies as Atlassian sends.
+
+    The raw JSON body is what the app receives; each names another tenant, with its own
+    secret and site, so that tokens and bodies never repeat.
+    """
+    rng = random.Random(seed)
+    installs = []
+    for index in range(size):
+        event = "uninstalled" if index % 5 == 4 else "installed"
+        client_key = _uuid(rng)
+        product = rng.choice(["jira", "confluence"])
+        site = f"https://tenant-{index}-{client_key[:6]}.atlassian.net"
+        body = {
+            "key": APP_KEY,
+            "clientKey": client_key,
+            "sharedSecret": "".join(rng.choice(_ALNUM) for _ in range(64)),
+            "serverVersion": "100275",
+            "pluginsVersion": f"1001.0.0-SNAPSHOT.{rng.randrange(10**6)}",
+            "baseUrl": site + ("/wiki" if product == "confluence" else ""),
+            "displayUrl": site + ("/wiki" if product == "confluence" else ""),
+            "productType": product,
+            "description": "Atlassian JIRA at " + site,
+            "eventType": event,
+            "cloudId": _uuid(rng),
+        }
+        url = f"/lifecycle/{event}"
+        installs.append(Install(url, json.dumps(body).encode(), client_key))
+    return installs
 
 
 #: Parameter counts and path sizes (bytes) of the scaling table.

@@ -298,6 +298,46 @@ def build_rows(size: int) -> tuple[list[Row], dict[str, Any], dict[str, Any]]:
     return rows, setup, expected
 
 
+def build_install_row(size: int) -> Row | None:
+    """The signed-install row: ``InstallAuthenticator`` with a cached key, against PyJWT.
+
+    Returns ``None`` without ``cryptography`` (the ``crypto`` extra), which RS256 needs. Each
+    callback is a distinct tenant's; the key is loaded once, as a key provider caches it, and
+    PyJWT's baseline gets the same loaded key, ``jwt.decode(token, key, algorithms=["RS256"],
+    audience=app_base_url)`` (install tokens carry an ``aud``, which PyJWT then insists on).
+    """
+    try:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:
+        return None
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_key = private_key.public_key()
+    installs = atlassian_jwt.InstallAuthenticator(
+        corpus.APP_BASE_URL,
+        key_provider=atlassian_jwt.StaticKeyProvider({corpus.INSTALL_KID: public_key}),
+    )
+    now = int(time.time())
+    ours: Items = []
+    baseline: Items = []
+    for install in corpus.build_installs(size):
+        claims = install.claims(hash_url("POST", install.url), now)
+        token = jwt.encode(
+            claims, private_key, algorithm="RS256", headers={"kid": corpus.INSTALL_KID}
+        )
+        ours.append(("POST", install.url, {"Authorization": f"JWT {token}"}, install.body))
+        baseline.append((token, public_key))
+
+    def pyjwt_decode(token: str, key: Any) -> dict[str, Any]:
+        decoded: dict[str, Any] = jwt.decode(
+            token, key, algorithms=["RS256"], audience=corpus.APP_BASE_URL
+        )
+        return decoded
+
+    return Row(
+        "install (RS256, cached key)", (installs.authenticate, ours), None, (pyjwt_decode, baseline)
+    )
+
+
 def check_worker(answer: dict[str, Any], expected: dict[str, Any]) -> None:
     """Refuse to compare unless the worker runs 3.0.0 on our PyJWT and agrees on the corpus."""
     problems = []
@@ -339,6 +379,14 @@ def targets(rows: list[Row]) -> list[tuple[str, float, float]]:
             1.0,
         ),
     ]
+    if "install (RS256, cached key)" in by_name:
+        checks.append(
+            (
+                "install / PyJWT RS256 decode",
+                ratio("install (RS256, cached key)", "pyjwt"),
+                1.2,
+            )
+        )
     return [(name, measured, limit) for name, measured, limit in checks if measured is not None]
 
 
@@ -398,6 +446,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows, setup, expected = build_rows(args.size)
+    install_row = build_install_row(args.size)
+    if install_row is None:
+        print("no cryptography: the install row is left out", file=sys.stderr)
+    else:
+        rows.append(install_row)
     worker = None if args.no_old else OldWorker(ensure_old_venv())
     try:
         if worker is not None:
