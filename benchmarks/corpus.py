@@ -215,25 +215,35 @@ PATH_SIZES = (100, 1_024, 4_096, 16_384, 65_536)
 
 
 def scaling_cases() -> list[tuple[str, int, str]]:
-    """Return ``(series, n, url)`` for the scaling table: ``n`` parameters, or an ``n``-byte path.
+    """Return ``(series, n, url)`` for the scaling table.
 
-    Parameters come in pairs sharing a name, a third of the values percent-encoded unicode and
-    a third with spaces, so that decoding, sorting and encoding all grow with ``n``. Paths are
-    REST-like segments with escapes, under a short query.
+    ``params``: ``n`` parameters, in pairs sharing a name, a third of the values
+    percent-encoded unicode and a third with spaces, so that decoding, sorting and encoding all
+    grow with ``n``. ``path``: an ``n``-byte path of REST-like segments with escapes, under a
+    short query. ``query``: a 64 KiB URL made of as many such parameters as fit (``n``).
     """
-    cases = []
-    for count in PARAM_COUNTS:
-        pieces = []
-        for index in range(count):
-            value = (f"v{index}", f"a%20b+{index}", f"%C3%BC%E6%9D%B1{index}")[index % 3]
-            pieces.append(f"field{index // 2}={value}")
-        cases.append(("params", count, "/rest/api/3/search?" + "&".join(pieces)))
+    cases = [("params", count, _query_url(count)) for count in PARAM_COUNTS]
     for size in PATH_SIZES:
         path = ""
         while len(path) < size:
             path += f"/issue/ABC-{len(path)}/comment%20x"
         cases.append(("path", size, path[:size] + "?expand=names&startAt=0"))
+    url = _query_url(0)
+    count = 0
+    while len(url) + 1 + len(_param(count)) <= 64 * 1024:
+        url += "&" * (count > 0) + _param(count)
+        count += 1
+    cases.append(("query", count, url))
     return cases
+
+
+def _query_url(count: int) -> str:
+    return "/rest/api/3/search?" + "&".join(_param(index) for index in range(count))
+
+
+def _param(index: int) -> str:
+    value = (f"v{index}", f"a%20b+{index}", f"%C3%BC%E6%9D%B1{index}")[index % 3]
+    return f"field{index // 2}={value}"
 
 
 # --- the kinds of request ------------------------------------------------------------------

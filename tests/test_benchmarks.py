@@ -7,6 +7,7 @@ protocol is exercised with this interpreter, which imports this package under th
 
 from __future__ import annotations
 
+import json
 import platform
 import re
 import sys
@@ -121,14 +122,17 @@ def test_product_signed_tokens_verify_and_bad_signatures_are_rejected() -> None:
 
 def test_scaling_cases_have_the_sizes_they_are_labelled_with() -> None:
     cases = corpus.scaling_cases()
-    params = [(n, url) for series, n, url in cases if series == "params"]
+    params = [(n, url) for series, n, url in cases if series in ("params", "query")]
     paths = [(n, url) for series, n, url in cases if series == "path"]
-    assert [n for n, _ in params] == [10, 100, 1_000, 10_000]
+    assert [n for n, _ in params][:4] == [10, 100, 1_000, 10_000]
     assert [n for n, _ in paths] == [100, 1_024, 4_096, 16_384, 65_536]
     for n, url in params:
         assert sum(len(values) for values in parse_params(split_url(url)[1]).values()) == n
     for n, url in paths:
         assert len(urlsplit(url).path) == n
+    # The 64 KiB query: as many parameters as fit in 64 KiB, and no more.
+    (query,) = [url for series, _, url in cases if series == "query"]
+    assert 64 * 1024 - 30 < len(query) <= 64 * 1024
 
 
 def test_rows_run_on_their_inputs_and_the_worker_gets_json() -> None:
@@ -149,6 +153,22 @@ def test_rows_run_on_their_inputs_and_the_worker_gets_json() -> None:
                 row.pyjwt[0](*args)
     assert expected["count"] == 28 and len(expected["qsh"]) == 28
     assert set(setup) == {"op", "requests", "encode", "valid", "bad", "secrets"}
+
+
+@pytest.mark.extras
+def test_install_row_verifies_distinct_signed_callbacks() -> None:
+    row = run.build_install_row(size=12)
+    assert row is not None and row.pyjwt is not None
+    call, items = row.ours
+    bodies = {args[3] for args in items}
+    assert len(bodies) == 12
+    for args in items:
+        client_key, claims = call(*args)
+        assert claims["iss"] == client_key and claims["aud"] == corpus.APP_BASE_URL
+    decode, baseline = row.pyjwt
+    for (token, key), args in zip(baseline, items):
+        assert args[2]["Authorization"] == f"JWT {token}"
+        assert decode(token, key)["iss"] in {json.loads(body)["clientKey"] for body in bodies}
 
 
 def test_worker_protocol_end_to_end_with_this_interpreter() -> None:
