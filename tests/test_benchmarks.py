@@ -142,6 +142,8 @@ def test_rows_run_on_their_inputs_and_the_worker_gets_json() -> None:
         "encode_token",
         "authenticate (valid)",
         "authenticate (bad signature)",
+        "floor: hash_url, jwt.encode",
+        "floor: hash_url, jwt.decode",
     ]
     for row in rows:
         call, items = row.ours
@@ -181,7 +183,7 @@ def test_worker_protocol_end_to_end_with_this_interpreter() -> None:
         assert answer["accepted"] == answer["rejected"] == 14
         assert answer["pyjwt"] == jwt.__version__
         for row in rows:
-            assert row.old is not None and worker.time(row.old) > 0
+            assert row.old is None or worker.time(row.old) > 0
         assert worker.ask(op="best", method="GET", url="/a?b=c")["ns"] > 0
         with pytest.raises(RuntimeError, match="unknown op"):
             worker.ask(op="nonsense")
