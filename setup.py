@@ -33,6 +33,7 @@ setup(
     # checks reject an "iat" in the future on every Python we support.
     install_requires=["PyJWT>=2.10.1,<3"],
     extras_require=EXTRAS,
+    entry_points={"console_scripts": ["atlassian-jwt = atlassian_jwt.cli:main"]},
     classifiers=[
         "Development Status :: 4 - Beta",
         "Intended Audience :: Developers",
