@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, NamedTuple, NoReturn
 from urllib.parse import quote, unquote
@@ -1076,6 +1077,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog=prog,
+        allow_abbrev=False,
         description="Compute qsh values, and read, verify, sign and explain Atlassian Connect "
         "JWTs. Secrets come from a variable, a file or standard input, never from the command "
         "line, and no secret or whole token is ever printed (except the token sign makes).",
@@ -1100,6 +1102,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             description=description,
             epilog=f"example:\n  {example}\n\n{_exit_status_help()}",
             formatter_class=formatter,
+            allow_abbrev=False,
         )
         sub.set_defaults(handler=handler)
         return sub
@@ -1231,20 +1234,29 @@ def main(
     :param prog: the program name shown in help (default: from ``sys.argv[0]``).
     """
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would list them, and a misplaced secret or token with them: names only.
+        names = [arg.partition("=")[0] if arg.startswith("-") else "..." for arg in unknown]
+        parser.error(f"unrecognized arguments: {' '.join(names)} (values not shown)")
     if _uses_stdin_twice(args):
         parser.error("standard input can give the token or the secret, not both")
     out = Output(stdout or sys.stdout, stderr or sys.stderr)
-    try:
-        status: int = args.handler(args, out, stdin or sys.stdin)
-    except exc.TokenRejectedError as error:
-        status = exit_status(error)
-        _report(out, args.json, status, error.code, error.message, error)
-    except CommandError as error:
-        status = EXIT_ERROR
-        _report(out, args.json, status, "error", str(error), None)
-    except KeyboardInterrupt:
-        status = 130
+    # Warnings (PyJWT's about a short HMAC key, say) become one line each, filtered too.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            status: int = args.handler(args, out, stdin or sys.stdin)
+        except exc.TokenRejectedError as error:
+            status = exit_status(error)
+            _report(out, args.json, status, error.code, error.message, error)
+        except CommandError as error:
+            status = EXIT_ERROR
+            _report(out, args.json, status, "error", str(error), None)
+        except KeyboardInterrupt:
+            status = 130
+    for warning in caught:
+        out.error(f"warning: {warning.message}")
     return status
 
 
