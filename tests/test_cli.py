@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -141,19 +142,28 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 # qsh
 
 
-def test_readme_first_command() -> None:
-    result = run(
-        "qsh",
-        "GET",
-        "https://example.atlassian.net/wiki/rest/api/space?limit=10",
-        "--base-url",
-        WIKI,
-    )
+def test_readme_first_command_prints_what_the_readme_shows() -> None:
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    first = next(line for line in readme.splitlines() if "python3 -m pip install . && " in line)
+    command = shlex.split(first.split(" && ", 1)[1])
+    assert command[:2] == ["atlassian-jwt", "qsh"]
+    result = run(*command[1:])
     assert result.returncode == 0, result.stderr
+    # The Command line section shows this very call and its output.
+    shown = readme.split("$ atlassian-jwt qsh", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert result.stdout.splitlines() == [line.strip() for line in shown]
     assert result.stdout.splitlines() == [
         "canonical request: GET&/rest/api/space&limit=10",
         f"qsh:               {hash_url('GET', '/rest/api/space?limit=10')}",
     ]
+
+
+def test_readme_lists_every_exit_status() -> None:
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    table = readme.split("status  ``code``", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line[:1].isdigit()]
+    documented = [(int(row.split()[0]), row[8:35].strip().strip("`") or None) for row in rows]
+    assert documented == [(status, code) for status, code, _ in EXIT_STATUSES]
 
 
 @pytest.mark.parametrize("vector", OFFICIAL["tests"], ids=lambda vector: vector["name"])
