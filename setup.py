@@ -14,6 +14,8 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
+    # The HTTP client for Atlassian's install keys (the standard library is used without it).
+    "requests": ["requests>=2.25"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 
