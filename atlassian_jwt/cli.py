@@ -25,13 +25,14 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any, NamedTuple, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 from urllib.parse import quote, unquote
 
 from . import __version__
 from . import exceptions as exc
 from .authenticate import CONTEXT_QSH, REQUIRED_CLAIMS, Authenticator, check_qsh
 from .encode import DEFAULT_LIFETIME, encode_token
+from .keys import KEY_BASE_URLS
 from .tokens import decode_unverified
 from .url_utils import (
     base_path,
@@ -41,6 +42,9 @@ from .url_utils import (
     qsh_of,
     split_url,
 )
+
+if TYPE_CHECKING:
+    from .install import InstallAuthenticator
 
 __all__ = ["EXIT_STATUSES", "Diagnosis", "diagnose_qsh", "exit_status", "main"]
 
@@ -57,21 +61,23 @@ EXIT_STATUSES: tuple[tuple[int, str | None, str], ...] = (
     (EXIT_OK, None, "success: the token is valid, every check passed, or the output is printed"),
     (EXIT_ERROR, None, "the command could not run: a secret, key or tenant file is unreadable"),
     (EXIT_USAGE, None, "usage error: unknown command or option, missing argument"),
+    (3, "key_fetch_failed", "the public key could not be fetched now (not the token's fault)"),
     (10, "token_missing", "no token: none given and no jwt parameter in the URL"),
-    (11, "token_malformed", "not a JWT: not three base64url segments of JSON"),
+    (11, "token_malformed", "not a JWT (three base64url segments of JSON), or a bad kid"),
     (12, "token_too_large", "the token is longer than 8192 characters"),
     (13, "request_malformed", "the URL cannot be canonicalised (it is not valid text)"),
     (14, "unknown_issuer", "the token's iss is not the tenant the secret belongs to"),
-    (15, "algorithm_not_allowed", "the token's alg is not the pinned one (HS256)"),
-    (16, "invalid_signature", "the signature does not verify with the secret"),
-    (17, "missing_claim", "a required claim (iss, iat, exp, qsh) is missing"),
+    (15, "algorithm_not_allowed", "the token's alg is not the pinned one (HS256, or RS256)"),
+    (16, "invalid_signature", "the signature does not verify with the secret or key"),
+    (17, "missing_claim", "a required claim (iss, iat, exp, qsh; aud for RS256) is missing"),
     (18, "invalid_claim", "a claim has the wrong type (iat not a number, iss not a string)"),
     (19, "token_expired", "exp is in the past, beyond the leeway"),
     (20, "token_not_yet_valid", "iat or nbf is in the future, beyond the leeway"),
-    (21, "invalid_audience", "aud is not this app"),
-    (22, "invalid_issuer", "iss is not the issuer this kind of token must have"),
+    (21, "invalid_audience", "aud is not the app's base URL (install tokens)"),
+    (22, "invalid_issuer", "iss is not the clientKey of the callback's body (install tokens)"),
     (23, "qsh_mismatch", "the qsh is not the hash of this request (see explain)"),
     (24, "rejected", "any other rejection (a secret that is not a usable key, say)"),
+    (25, "unknown_key", "no public key is known for the token's kid"),
 )
 
 _STATUS_BY_CODE = {code: status for status, code, _ in EXIT_STATUSES if code}
@@ -84,7 +90,7 @@ _JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _REDACTED = "[redacted]"
 
 
-def exit_status(error: exc.TokenRejectedError) -> int:
+def exit_status(error: exc.TokenRejectedError | exc.KeyFetchError) -> int:
     """Return the exit status for a rejection, found by its ``code`` (or a base class's).
 
     >>> exit_status(exc.TokenExpiredError("The token has expired"))
@@ -714,17 +720,78 @@ def _leeway(args: argparse.Namespace) -> float:
     return default
 
 
+class _OneKeyProvider:
+    """The public key from ``--key-file``, whatever ``kid`` the token names."""
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+
+    def get_key(self, kid: str) -> Any:
+        return self._key
+
+
+def _install_authenticator(args: argparse.Namespace, stdin: IO[str]) -> InstallAuthenticator | None:
+    """Build the RS256 authenticator from the key options, or ``None`` without them."""
+    if not (args.key_file or args.key_server or args.key_server_url):
+        return None
+    from .install import InstallAuthenticator
+    from .keys import AtlassianKeyProvider, KeyProvider, load_rsa_public_key
+
+    kwargs: dict[str, Any] = {}
+    if args.leeway is not None:
+        kwargs["leeway"] = args.leeway
+    try:
+        provider: KeyProvider
+        if args.key_file:
+            try:
+                key = load_rsa_public_key(_read_file(args.key_file, "key", stdin))
+            except ValueError as error:
+                raise CommandError(f"the key file {args.key_file} is not usable: {error}") from None
+            provider = _OneKeyProvider(key)
+        elif args.key_server_url:
+            provider = AtlassianKeyProvider(base_url=args.key_server_url)
+        else:
+            provider = AtlassianKeyProvider(args.key_server)
+        return InstallAuthenticator(args.app_base_url, key_provider=provider, **kwargs)
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
+def _lifecycle_body(args: argparse.Namespace, stdin: IO[str], out: Output) -> Any:
+    """The callback's body from --body-file (hiding its secret), or just --client-key."""
+    if args.client_key:
+        return {"clientKey": args.client_key}
+    text = _read_file(args.body_file, "body", stdin)
+    try:
+        secret = json.loads(text).get("sharedSecret")
+    except (ValueError, AttributeError, RecursionError):
+        secret = None
+    if isinstance(secret, str):
+        out.hide(secret)
+    return text
+
+
 def _cmd_verify(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
-    authenticator = _hmac_authenticator(args, stdin, out, required=True)
-    assert authenticator is not None  # required=True reads a secret or fails
-    token = _read_token(args.token, args.url, stdin, out)
-    client_key, claims = authenticator.authenticate(
-        args.method,
-        args.url,
-        {"Authorization": f"JWT {token}"},
-        allow_context_qsh=args.allow_context_qsh,
-        body_params=args.body,
-    )
+    installs = _install_authenticator(args, stdin)
+    if installs is not None:
+        body = _lifecycle_body(args, stdin, out)
+        token = _read_token(args.token, args.url, stdin, out)
+        client_key, claims = installs.authenticate(
+            args.method, args.url, {"Authorization": f"JWT {token}"}, body
+        )
+    else:
+        authenticator = _hmac_authenticator(args, stdin, out, required=True)
+        assert authenticator is not None  # required=True reads a secret or fails
+        token = _read_token(args.token, args.url, stdin, out)
+        client_key, claims = authenticator.authenticate(
+            args.method,
+            args.url,
+            {"Authorization": f"JWT {token}"},
+            allow_context_qsh=args.allow_context_qsh,
+            body_params=args.body,
+        )
     kind, description = token_kind(decode_unverified(token)[0], claims)
     expiry = _time_facts("exp", claims["exp"], time.time())
     if args.json:
@@ -781,7 +848,9 @@ class _Check(NamedTuple):
 
 
 def _claim_checks(kind: str, claims: dict[str, Any]) -> _Check:
-    required = ("iss", "aud", "exp") if kind == "forge" else REQUIRED_CLAIMS
+    required = {"forge": ("iss", "aud", "exp"), "install": (*REQUIRED_CLAIMS, "aud")}.get(
+        kind, REQUIRED_CLAIMS
+    )
     missing = [name for name in required if claims.get(name) is None]
     if missing:
         return _Check("claims", "fail", f"missing: {', '.join(missing)}", "missing_claim")
@@ -835,7 +904,9 @@ def _signature_check(
         detail = "not checked: no secret given (--secret-env, --secret-file or --tenant)"
         return _Check("signature", "skipped", detail), None
     if kind in ("install", "forge"):
-        return _Check("signature", "skipped", "not checked: RS256 tokens need a public key"), None
+        return _Check(
+            "signature", "skipped", "not checked here: use verify with --key-file or --key-server"
+        ), None
     try:
         authenticator.authenticate(
             args.method,
@@ -1137,9 +1208,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     sub = command(
         "verify",
         _cmd_verify,
-        "Verify an HS256 token for a request as an app does: signature with the shared secret, "
-        "claims, times and qsh. Prints one line; the exit status says why it was rejected. "
-        "Without --secret-env, --secret-file or --tenant the secret is read from stdin.",
+        "Verify a token for a request as an app does: signature, claims, times and qsh. "
+        "Prints one line; the exit status says why it was rejected. HS256 tokens are checked "
+        "with the shared secret (without --secret-env, --secret-file or --tenant it is read "
+        "from stdin); signed install callbacks (RS256) with --key-file or --key-server, "
+        "--app-base-url and --body-file or --client-key.",
         'atlassian-jwt verify "$TOKEN" --method GET --url "$URL" --secret-env SHARED_SECRET',
         [request, secret, context],
     )
@@ -1153,6 +1226,34 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     sub.add_argument("--url", required=True, metavar="URL", help="the URL as received")
     sub.add_argument(
         "--body", metavar="FORM", help="a form-encoded body whose parameters the signer hashed"
+    )
+    rs256 = sub.add_argument_group(
+        "RS256: signed installed/uninstalled callbacks (needs atlassian-jwt[crypto])"
+    )
+    keys = rs256.add_mutually_exclusive_group()
+    keys.add_argument("--key-file", metavar="PEM", help="Atlassian's public key, as a PEM file")
+    keys.add_argument(
+        "--key-server",
+        choices=sorted(KEY_BASE_URLS),
+        help="fetch the key for the token's kid from Atlassian's key server",
+    )
+    keys.add_argument(
+        "--key-server-url", metavar="URL", help="fetch keys from URL/<kid> (https:// only)"
+    )
+    rs256.add_argument(
+        "--app-base-url",
+        action="append",
+        metavar="URL",
+        help="the app's base URL, which aud must name (repeat for several)",
+    )
+    bodies = rs256.add_mutually_exclusive_group()
+    bodies.add_argument(
+        "--body-file",
+        metavar="FILE",
+        help="the callback's JSON body (- for stdin): iss must be its clientKey",
+    )
+    bodies.add_argument(
+        "--client-key", metavar="KEY", help="instead of the body: its clientKey alone"
     )
 
     sub = command(
@@ -1209,15 +1310,47 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _option_problem(args: argparse.Namespace) -> str | None:
+    """Say what is wrong with a combination of options that argparse cannot express."""
+    if args.handler is not _cmd_verify:
+        return None
+    rs256 = args.key_file or args.key_server or args.key_server_url
+    hs256_only = {
+        "--secret-env": args.secret_env,
+        "--secret-file": args.secret_file,
+        "--tenant": args.tenant,
+        "--issuer": args.issuer,
+        "--allow-context-qsh": args.allow_context_qsh,
+        "--body": args.body,
+    }
+    rs256_only = {
+        "--app-base-url": args.app_base_url,
+        "--body-file": args.body_file,
+        "--client-key": args.client_key,
+    }
+    if rs256:
+        given = [name for name, value in hs256_only.items() if value]
+        if given:
+            return f"{', '.join(given)}: for HS256 tokens, not with a public key"
+        if not args.app_base_url:
+            return "--app-base-url is required with a public key"
+        if not (args.body_file or args.client_key):
+            return "--body-file or --client-key is required with a public key"
+        return None
+    given = [name for name, value in rs256_only.items() if value]
+    if given:
+        return f"{', '.join(given)}: only with --key-file, --key-server or --key-server-url"
+    return None
+
+
 def _uses_stdin_twice(args: argparse.Namespace) -> bool:
-    if getattr(args, "token", None) != "-":
-        return False
-    secret_file = getattr(args, "secret_file", None)
-    tenant = getattr(args, "tenant", None)
-    if "-" in (secret_file, tenant):
-        return True
-    # verify reads the secret from standard input when no other source is given.
-    return args.handler is _cmd_verify and not (args.secret_env or secret_file or tenant)
+    files = [getattr(args, name, None) for name in ("secret_file", "tenant", "body_file")]
+    readers = files.count("-") + (getattr(args, "token", None) == "-")
+    if args.handler is _cmd_verify and not any(
+        (args.secret_env, *files, args.key_file, args.key_server, args.key_server_url)
+    ):
+        readers += 1  # verify then reads the secret from standard input
+    return readers > 1
 
 
 def main(
@@ -1239,8 +1372,11 @@ def main(
         # argparse would list them, and a misplaced secret or token with them: names only.
         names = [arg.partition("=")[0] if arg.startswith("-") else "..." for arg in unknown]
         parser.error(f"unrecognized arguments: {' '.join(names)} (values not shown)")
+    problem = _option_problem(args)
+    if problem:
+        parser.error(problem)
     if _uses_stdin_twice(args):
-        parser.error("standard input can give the token or the secret, not both")
+        parser.error("standard input can give only one of the token, the secret and the body")
     out = Output(stdout or sys.stdout, stderr or sys.stderr)
     # Warnings (PyJWT's about a short HMAC key, say) become one line each, filtered too.
     with warnings.catch_warnings(record=True) as caught:
@@ -1250,6 +1386,9 @@ def main(
         except exc.TokenRejectedError as error:
             status = exit_status(error)
             _report(out, args.json, status, error.code, error.message, error)
+        except exc.KeyFetchError as error:
+            status = exit_status(error)
+            _report(out, args.json, status, error.code, str(error), None)
         except CommandError as error:
             status = EXIT_ERROR
             _report(out, args.json, status, "error", str(error), None)
@@ -1282,12 +1421,14 @@ def _report(
                 token_qsh=error.token_qsh,
             )
         out.json(result)
-    elif isinstance(error, exc.QshMismatchError):
-        out.error(
-            f"rejected, {code} (exit status {status}): {message}; we computed "
-            f"{error.canonical_request!r}, the token's qsh is {error.token_qsh} (try explain)"
-        )
-    elif error is not None:
-        out.error(f"rejected, {code} (exit status {status}): {message}")
-    else:
+    elif status == EXIT_ERROR:
         out.error(f"error: {message}")
+    else:
+        verdict = "rejected" if error is not None else "not verified"
+        line = f"{verdict}, {code} (exit status {status}): {message}"
+        if isinstance(error, exc.QshMismatchError):
+            line += (
+                f"; we computed {error.canonical_request!r}, the token's qsh is "
+                f"{error.token_qsh} (try explain)"
+            )
+        out.error(line)
