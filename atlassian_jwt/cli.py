@@ -25,14 +25,21 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import IO, Any, NamedTuple, NoReturn
 from urllib.parse import quote, unquote
 
 from . import __version__
 from . import exceptions as exc
 from .authenticate import CONTEXT_QSH, REQUIRED_CLAIMS, Authenticator, check_qsh
 from .encode import DEFAULT_LIFETIME, encode_token
-from .keys import KEY_BASE_URLS
+from .install import DEFAULT_INSTALL_LEEWAY, InstallAuthenticator
+from .keys import (
+    KEY_BASE_URLS,
+    AtlassianKeyProvider,
+    KeyProvider,
+    PublicKey,
+    load_rsa_public_key,
+)
 from .tokens import decode_unverified
 from .url_utils import (
     base_path,
@@ -42,9 +49,6 @@ from .url_utils import (
     qsh_of,
     split_url,
 )
-
-if TYPE_CHECKING:
-    from .install import InstallAuthenticator
 
 __all__ = ["EXIT_STATUSES", "Diagnosis", "diagnose_qsh", "exit_status", "main"]
 
@@ -121,27 +125,28 @@ class Output:
     def hide(self, text: str) -> None:
         """Never write ``text`` (a secret, a token, a signature) from now on."""
         # Very short strings would redact ordinary words; no real secret or token is that short.
-        if len(text) >= 8 and text not in self._hidden:
-            self._hidden.append(text)
-            self._hidden.sort(key=len, reverse=True)
+        if len(text) < 8:
+            return
+        # As it is, and as it appears inside a JSON string.
+        for form in {text, json.dumps(text, ensure_ascii=False)[1:-1]}:
+            if form not in self._hidden:
+                self._hidden.append(form)
+        self._hidden.sort(key=len, reverse=True)
 
-    def clean(self, text: str) -> str:
+    def clean(self, text: str, *, keep_tokens: bool = False) -> str:
         for hidden in self._hidden:
             text = text.replace(hidden, _REDACTED)
-        return _JWT_SHAPED.sub(_REDACTED, text)
+        return text if keep_tokens else _JWT_SHAPED.sub(_REDACTED, text)
 
-    def print(self, text: str = "") -> None:
-        self.stdout.write(self.clean(text) + "\n")
+    def print(self, text: str = "", *, keep_tokens: bool = False) -> None:
+        """Write a line of output; ``keep_tokens`` only for the token ``sign`` made."""
+        self.stdout.write(self.clean(text, keep_tokens=keep_tokens) + "\n")
 
     def json(self, value: Any) -> None:
         self.print(json.dumps(value, indent=2, ensure_ascii=False))
 
     def error(self, text: str) -> None:
         self.stderr.write(self.clean(text) + "\n")
-
-    def print_unfiltered(self, text: str) -> None:
-        """Write ``text`` as it is: only for the token ``sign`` was asked to print."""
-        self.stdout.write(text + "\n")
 
 
 # Reading inputs.
@@ -212,7 +217,7 @@ def _token_from_text(text: str) -> str:
     if len(parts) == 2 and parts[0].lower() in ("jwt", "bearer"):
         return parts[1]
     if "jwt=" in text and ("?" in text or "&" in text):
-        values = parse_params(split_url(text if "?" in text else "?" + text)[1]).get("jwt", [])
+        values = parse_params(_split(text if "?" in text else "?" + text)[1]).get("jwt", [])
         if len(values) == 1:
             return values[0]
     return text
@@ -438,7 +443,7 @@ def _mistakes(request: _Request, params: _Params) -> Iterator[_Mistake]:
             "spaces were encoded as + (form encoding, quote_plus), not %20",
             text=lambda t: _with_query(t, _split_canonical(t)[2].replace("%20", "+")),
         )
-    if "+" in request.query or "+" in (request.body or ""):
+    if "+" in request.query:
         yield _Mistake(
             "plus",
             "plus_as_literal",
@@ -713,9 +718,12 @@ def _hmac_authenticator(
     )
 
 
-def _leeway(args: argparse.Namespace) -> float:
+def _leeway(args: argparse.Namespace, kind: str) -> float:
+    """The leeway given, else the default of the authenticator that verifies this kind."""
     if args.leeway is not None:
         return float(args.leeway)
+    if kind == "install":
+        return DEFAULT_INSTALL_LEEWAY
     default: float = inspect.signature(Authenticator.__init__).parameters["leeway"].default
     return default
 
@@ -723,10 +731,10 @@ def _leeway(args: argparse.Namespace) -> float:
 class _OneKeyProvider:
     """The public key from ``--key-file``, whatever ``kid`` the token names."""
 
-    def __init__(self, key: Any) -> None:
+    def __init__(self, key: PublicKey) -> None:
         self._key = key
 
-    def get_key(self, kid: str) -> Any:
+    def get_key(self, kid: str) -> PublicKey:
         return self._key
 
 
@@ -734,9 +742,6 @@ def _install_authenticator(args: argparse.Namespace, stdin: IO[str]) -> InstallA
     """Build the RS256 authenticator from the key options, or ``None`` without them."""
     if not (args.key_file or args.key_server or args.key_server_url):
         return None
-    from .install import InstallAuthenticator
-    from .keys import AtlassianKeyProvider, KeyProvider, load_rsa_public_key
-
     kwargs: dict[str, Any] = {}
     if args.leeway is not None:
         kwargs["leeway"] = args.leeway
@@ -833,10 +838,9 @@ def _cmd_sign(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
             "canonical_request": canonical,
             "claims": decode_unverified(token)[1],
         }
-        # The token is what was asked for; the filter still guards the secret.
-        out.print_unfiltered(json.dumps(result, indent=2, ensure_ascii=False))
+        out.print(json.dumps(result, indent=2, ensure_ascii=False), keep_tokens=True)
     else:
-        out.print_unfiltered(f"Authorization: {header}" if args.header else token)
+        out.print(f"Authorization: {header}" if args.header else token, keep_tokens=True)
     return EXIT_OK
 
 
@@ -986,7 +990,7 @@ def _cmd_explain(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
             "algorithm_not_allowed",
         ),
         _claim_checks(kind, claims),
-        *_time_checks(claims, _leeway(args), now),
+        *_time_checks(claims, _leeway(args, kind), now),
     ]
     signature, verdict = _signature_check(args, kind, token, authenticator)
     qsh_check, qsh = _qsh_report(args, kind, claims)
@@ -1000,7 +1004,7 @@ def _cmd_explain(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
     else:
         code = verdict.code if verdict else None
         message = verdict.message if verdict else None
-    status = _STATUS_BY_CODE[code] if code else EXIT_OK
+    status = _STATUS_BY_CODE.get(code, _STATUS_BY_CODE["rejected"]) if code else EXIT_OK
     result = {
         "verified": signature.status == "ok",
         "kind": kind,
@@ -1135,7 +1139,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--leeway",
         type=_leeway_seconds,
         metavar="SECONDS",
-        help="clock skew allowed for exp, iat and nbf (default: the library's, 90)",
+        help="clock skew allowed for exp, iat and nbf (default: the library's: 90, and 30 for "
+        "install tokens)",
     )
 
     context = _Parser(add_help=False)
