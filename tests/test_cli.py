@@ -22,10 +22,12 @@ from typing import Any
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from atlassian_jwt import exceptions as exc
-from atlassian_jwt.cli import EXIT_STATUSES, exit_status, main
-from atlassian_jwt.url_utils import hash_url
+from atlassian_jwt.cli import EXIT_STATUSES, diagnose_qsh, exit_status, main
+from atlassian_jwt.url_utils import canonicalize_request, hash_url, qsh_of
 from tests.conftest import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
 
 ROOT = Path(__file__).parent.parent
@@ -704,3 +706,26 @@ def test_no_output_holds_the_secret_or_the_token(tmp_path: Path) -> None:
         except SystemExit:
             pass
         assert_nothing_leaked(out.getvalue() + err.getvalue(), token, odd)
+
+
+# explain's search, on any request.
+
+_URL_TEXT = st.text(alphabet="/a b+%2Bjwt=&?é:;,.~", max_size=30)
+
+
+@given(method=st.sampled_from(["GET", "post", "Put"]), url=_URL_TEXT, base=_URL_TEXT)
+def test_the_correct_canonical_request_is_never_called_a_mistake(
+    method: str, url: str, base: str
+) -> None:
+    assert diagnose_qsh(method, url, hash_url(method, url, base), base) == []
+
+
+@given(method=st.sampled_from(["GET", "DELETE"]), url=_URL_TEXT, body=_URL_TEXT)
+def test_each_diagnosis_hashes_to_the_token_qsh(method: str, url: str, body: str) -> None:
+    # Sign with the first mistake that applies (the base path, the method...): it is found.
+    wrong = canonicalize_request("PATCH", url)
+    diagnoses = diagnose_qsh(method, url, qsh_of(wrong), body=body or None)
+    assert diagnoses, wrong
+    for diagnosis in diagnoses:
+        assert qsh_of(diagnosis.canonical_request) == qsh_of(wrong)
+        assert "wrong_method" in diagnosis.codes
