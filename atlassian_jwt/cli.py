@@ -58,6 +58,7 @@ FORGE_ISSUER = "forge/invocation-token"
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 #: Every exit status: ``(status, rejection code or None, meaning)``. Each rejection has its own
 #: status, looked up by the exception's stable ``code``; ``rejected`` catches any other.
@@ -82,6 +83,7 @@ EXIT_STATUSES: tuple[tuple[int, str | None, str], ...] = (
     (23, "qsh_mismatch", "the qsh is not the hash of this request (see explain)"),
     (24, "rejected", "any other rejection (a secret that is not a usable key, say)"),
     (25, "unknown_key", "no public key is known for the token's kid"),
+    (EXIT_INTERRUPTED, None, "interrupted (Ctrl-C)"),
 )
 
 _STATUS_BY_CODE = {code: status for status, code, _ in EXIT_STATUSES if code}
@@ -1398,7 +1400,7 @@ def main(
             status = EXIT_ERROR
             _report(out, args.json, status, "error", str(error), None)
         except KeyboardInterrupt:
-            status = 130
+            status = EXIT_INTERRUPTED
     for warning in caught:
         out.error(f"warning: {warning.message}")
     return status

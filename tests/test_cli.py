@@ -358,6 +358,16 @@ def test_verify_other_exit_statuses(tmp_path: Path) -> None:
     assert result.stderr.startswith("rejected, rejected (exit status 24): ")
 
 
+def test_interrupted_while_reading_the_secret() -> None:
+    class Interrupted(io.StringIO):
+        def read(self, size: int | None = -1) -> str:
+            raise KeyboardInterrupt
+
+    out, err = io.StringIO(), io.StringIO()
+    status = main([*VERIFY[:5], token_for(CANONICAL)], stdin=Interrupted(), stdout=out, stderr=err)
+    assert (status, out.getvalue(), err.getvalue()) == (130, "", "")
+
+
 def test_a_new_rejection_falls_back_to_its_base_class_status() -> None:
     class NewKindOfMalformed(exc.MalformedTokenError):
         code = "something_new"
