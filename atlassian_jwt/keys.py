@@ -18,6 +18,7 @@ import concurrent.futures
 import http.client
 import ipaddress
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -329,6 +330,8 @@ def _fetch_requests(requests: Any, url: str, timeout: float, max_bytes: int) -> 
             # (urllib3 1.x has no read1: there the deadline is checked every _CHUNK bytes).
             read = getattr(raw, "read1", raw.read)
             body = _read_capped(lambda: read(_CHUNK), max_bytes, deadline)
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as error:
+        raise _fetch_error(error, timed_out=True) from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
         raise _fetch_error(error) from None
     return 200, body
@@ -357,10 +360,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _fetch_error(error: BaseException) -> exc.KeyFetchError:
-    # The exception's type says enough (timeout, refused); its text may quote the URL.
+def _fetch_error(error: BaseException, timed_out: bool = False) -> exc.KeyFetchError:
+    # The exception's type says enough (refused, reset); its text may quote the URL.
     if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
         error = error.reason
+    if timed_out or isinstance(error, socket.timeout):  # socket.timeout: TimeoutError on 3.10+
+        return exc.KeyFetchError("Could not fetch the key: timed out")
     return exc.KeyFetchError(f"Could not fetch the key: {type(error).__name__}")
 
 
