@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import ipaddress
+import math
 import re
 import socket
 import threading
@@ -186,7 +187,8 @@ class AtlassianKeyProvider:
     :param environment: ``"production"`` or ``"staging"``; see :data:`KEY_BASE_URLS`.
     :param base_url: another key server, replacing the environment's: ``https://`` only,
         except plain ``http://`` to a loopback address (a test server on 127.0.0.1).
-    :param timeout: seconds for connecting, for each read, and for the whole download.
+    :param timeout: seconds for connecting, for each read, and for the whole download (checked
+        between reads).
     :param max_bytes: responses larger than this are refused.
     :raises ImportError: if ``cryptography`` is not installed.
     :raises ValueError: for an unknown environment or an unacceptable ``base_url``.
@@ -206,7 +208,7 @@ class AtlassianKeyProvider:
         require_crypto()
         if environment not in KEY_BASE_URLS:
             raise ValueError(f"environment must be one of {sorted(KEY_BASE_URLS)}")
-        if not timeout > 0:
+        if not 0 < timeout < math.inf:
             raise ValueError("timeout must be a positive number of seconds")
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")

@@ -130,7 +130,9 @@ def test_plain_http_only_to_loopback(base_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"environment": "prod"}, {"timeout": 0}, {"max_bytes": 0}], ids=str
+    "kwargs",
+    [{"environment": "prod"}, {"timeout": 0}, {"timeout": float("inf")}, {"max_bytes": 0}],
+    ids=str,
 )
 def test_bad_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
