@@ -17,6 +17,9 @@ EXTRAS = {
     # Signed outbound calls: atlassian_jwt.integrations.requests_auth / httpx_auth.
     "requests": ["requests>=2.28"],
     "httpx": ["httpx>=0.23"],
+    # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
+    "sqlalchemy": ["SQLAlchemy>=2.0"],
+    "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 
