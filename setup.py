@@ -19,6 +19,9 @@ EXTRAS = {
     "requests": ["requests>=2.28"],
     # Signed outbound calls: atlassian_jwt.integrations.httpx_auth.
     "httpx": ["httpx>=0.23"],
+    # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
+    "sqlalchemy": ["SQLAlchemy>=2.0"],
+    "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 
