@@ -14,8 +14,14 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
-    # The HTTP client for Atlassian's install keys (the standard library is used without it).
-    "requests": ["requests>=2.25"],
+    # Signed outbound calls (integrations.requests_auth) and, when installed, the HTTP client
+    # for Atlassian's install keys (the standard library is used without it).
+    "requests": ["requests>=2.28"],
+    # Signed outbound calls: atlassian_jwt.integrations.httpx_auth.
+    "httpx": ["httpx>=0.23"],
+    # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
+    "sqlalchemy": ["SQLAlchemy>=2.0"],
+    "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 

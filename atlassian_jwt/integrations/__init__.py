@@ -1,0 +1,1 @@
+"""Optional adapters between atlassian_jwt and other libraries, each behind its own extra."""
