@@ -32,6 +32,13 @@ from . import __version__
 from . import exceptions as exc
 from .authenticate import CONTEXT_QSH, REQUIRED_CLAIMS, Authenticator, check_qsh
 from .encode import DEFAULT_LIFETIME, encode_token
+from .forge import (
+    DEFAULT_FORGE_LEEWAY,
+    DEFAULT_MAX_FIT_LENGTH,
+    FORGE_ISSUER,
+    FORGE_JWKS_URLS,
+    ForgeInvocationVerifier,
+)
 from .install import DEFAULT_INSTALL_LEEWAY, InstallAuthenticator
 from .keys import (
     KEY_BASE_URLS,
@@ -40,7 +47,7 @@ from .keys import (
     PublicKey,
     load_rsa_public_key,
 )
-from .tokens import decode_unverified
+from .tokens import decode_unverified, unverified_header
 from .url_utils import (
     base_path,
     canonical_request,
@@ -51,9 +58,6 @@ from .url_utils import (
 )
 
 __all__ = ["EXIT_STATUSES", "Diagnosis", "diagnose_qsh", "exit_status", "main"]
-
-#: The ``iss`` of Forge invocation tokens.
-FORGE_ISSUER = "forge/invocation-token"
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -69,7 +73,7 @@ EXIT_STATUSES: tuple[tuple[int, str | None, str], ...] = (
     (3, "key_fetch_failed", "the public key could not be fetched now (not the token's fault)"),
     (10, "token_missing", "no token: none given and no jwt parameter in the URL"),
     (11, "token_malformed", "not a JWT (three base64url segments of JSON), or a bad kid"),
-    (12, "token_too_large", "the token is longer than 8192 characters"),
+    (12, "token_too_large", "the token is too long (8 KiB; 16 KiB for Forge tokens)"),
     (13, "request_malformed", "the URL cannot be canonicalised (it is not valid text)"),
     (14, "unknown_issuer", "the token's iss is not the tenant the secret belongs to"),
     (15, "algorithm_not_allowed", "the token's alg is not the pinned one (HS256, or RS256)"),
@@ -78,8 +82,8 @@ EXIT_STATUSES: tuple[tuple[int, str | None, str], ...] = (
     (18, "invalid_claim", "a claim has the wrong type (iat not a number, iss not a string)"),
     (19, "token_expired", "exp is in the past, beyond the leeway"),
     (20, "token_not_yet_valid", "iat or nbf is in the future, beyond the leeway"),
-    (21, "invalid_audience", "aud is not the app's base URL (install tokens)"),
-    (22, "invalid_issuer", "iss is not the clientKey of the callback's body (install tokens)"),
+    (21, "invalid_audience", "aud is not this app (its base URL, or its Forge app ARI)"),
+    (22, "invalid_issuer", "iss is not the body's clientKey, or not forge/invocation-token"),
     (23, "qsh_mismatch", "the qsh is not the hash of this request (see explain)"),
     (24, "rejected", "any other rejection (a secret that is not a usable key, say)"),
     (25, "unknown_key", "no public key is known for the token's kid"),
@@ -642,7 +646,7 @@ def _cmd_qsh(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
 
 
 def _decoded(token: str, now: float) -> dict[str, Any]:
-    header, claims = decode_unverified(token)
+    header, claims = decode_unverified(token, DEFAULT_MAX_FIT_LENGTH)
     kind, description = token_kind(header, claims)
     times = {
         name: _time_facts(name, claims[name], now)
@@ -724,8 +728,8 @@ def _leeway(args: argparse.Namespace, kind: str) -> float:
     """The leeway given, else the default of the authenticator that verifies this kind."""
     if args.leeway is not None:
         return float(args.leeway)
-    if kind == "install":
-        return DEFAULT_INSTALL_LEEWAY
+    if kind in ("install", "forge"):
+        return {"install": DEFAULT_INSTALL_LEEWAY, "forge": DEFAULT_FORGE_LEEWAY}[kind]
     default: float = inspect.signature(Authenticator.__init__).parameters["leeway"].default
     return default
 
@@ -780,9 +784,26 @@ def _lifecycle_body(args: argparse.Namespace, stdin: IO[str], out: Output) -> An
     return text
 
 
+def _forge_verifier(args: argparse.Namespace) -> ForgeInvocationVerifier:
+    kwargs: dict[str, Any] = {"environment": args.forge_environment or "production"}
+    if args.jwks_url:
+        kwargs["jwks_url"] = args.jwks_url
+    if args.leeway is not None:
+        kwargs["leeway"] = args.leeway
+    try:
+        return ForgeInvocationVerifier(args.forge_app_id, **kwargs)
+    except (ImportError, ValueError) as error:
+        raise CommandError(str(error)) from None
+
+
 def _cmd_verify(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
+    client_key: str | None = None
     installs = _install_authenticator(args, stdin)
-    if installs is not None:
+    if args.forge_app_id:
+        forge = _forge_verifier(args)
+        token = _read_token(args.token, None, stdin, out)
+        claims = forge.verify(token)
+    elif installs is not None:
         body = _lifecycle_body(args, stdin, out)
         token = _read_token(args.token, args.url, stdin, out)
         client_key, claims = installs.authenticate(
@@ -799,7 +820,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
             allow_context_qsh=args.allow_context_qsh,
             body_params=args.body,
         )
-    kind, description = token_kind(decode_unverified(token)[0], claims)
+    kind, description = token_kind(unverified_header(token, DEFAULT_MAX_FIT_LENGTH), claims)
     expiry = _time_facts("exp", claims["exp"], time.time())
     if args.json:
         out.json(
@@ -814,7 +835,8 @@ def _cmd_verify(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
             }
         )
     else:
-        out.print(f"valid: {description}; iss {client_key}; {expiry['relative']}")
+        issuer = f"iss {client_key}" if client_key else f"aud {claims['aud']}"
+        out.print(f"valid: {description}; {issuer}; {expiry['relative']}")
     return EXIT_OK
 
 
@@ -977,7 +999,7 @@ def _cmd_explain(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
     authenticator = _hmac_authenticator(args, stdin, out, required=False)
     token = _read_token(args.token, args.url, stdin, out)
     now = time.time()
-    header, claims = decode_unverified(token)
+    header, claims = decode_unverified(token, DEFAULT_MAX_FIT_LENGTH)
     kind, description = token_kind(header, claims)
 
     alg = header.get("alg")
@@ -1142,7 +1164,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         type=_leeway_seconds,
         metavar="SECONDS",
         help="clock skew allowed for exp, iat and nbf (default: the library's: 90, and 30 for "
-        "install tokens)",
+        "install and Forge tokens)",
     )
 
     context = _Parser(add_help=False)
@@ -1219,7 +1241,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "Prints one line; the exit status says why it was rejected. HS256 tokens are checked "
         "with the shared secret (without --secret-env, --secret-file or --tenant it is read "
         "from stdin); signed install callbacks (RS256) with --key-file or --key-server, "
-        "--app-base-url and --body-file or --client-key.",
+        "--app-base-url and --body-file or --client-key; Forge invocation tokens with "
+        "--forge-app-id.",
         'atlassian-jwt verify "$TOKEN" --method GET --url "$URL" --secret-env SHARED_SECRET',
         [request, secret, context],
     )
@@ -1229,8 +1252,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         nargs="?",
         help="the token (- for stdin); default: the jwt parameter of --url",
     )
-    sub.add_argument("--method", required=True, metavar="METHOD")
-    sub.add_argument("--url", required=True, metavar="URL", help="the URL as received")
+    sub.add_argument(
+        "--method",
+        metavar="METHOD",
+        help="the request's method (required, except for Forge tokens)",
+    )
+    sub.add_argument(
+        "--url", metavar="URL", help="the URL as received (required, except for Forge tokens)"
+    )
     sub.add_argument(
         "--body", metavar="FORM", help="a form-encoded body whose parameters the signer hashed"
     )
@@ -1262,6 +1291,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     bodies.add_argument(
         "--client-key", metavar="KEY", help="instead of the body: its clientKey alone"
     )
+    forge = sub.add_argument_group("Forge invocation tokens (needs atlassian-jwt[crypto])")
+    forge.add_argument(
+        "--forge-app-id",
+        metavar="ID",
+        help="verify a Forge invocation token for this app (its id or ARI): no --method or --url",
+    )
+    jwks = forge.add_mutually_exclusive_group()
+    jwks.add_argument(
+        "--forge-environment",
+        choices=sorted(FORGE_JWKS_URLS),
+        help="which of Atlassian's key sets (default production)",
+    )
+    jwks.add_argument("--jwks-url", metavar="URL", help="another key set (https:// only)")
 
     sub = command(
         "sign",
@@ -1321,40 +1363,62 @@ def _option_problem(args: argparse.Namespace) -> str | None:
     """Say what is wrong with a combination of options that argparse cannot express."""
     if args.handler is not _cmd_verify:
         return None
-    rs256 = args.key_file or args.key_server or args.key_server_url
-    hs256_only = {
-        "--secret-env": args.secret_env,
-        "--secret-file": args.secret_file,
-        "--tenant": args.tenant,
-        "--issuer": args.issuer,
-        "--allow-context-qsh": args.allow_context_qsh,
-        "--body": args.body,
+    # Three kinds of token, each with its own options.
+    options = {
+        "hs256": {
+            "--secret-env": args.secret_env,
+            "--secret-file": args.secret_file,
+            "--tenant": args.tenant,
+            "--issuer": args.issuer,
+            "--allow-context-qsh": args.allow_context_qsh,
+            "--body": args.body,
+            "--base-url": args.base_url,
+        },
+        "rs256": {
+            "--key-file": args.key_file,
+            "--key-server": args.key_server,
+            "--key-server-url": args.key_server_url,
+            "--app-base-url": args.app_base_url,
+            "--body-file": args.body_file,
+            "--client-key": args.client_key,
+        },
+        "forge": {
+            "--forge-app-id": args.forge_app_id,
+            "--forge-environment": args.forge_environment,
+            "--jwks-url": args.jwks_url,
+        },
     }
-    rs256_only = {
-        "--app-base-url": args.app_base_url,
-        "--body-file": args.body_file,
-        "--client-key": args.client_key,
-    }
-    if rs256:
-        given = [name for name, value in hs256_only.items() if value]
-        if given:
-            return f"{', '.join(given)}: for HS256 tokens, not with a public key"
-        if not args.app_base_url:
-            return "--app-base-url is required with a public key"
-        if not (args.body_file or args.client_key):
-            return "--body-file or --client-key is required with a public key"
+    if args.forge_app_id:
+        mode = "forge"
+    elif args.key_file or args.key_server or args.key_server_url:
+        mode = "rs256"
+    else:
+        mode = "hs256"
+    wrong = [
+        name for other, names in options.items() if other != mode for name, v in names.items() if v
+    ]
+    if wrong:
+        kind = {"hs256": "an HS256 token", "rs256": "a public key", "forge": "--forge-app-id"}[mode]
+        return f"{', '.join(wrong)}: not with {kind}"
+    if mode == "forge":
+        if args.method or args.url:
+            return "a Forge invocation token is bound to no request: leave out --method and --url"
         return None
-    given = [name for name, value in rs256_only.items() if value]
-    if given:
-        return f"{', '.join(given)}: only with --key-file, --key-server or --key-server-url"
+    if not (args.method and args.url):
+        return "--method and --url are required"
+    if mode == "rs256" and not args.app_base_url:
+        return "--app-base-url is required with a public key"
+    if mode == "rs256" and not (args.body_file or args.client_key):
+        return "--body-file or --client-key is required with a public key"
     return None
 
 
 def _uses_stdin_twice(args: argparse.Namespace) -> bool:
     files = [getattr(args, name, None) for name in ("secret_file", "tenant", "body_file")]
     readers = files.count("-") + (getattr(args, "token", None) == "-")
+    key_sources = ("secret_env", "key_file", "key_server", "key_server_url", "forge_app_id")
     if args.handler is _cmd_verify and not any(
-        (args.secret_env, *files, args.key_file, args.key_server, args.key_server_url)
+        [*files, *(getattr(args, name) for name in key_sources)]
     ):
         readers += 1  # verify then reads the secret from standard input
     return readers > 1

@@ -171,3 +171,85 @@ def test_rs256_options_are_checked(
         *verify_args(token, "--key-server-url", "ftp://keys.example.com", "--client-key", "c")
     )
     assert status == 1 and "https://" in err
+
+
+# Forge invocation tokens, against a key set on 127.0.0.1.
+
+APP_ID = "8db8e2c8-1b2d-4f3e-9a6b-0c1d2e3f4a5b"
+FORGE_KID = "forge/invocation-token/2024-01"
+JWKS = "/.well-known/jwks.json"
+
+
+def forge_token(key: rsa.RSAPrivateKey, kid: str = FORGE_KID, **claims: Any) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": "forge/invocation-token",
+        "aud": f"ari:cloud:ecosystem::app/{APP_ID}",
+        "iat": now,
+        "exp": now + 300,
+        "app": {"installationId": "ari:cloud:ecosystem::installation/1"},
+        **claims,
+    }
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+def forge_server(server: KeyServer, atlassian_key: rsa.RSAPrivateKey) -> KeyServer:
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(atlassian_key.public_key(), as_dict=True)
+    jwk.update(kid=FORGE_KID, alg="RS256", use="sig")
+    server.responses[JWKS] = Response(body=json.dumps({"keys": [jwk]}).encode())
+    return server
+
+
+def test_forge_token_as_installed(
+    atlassian_key: rsa.RSAPrivateKey, forge_server: KeyServer
+) -> None:
+    jwks = ["--jwks-url", forge_server.url + JWKS]
+    token = forge_token(atlassian_key)
+    result = run("verify", f"Bearer {token}", "--forge-app-id", APP_ID, *jwks, "--json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["kind"] == "forge" and output["client_key"] is None
+    assert output["claims"]["app"]["installationId"] == "ari:cloud:ecosystem::installation/1"
+    assert_nothing_leaked(result.stdout + result.stderr, token)
+
+    other_app = forge_token(atlassian_key, aud="ari:cloud:ecosystem::app/another-app")
+    result = run("verify", other_app, "--forge-app-id", APP_ID, *jwks)
+    assert result.returncode == STATUS["invalid_audience"]
+    assert result.stderr.startswith("rejected, invalid_audience (exit status 21): ")
+
+
+def test_forge_rejections(atlassian_key: rsa.RSAPrivateKey, forge_server: KeyServer) -> None:
+    base = ["verify", "--forge-app-id", f"ari:cloud:ecosystem::app/{APP_ID}"]
+    jwks = ["--jwks-url", forge_server.url + JWKS]
+    cases = {
+        "invalid_issuer": forge_token(atlassian_key, iss="someone"),
+        "token_expired": forge_token(atlassian_key, exp=int(time.time()) - 3600),
+        "unknown_key": forge_token(atlassian_key, kid="made-up"),
+        "invalid_signature": forge_token(new_rsa_key()),
+    }
+    for code, token in cases.items():
+        status, out, err = cli(*base, token, *jwks)
+        assert status == STATUS[code], (code, err)
+        assert_nothing_leaked(out + err, token)
+    token = forge_token(atlassian_key)
+    status, _, err = cli(*base, token, "--jwks-url", refused_url() + JWKS)
+    assert status == STATUS["key_fetch_failed"]
+    assert err.startswith("not verified, key_fetch_failed (exit status 3): Could not fetch")
+
+
+def test_forge_options_are_checked(atlassian_key: rsa.RSAPrivateKey) -> None:
+    token = forge_token(atlassian_key)
+    usage = [
+        ["verify", token, "--forge-app-id", APP_ID, "--method", "GET", "--url", "/x"],
+        ["verify", token, "--forge-app-id", APP_ID, "--secret-env", "SHARED_SECRET"],
+        ["verify", token, "--forge-app-id", APP_ID, "--key-file", "k.pem"],
+        ["verify", token, "--method", "GET", "--url", "/x", "--jwks-url", "https://k.example"],
+        ["verify", token, "--secret-env", "SHARED_SECRET"],  # no --method or --url
+    ]
+    for args in usage:
+        with pytest.raises(SystemExit) as exited:
+            cli(*args)
+        assert exited.value.code == 2, args
+    status, _, err = cli("verify", token, "--forge-app-id", "not an id!")
+    assert status == 1 and "app_id" in err
