@@ -1204,7 +1204,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             formatter_class=formatter,
             allow_abbrev=False,
         )
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, parser=sub)
         return sub
 
     sub = command(
@@ -1445,9 +1445,9 @@ def main(
         parser.error(f"unrecognized arguments: {' '.join(names)} (values not shown)")
     problem = _option_problem(args)
     if problem:
-        parser.error(problem)
+        args.parser.error(problem)
     if _uses_stdin_twice(args):
-        parser.error("standard input can give only one of the token, the secret and the body")
+        args.parser.error("standard input can give only one of the token, the secret and the body")
     out = Output(stdout or sys.stdout, stderr or sys.stderr)
     # Warnings (PyJWT's about a short HMAC key, say) become one line each, filtered too.
     with warnings.catch_warnings(record=True) as caught:
