@@ -57,7 +57,15 @@ from .url_utils import (
     split_url,
 )
 
-__all__ = ["EXIT_STATUSES", "Diagnosis", "diagnose_qsh", "exit_status", "main"]
+__all__ = [
+    "EXIT_STATUSES",
+    "Diagnosis",
+    "build_parser",
+    "diagnose_qsh",
+    "exit_status",
+    "main",
+    "token_kind",
+]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
