@@ -14,6 +14,10 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
+    # Auth classes for HTTP clients (app-signed and act-as-user); httpx also carries the
+    # async token exchange of atlassian_jwt.oauth2.
+    "requests": ["requests>=2.25"],
+    "httpx": ["httpx>=0.23"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 
