@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
+import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +24,20 @@ from typing import Any
 import jwt
 
 from atlassian_jwt.oauth2 import ASSERTION_LIFETIME, GRANT_TYPE
+
+ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
+OAUTH_CLIENT_ID = "oXdQeM4uyhE1y5kMM5bFoLUwbArxwxJQ"
+
+
+class FakeClock:
+    """The provider's clock, moved by the test instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
 
 SUB_PREFIX = "urn:atlassian:connect:useraccountid:"
 Response = tuple[int, bytes, Mapping[str, str]]
@@ -169,3 +185,16 @@ def running(tenant: dict[str, Any]) -> Iterator[StandIn]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def assert_nothing_leaks(error: BaseException, *hidden: str) -> None:
+    """Assert that no text in ``hidden`` shows in the error's message, repr or traceback."""
+    shown = "".join(
+        [
+            str(error),
+            repr(error),
+            *traceback.format_exception(type(error), error, error.__traceback__),
+        ]
+    )
+    for text in hidden:
+        assert text not in shown

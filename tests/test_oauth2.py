@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 import socket
+import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -18,6 +20,7 @@ from atlassian_jwt.oauth2 import (
     AUTHORIZATION_SERVER,
     MAX_RESPONSE_BYTES,
     AccessToken,
+    AsyncTokenProvider,
     TokenProvider,
     build_assertion,
     is_tenant_url,
@@ -25,19 +28,7 @@ from atlassian_jwt.oauth2 import (
 )
 from tests import oauth2_stand_in
 from tests.conftest import CLIENT_KEY, SECRET
-
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
-OAUTH_CLIENT_ID = "oXdQeM4uyhE1y5kMM5bFoLUwbArxwxJQ"
-
-
-class FakeClock:
-    """The provider's clock, moved by the test instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
 
 
 @pytest.fixture
@@ -420,15 +411,6 @@ FAILURES = {
 }
 
 
-def _assert_nothing_leaks(error: BaseException, *secrets: str) -> None:
-    shown = "".join(
-        [str(error), repr(error), *traceback.format_exception(type(error), error, None)]
-    )
-    shown += "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    for secret in secrets:
-        assert secret not in shown
-
-
 @pytest.mark.parametrize("name", FAILURES)
 def test_each_failure_is_a_token_exchange_error_that_leaks_nothing(
     provider: TokenProvider,
@@ -450,7 +432,7 @@ def test_each_failure_is_a_token_exchange_error_that_leaks_nothing(
     assert server.url + "/oauth2/token" in str(error)
     assert not isinstance(error, jwt.DecodeError)
     [assertion] = server.assertions
-    _assert_nothing_leaks(error, assertion, SECRET, LEAKY)
+    assert_nothing_leaks(error, assertion, SECRET, LEAKY)
     if error.error_description is not None:
         assert assertion not in error.error_description and SECRET not in error.error_description
         assert "[assertion]" in error.error_description
@@ -467,7 +449,7 @@ def test_timeout_is_a_retryable_token_exchange_error(
     assert time.monotonic() - started < 1.5
     assert caught.value.reason == "timeout" and caught.value.retryable
     assert caught.value.status is None
-    _assert_nothing_leaks(caught.value, *server.assertions, SECRET)
+    assert_nothing_leaks(caught.value, *server.assertions, SECRET)
 
 
 def _closed_port() -> int:
@@ -484,7 +466,7 @@ def test_refused_connection_is_a_retryable_token_exchange_error(
     with pytest.raises(TokenExchangeError, match="refused") as caught:
         TokenProvider(authorization_server=url, timeout=2).get_token(oauth_tenant, ACCOUNT)
     assert caught.value.reason == "connection" and caught.value.retryable
-    _assert_nothing_leaks(caught.value, SECRET)
+    assert_nothing_leaks(caught.value, SECRET)
 
 
 # A transport of one's own
@@ -537,7 +519,7 @@ def test_transport_error_text_is_scrubbed(oauth_tenant: dict[str, Any]) -> None:
 
     with pytest.raises(TokenExchangeError, match=r"\[assertion\]") as caught:
         TokenProvider(transport=transport).get_token(oauth_tenant, ACCOUNT)
-    _assert_nothing_leaks(caught.value, seen[0], SECRET)
+    assert_nothing_leaks(caught.value, seen[0], SECRET)
 
 
 # Where tokens may go
@@ -566,3 +548,30 @@ def test_is_tenant_url_compares_origins(
 
 def test_is_tenant_url_needs_a_base_url() -> None:
     assert not is_tenant_url({"clientKey": CLIENT_KEY}, "https://example.atlassian.net/x")
+
+
+# Without the extras
+
+
+@pytest.mark.parametrize(
+    ("module", "extra"),
+    [
+        ("atlassian_jwt.integrations.requests_auth", "requests"),
+        ("atlassian_jwt.integrations.httpx_auth", "httpx"),
+    ],
+)
+def test_integrations_name_their_extra_when_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch, module: str, extra: str
+) -> None:
+    monkeypatch.setitem(sys.modules, extra, None)  # makes "import <extra>" fail
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    with pytest.raises(ImportError, match=re.escape(f"pip install 'atlassian-jwt[{extra}]'")):
+        importlib.import_module(module)
+
+
+def test_async_provider_names_its_extra_when_httpx_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    with pytest.raises(ImportError, match=re.escape("pip install 'atlassian-jwt[httpx]'")):
+        AsyncTokenProvider()

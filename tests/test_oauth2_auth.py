@@ -1,0 +1,157 @@
+"""ActAsUserAuth for requests and httpx, end to end against a stand-in product on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from atlassian_jwt import TokenExchangeError
+from atlassian_jwt.integrations import httpx_auth, requests_auth
+from atlassian_jwt.oauth2 import AsyncTokenProvider, TokenProvider
+from tests import oauth2_stand_in
+from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID
+
+pytestmark = pytest.mark.extras
+
+MYSELF = "/rest/api/3/myself"
+
+
+@pytest.fixture
+def oauth_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
+    return {**tenant, "oauthClientId": OAUTH_CLIENT_ID}
+
+
+@pytest.fixture
+def server(oauth_tenant: dict[str, Any]) -> Iterator[oauth2_stand_in.StandIn]:
+    with oauth2_stand_in.running(oauth_tenant) as stand_in:
+        yield stand_in
+    assert stand_in.problems == []
+
+
+@pytest.fixture
+def provider(server: oauth2_stand_in.StandIn) -> TokenProvider:
+    return TokenProvider(authorization_server=server.url, timeout=5)
+
+
+def _bearer_calls(server: oauth2_stand_in.StandIn) -> list[str]:
+    assert all(call and call.startswith("Bearer ") for call in server.product_calls)
+    return [str(call)[len("Bearer ") :] for call in server.product_calls]
+
+
+def test_requests_calls_the_product_as_the_user(
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    auth = requests_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes="read write")
+    with requests.Session() as session:
+        first = session.get(server.url + MYSELF, auth=auth, timeout=5)
+        second = session.get(server.url + MYSELF, auth=auth, timeout=5)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == {"accountId": ACCOUNT}
+    assert len(server.exchanges) == 1 and server.exchanges[0]["scope"] == "READ WRITE"
+    tokens = _bearer_calls(server)
+    assert len(tokens) == 2 and tokens[0] == tokens[1] and tokens[0] in server.issued
+
+
+def test_httpx_client_calls_the_product_as_the_user(
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
+    with httpx.Client(base_url=server.url, auth=auth) as client:
+        responses = [client.get(MYSELF), client.get(MYSELF)]
+    assert [response.json() for response in responses] == [{"accountId": ACCOUNT}] * 2
+    assert len(server.exchanges) == 1
+    assert len(set(_bearer_calls(server))) == 1
+
+
+def test_httpx_async_client_calls_the_product_as_the_user(
+    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    async def main() -> list[httpx.Response]:
+        provider = AsyncTokenProvider(authorization_server=server.url, timeout=5)
+        auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes=["act_as_user"])
+        async with httpx.AsyncClient(base_url=server.url, auth=auth) as client:
+            return list(await asyncio.gather(*(client.get(MYSELF) for _ in range(4))))
+
+    responses = asyncio.run(main())
+    assert [response.status_code for response in responses] == [200] * 4
+    assert responses[0].json() == {"accountId": ACCOUNT}
+    assert len(server.exchanges) == 1 and server.exchanges[0]["scope"] == "ACT_AS_USER"
+    assert len(set(_bearer_calls(server))) == 1
+
+
+def test_without_auth_the_stand_in_product_refuses(server: oauth2_stand_in.StandIn) -> None:
+    # The end-to-end tests above would be worthless if the product accepted anything.
+    assert requests.get(server.url + MYSELF, timeout=5).status_code == 401
+    response = requests.get(
+        server.url + MYSELF, headers={"Authorization": "Bearer made-up"}, timeout=5
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://elsewhere.example/rest/api/3/myself",
+        "http://localhost:{port}/rest/api/3/myself",  # same port, another host
+        "https://127.0.0.1/rest/api/3/myself",
+    ],
+)
+def test_tokens_are_not_sent_outside_the_tenant(
+    provider: TokenProvider,
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
+    url: str,
+) -> None:
+    url = url.format(port=server.url.rsplit(":", 1)[1])
+    request = requests.Request("GET", url).prepare()
+    with pytest.raises(ValueError, match="outside the tenant"):
+        requests_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)(request)
+    assert "Authorization" not in request.headers
+    auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
+    with pytest.raises(ValueError, match="outside the tenant"):
+        next(auth.sync_auth_flow(httpx.Request("GET", url)))
+    assert server.exchanges == []
+
+
+def test_httpx_auth_needs_the_provider_matching_the_client(
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    sync_auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(base_url=server.url, auth=sync_auth) as client:
+            await client.get(MYSELF)
+
+    with pytest.raises(TypeError, match="needs an AsyncTokenProvider"):
+        asyncio.run(main())
+    async_provider = AsyncTokenProvider(authorization_server=server.url)
+    async_auth = httpx_auth.ActAsUserAuth(async_provider, oauth_tenant, ACCOUNT)
+    with httpx.Client(base_url=server.url, auth=async_auth) as client:
+        with pytest.raises(TypeError, match="needs a TokenProvider"):
+            client.get(MYSELF)
+    assert server.exchanges == [] and server.product_calls == []
+
+
+def test_exchange_failures_reach_the_caller(
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    server.respond = lambda _: (401, b'{"error": "invalid_client"}', {})
+    auth = requests_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
+    with pytest.raises(TokenExchangeError) as caught:
+        requests.get(server.url + MYSELF, auth=auth, timeout=5)
+    assert caught.value.oauth_error == "invalid_client"
+    assert server.product_calls == []
+
+
+def test_invalid_scopes_fail_when_the_auth_is_made(
+    provider: TokenProvider, oauth_tenant: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError):
+        requests_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes=[])
+    with pytest.raises(ValueError):
+        httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes=["READ WRITE"])
