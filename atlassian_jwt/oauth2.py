@@ -25,7 +25,9 @@ uses :mod:`urllib.request`; the asynchronous one needs ``httpx``.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
+import math
 import re
 import socket
 import threading
@@ -50,10 +52,14 @@ __all__ = [
     "ASSERTION_LIFETIME",
     "AUTHORIZATION_SERVER",
     "DEFAULT_EXPIRY_MARGIN",
+    "DEFAULT_MAX_ENTRIES",
     "DEFAULT_SCOPES",
+    "DEFAULT_TIMEOUT",
     "GRANT_TYPE",
+    "MAX_RESPONSE_BYTES",
     "AccessToken",
     "AsyncTokenProvider",
+    "ScopesArg",
     "TokenProvider",
     "Transport",
     "build_assertion",
@@ -89,6 +95,7 @@ _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # RFC 6749 section 5.2: an error code; anything else the server sends is not echoed.
 _OAUTH_ERROR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
+_DIGITS = re.compile(r"[0-9]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 ScopesArg = Union[str, Iterable[str]]
@@ -283,6 +290,9 @@ def urllib_transport(url: str, form: Mapping[str, str], timeout: float) -> tuple
         if isinstance(error.reason, OSError):
             raise error.reason from error
         raise ConnectionError(str(error.reason)) from error
+    except http.client.HTTPException as error:
+        # A response cut short or not HTTP at all: the connection failed, not the exchange.
+        raise ConnectionError(f"{type(error).__name__}: {error}") from error
 
 
 class _Exchange:
@@ -335,14 +345,16 @@ class _Exchange:
 
     def read(self, status: int, body: bytes) -> AccessToken:
         """Turn the response into an access token, or raise :class:`TokenExchangeError`."""
-        if len(body) > MAX_RESPONSE_BYTES:
-            raise self.invalid(status, f"a body over {MAX_RESPONSE_BYTES} bytes")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
+        data: Any = None
+        if len(body) <= MAX_RESPONSE_BYTES:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                pass
         if not 200 <= status < 300:
             raise self.http_error(status, data)
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise self.invalid(status, f"a body over {MAX_RESPONSE_BYTES} bytes")
         if not isinstance(data, dict):
             raise self.invalid(status, "a body that is not a JSON object")
         token = data.get("access_token")
@@ -354,11 +366,14 @@ class _Exchange:
         expires_in = data.get("expires_in")
         if expires_in is None:
             lifetime = 0.0  # unknown: use the token for this request only, never cache it
+        elif isinstance(expires_in, str) and _DIGITS.fullmatch(expires_in):
+            lifetime = float(expires_in)
         elif isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
             lifetime = float(expires_in)
-        elif isinstance(expires_in, str) and expires_in.isdigit():
-            lifetime = float(expires_in)
         else:
+            lifetime = -1.0
+        # json.loads reads NaN and Infinity: either would keep a token cached for ever.
+        if not (math.isfinite(lifetime) and lifetime >= 0):
             raise self.invalid(status, "an expires_in that is not a number of seconds")
         return AccessToken(token, self.started + lifetime, self.scopes)
 
@@ -624,7 +639,7 @@ class AsyncTokenProvider(_BaseProvider):
                     status, body = await self._post(client, exchange)
         except httpx.TimeoutException:
             raise exchange.timed_out(self.timeout) from None
-        except httpx.TransportError as error:
+        except httpx.RequestError as error:
             raise exchange.unreachable(error) from None
         return exchange.read(status, body)
 

@@ -407,7 +407,22 @@ FAILURES = {
     "not bearer": Failure(200, _bad_token(token_type="mac"), "invalid_response"),
     "bad expires_in": Failure(200, _bad_token(expires_in="soon"), "invalid_response"),
     "boolean expires_in": Failure(200, _bad_token(expires_in=True), "invalid_response"),
+    "infinite expires_in": Failure(
+        200,
+        lambda _: f'{{"access_token": "{LEAKY}", "expires_in": Infinity}}'.encode(),
+        "invalid_response",
+    ),
+    "NaN expires_in": Failure(
+        200,
+        lambda _: f'{{"access_token": "{LEAKY}", "expires_in": NaN}}'.encode(),
+        "invalid_response",
+    ),
+    "negative expires_in": Failure(200, _bad_token(expires_in=-5), "invalid_response"),
+    "non-ASCII digits": Failure(200, _bad_token(expires_in="\u00b2"), "invalid_response"),
     "huge body": Failure(200, _bad_token(pad="x" * MAX_RESPONSE_BYTES), "invalid_response"),
+    "huge error": Failure(
+        502, lambda _: b"x" * (MAX_RESPONSE_BYTES + 1), "http_status", None, True
+    ),
 }
 
 
@@ -466,6 +481,31 @@ def test_refused_connection_is_a_retryable_token_exchange_error(
     with pytest.raises(TokenExchangeError, match="refused") as caught:
         TokenProvider(authorization_server=url, timeout=2).get_token(oauth_tenant, ACCOUNT)
     assert caught.value.reason == "connection" and caught.value.retryable
+    assert_nothing_leaks(caught.value, SECRET)
+
+
+@pytest.mark.parametrize("reply", [b"NOT HTTP AT ALL\r\n\r\n", b""])
+def test_a_server_that_does_not_speak_http_is_a_connection_failure(
+    oauth_tenant: dict[str, Any], reply: bytes
+) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def answer_once() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(reply)
+
+        thread = threading.Thread(target=answer_once, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(TokenExchangeError) as caught:
+            TokenProvider(authorization_server=url, timeout=2).get_token(oauth_tenant, ACCOUNT)
+        thread.join(timeout=5)
+    assert caught.value.reason == "connection" and caught.value.retryable
+    assert caught.value.status is None
     assert_nothing_leaks(caught.value, SECRET)
 
 

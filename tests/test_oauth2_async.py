@@ -160,8 +160,19 @@ def _raise(error: Exception) -> Callable[[httpx.Request], httpx.Response]:
         (_raise(httpx.ReadTimeout("slow")), "timeout", None),
         (_raise(httpx.ConnectTimeout("slow")), "timeout", None),
         (_raise(httpx.ConnectError("refused")), "connection", None),
+        (_raise(httpx.RemoteProtocolError("not HTTP")), "connection", None),
     ],
-    ids=["400", "503", "not json", "no token", "huge", "read timeout", "connect timeout", "down"],
+    ids=[
+        "400",
+        "503",
+        "not json",
+        "no token",
+        "huge",
+        "read timeout",
+        "connect timeout",
+        "down",
+        "not http",
+    ],
 )
 def test_each_failure_is_a_token_exchange_error(
     oauth_tenant: dict[str, Any],
