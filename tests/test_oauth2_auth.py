@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +13,10 @@ import requests
 
 from atlassian_jwt import TokenExchangeError
 from atlassian_jwt.integrations import httpx_auth, requests_auth
-from atlassian_jwt.oauth2 import AsyncTokenProvider, TokenProvider
+from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AsyncTokenProvider, TokenProvider
 from tests import oauth2_stand_in
-from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID
+from tests.conftest import SECRET
+from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, assert_nothing_leaks
 
 pytestmark = pytest.mark.extras
 
@@ -155,3 +157,61 @@ def test_invalid_scopes_fail_when_the_auth_is_made(
         requests_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes=[])
     with pytest.raises(ValueError):
         httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes=["READ WRITE"])
+
+
+# The exchange sent with requests
+
+
+def test_requests_transport_exchanges_with_the_stand_in(
+    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    with requests.Session() as session:
+        provider = TokenProvider(
+            authorization_server=server.url, transport=requests_auth.RequestsTransport(session)
+        )
+        token = provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
+    assert server.issued[token.access_token] == ACCOUNT
+    assert server.exchanges[0]["scope"] == "READ ACT_AS_USER"  # and the stand-in checked it all
+
+
+@pytest.mark.parametrize(
+    ("respond", "delay", "reason", "status"),
+    [
+        (lambda _: (400, b'{"error": "invalid_grant"}', {}), 0, "http_status", 400),
+        (lambda _: (302, b"", {"Location": "/oauth2/token"}), 0, "http_status", 302),
+        (lambda _: (200, b"x" * (MAX_RESPONSE_BYTES * 2), {}), 0, "invalid_response", 200),
+        (None, 2, "timeout", None),
+    ],
+    ids=["400", "redirect not followed", "huge", "timeout"],
+)
+def test_requests_transport_failures(
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
+    respond: Any,
+    delay: float,
+    reason: str,
+    status: int | None,
+) -> None:
+    server.respond, server.delay = respond, delay
+    provider = TokenProvider(
+        authorization_server=server.url, transport=requests_auth.RequestsTransport(), timeout=0.3
+    )
+    with pytest.raises(TokenExchangeError) as caught:
+        provider.get_token(oauth_tenant, ACCOUNT)
+    assert (caught.value.reason, caught.value.status) == (reason, status)
+    assert len(server.exchanges) == 1
+    assert_nothing_leaks(caught.value, *server.assertions, SECRET)
+
+
+def test_requests_transport_refused_connection(oauth_tenant: dict[str, Any]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = TokenProvider(
+        authorization_server=f"http://127.0.0.1:{port}",
+        transport=requests_auth.RequestsTransport(),
+    )
+    with pytest.raises(TokenExchangeError) as caught:
+        provider.get_token(oauth_tenant, ACCOUNT)
+    assert caught.value.reason == "connection" and caught.value.retryable
+    assert_nothing_leaks(caught.value, SECRET)

@@ -1,5 +1,8 @@
 """Auth classes for requests: ``requests.get(url, auth=ActAsUserAuth(...))``.
 
+:class:`RequestsTransport` also lets a :class:`~atlassian_jwt.oauth2.TokenProvider` send its
+token exchange with requests instead of urllib.
+
 Needs the ``requests`` extra: ``pip install 'atlassian-jwt[requests]'``.
 """
 
@@ -17,9 +20,16 @@ except ImportError as error:
         "pip install 'atlassian-jwt[requests]'"
     ) from error
 
-from ..oauth2 import DEFAULT_SCOPES, ScopesArg, TokenProvider, is_tenant_url, normalize_scopes
+from ..oauth2 import (
+    DEFAULT_SCOPES,
+    MAX_RESPONSE_BYTES,
+    ScopesArg,
+    TokenProvider,
+    is_tenant_url,
+    normalize_scopes,
+)
 
-__all__ = ["ActAsUserAuth"]
+__all__ = ["ActAsUserAuth", "RequestsTransport"]
 
 
 class ActAsUserAuth(AuthBase):
@@ -60,3 +70,39 @@ class ActAsUserAuth(AuthBase):
         token = self.provider.get_token(self.tenant, self.account_id, self.scopes)
         request.headers["Authorization"] = token.authorization
         return request
+
+
+class RequestsTransport:
+    """Send a :class:`~atlassian_jwt.oauth2.TokenProvider`'s exchange with requests.
+
+    ``TokenProvider(transport=RequestsTransport(session))`` uses the session's proxies, client
+    certificates and certificate bundle (requests uses certifi's, where urllib uses the
+    system's). Redirects are not followed.
+
+    :param session: the session to send with; a new one by default.
+    """
+
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self.session = session if session is not None else requests.Session()
+
+    def __call__(self, url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+        """POST the form; see :class:`~atlassian_jwt.oauth2.Transport`."""
+        try:
+            with self.session.post(
+                url,
+                data=dict(form),
+                headers={"Accept": "application/json"},
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                body = bytearray()
+                for chunk in response.iter_content(chunk_size=8192):
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        break
+                return response.status_code, bytes(body)
+        except requests.Timeout as error:
+            raise TimeoutError(str(error)) from error
+        except requests.RequestException as error:
+            raise ConnectionError(str(error)) from error
