@@ -15,9 +15,10 @@ EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
     # Auth classes for HTTP clients (app-signed and act-as-user); httpx also carries the
-    # async token exchange of atlassian_jwt.oauth2.
+    # async token exchange of atlassian_jwt.oauth2. The lowest versions were tested; httpx
+    # before 0.24 imports cgi, which Python 3.13 removed.
     "requests": ["requests>=2.25"],
-    "httpx": ["httpx>=0.23"],
+    "httpx": ["httpx>=0.24"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 

@@ -12,10 +12,10 @@ scopes until shortly before it expires; :class:`AsyncTokenProvider` is the same 
 The auth classes ``ActAsUserAuth`` in :mod:`atlassian_jwt.integrations.requests_auth` and
 :mod:`atlassian_jwt.integrations.httpx_auth` do step 3::
 
-    provider = TokenProvider()
+    provider = TokenProvider()  # one per process: it holds the cache
     token = provider.get_token(tenant, account_id, scopes=("READ", "WRITE"))
-    urllib.request.Request(tenant["baseUrl"] + "/rest/api/3/myself",
-                           headers={"Authorization": token.authorization})
+    requests.get(tenant["baseUrl"] + "/rest/api/3/myself",
+                 headers={"Authorization": token.authorization})
 
 The tenant is the payload of the ``installed`` callback: ``clientKey``, ``sharedSecret``,
 ``baseUrl`` and ``oauthClientId`` are used. The core needs only PyJWT: the synchronous exchange
