@@ -14,10 +14,13 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
-    # Auth classes for HTTP clients (app-signed and act-as-user); httpx also carries the
-    # async token exchange of atlassian_jwt.oauth2. The lowest versions were tested; httpx
-    # before 0.24 imports cgi, which Python 3.13 removed.
-    "requests": ["requests>=2.25"],
+    # Signed outbound calls and acting as a user (integrations.requests_auth) and, when
+    # installed, the HTTP client for Atlassian's install keys (the standard library is used
+    # without it).
+    "requests": ["requests>=2.28"],
+    # Signed outbound calls and acting as a user (integrations.httpx_auth), and the async
+    # token exchange of atlassian_jwt.oauth2. httpx before 0.24 imports cgi, which Python 3.13
+    # removed (and which warns on 3.11 and 3.12).
     "httpx": ["httpx>=0.24"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})

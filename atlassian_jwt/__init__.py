@@ -28,7 +28,10 @@ from .exceptions import (
     TokenRejectedError,
     TokenTooLargeError,
     UnknownIssuerError,
+    UnknownKeyError,
 )
+from .install import InstallAuthenticator
+from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
 
 __version__ = "4.0.0.dev0"
@@ -37,18 +40,22 @@ __all__ = [
     "CONTEXT_QSH",
     "DEFAULT_LIFETIME",
     "AlgorithmNotAllowedError",
+    "AtlassianKeyProvider",
     "AuthResult",
     "Authenticator",
     "DecodeError",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
+    "InstallAuthenticator",
     "InvalidSignatureError",
+    "KeyProvider",
     "KeyFetchError",
     "MalformedRequestError",
     "MalformedTokenError",
     "MissingClaimError",
     "QshMismatchError",
+    "StaticKeyProvider",
     "TokenExchangeError",
     "TokenExpiredError",
     "TokenMissingError",
@@ -56,6 +63,7 @@ __all__ = [
     "TokenRejectedError",
     "TokenTooLargeError",
     "UnknownIssuerError",
+    "UnknownKeyError",
     "__version__",
     "canonicalize_request",
     "encode_token",

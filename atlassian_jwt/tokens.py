@@ -53,7 +53,10 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
     """
     if not headers:
         return None
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    # Anything with items() counts as a mapping: werkzeug's Headers, for one, is not registered
+    # as a collections.abc.Mapping.
+    items = getattr(headers, "items", None)
+    pairs: Iterable[Any] = items() if callable(items) else headers
     for pair in pairs:
         try:
             name, value = pair

@@ -174,6 +174,25 @@ def test_header_forms(authenticator: StoreAuthenticator, headers: Any) -> None:
     assert authenticator.authenticate("GET", "/page?a=1", headers).client_key == CLIENT_KEY
 
 
+class _HeaderObject:
+    """A framework-style header object: items() but no Mapping registration, keys on iteration."""
+
+    def __init__(self, **headers: str) -> None:
+        self._headers = headers
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._headers.items())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+
+def test_header_object_with_items_only(authenticator: StoreAuthenticator) -> None:
+    headers = _HeaderObject(Authorization=f"JWT {make_token()}")
+    result = authenticator.authenticate("GET", "/page?a=1", headers)  # type: ignore[arg-type]
+    assert result.client_key == CLIENT_KEY
+
+
 def test_bearer_scheme_is_not_a_connect_token(authenticator: StoreAuthenticator) -> None:
     with pytest.raises(atlassian_jwt.TokenMissingError):
         authenticator.authenticate("GET", "/page?a=1", {"Authorization": f"Bearer {make_token()}"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import socket
@@ -591,22 +590,6 @@ def test_is_tenant_url_needs_a_base_url() -> None:
 
 
 # Without the extras
-
-
-@pytest.mark.parametrize(
-    ("module", "extra"),
-    [
-        ("atlassian_jwt.integrations.requests_auth", "requests"),
-        ("atlassian_jwt.integrations.httpx_auth", "httpx"),
-    ],
-)
-def test_integrations_name_their_extra_when_it_is_missing(
-    monkeypatch: pytest.MonkeyPatch, module: str, extra: str
-) -> None:
-    monkeypatch.setitem(sys.modules, extra, None)  # makes "import <extra>" fail
-    monkeypatch.delitem(sys.modules, module, raising=False)
-    with pytest.raises(ImportError, match=re.escape(f"pip install 'atlassian-jwt[{extra}]'")):
-        importlib.import_module(module)
 
 
 def test_async_provider_names_its_extra_when_httpx_is_missing(

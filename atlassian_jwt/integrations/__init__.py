@@ -1,1 +1,1 @@
-"""Optional adapters for HTTP clients and web frameworks; each needs its own extra."""
+"""Optional adapters between atlassian_jwt and other libraries, each behind its own extra."""
