@@ -4,7 +4,8 @@
 tenant's shared secret) and answers with a fresh access token; each problem it finds is recorded
 in :attr:`StandIn.problems` and answered 400 ``invalid_grant``. ``GET /rest/api/3/myself``
 plays the product: it accepts ``Authorization: Bearer <a token it issued>`` and answers with the
-account id the token was issued for.
+account id the token was issued for; ``GET /elsewhere`` redirects there on another host
+(``localhost``), to see whether a client carries the token along.
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.answer(self.server.stand_in.exchange(form, self.headers.get("Content-Type")))
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/elsewhere":  # a redirect to another host: "localhost", same port
+            port = self.server.server_address[1]
+            self.answer((302, b"", {"Location": f"http://localhost:{port}/rest/api/3/myself"}))
+            return
         if self.path != "/rest/api/3/myself":
             self.answer((404, b"", {}))
             return

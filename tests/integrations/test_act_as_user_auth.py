@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -11,12 +12,13 @@ import httpx
 import pytest
 import requests
 
-from atlassian_jwt import TokenExchangeError
+from atlassian_jwt import TokenExchangeError, oauth2
 from atlassian_jwt.integrations import httpx_auth, requests_auth
 from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AsyncTokenProvider, TokenProvider
 from tests import oauth2_stand_in
 from tests.conftest import SECRET
 from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, assert_nothing_leaks
+from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
 
@@ -120,6 +122,24 @@ def test_tokens_are_not_sent_outside_the_tenant(
     assert server.exchanges == []
 
 
+def test_redirects_to_another_host_do_not_carry_the_token(
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    requests_response = requests.get(
+        server.url + "/elsewhere",
+        auth=requests_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT),
+        timeout=5,
+    )
+    auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
+    with httpx.Client(auth=auth, follow_redirects=True) as client:
+        httpx_response = client.get(server.url + "/elsewhere")
+    assert requests_response.url.startswith("http://localhost:")
+    assert httpx_response.url.host == "localhost"
+    assert server.product_calls == [None, None]  # the hop to localhost came without a token
+    assert requests_response.status_code == httpx_response.status_code == 401
+    assert len(server.exchanges) == 1  # the first request of each got the (cached) token
+
+
 def test_httpx_auth_needs_the_provider_matching_the_client(
     provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
 ) -> None:
@@ -215,3 +235,23 @@ def test_requests_transport_refused_connection(oauth_tenant: dict[str, Any]) -> 
         provider.get_token(oauth_tenant, ACCOUNT)
     assert caught.value.reason == "connection" and caught.value.retryable
     assert_nothing_leaks(caught.value, SECRET)
+
+
+def test_readme_examples_run_against_the_stand_in(
+    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README's providers use Atlassian's server; here they are configured for the stand-in.
+    for name in ("TokenProvider", "AsyncTokenProvider"):
+        configured = functools.partial(getattr(oauth2, name), authorization_server=server.url)
+        monkeypatch.setattr(oauth2, name, configured)
+    namespace = {"tenant": oauth_tenant, "account_id": ACCOUNT}
+    first = run_example("act-as-user", dict(namespace))
+    assert first["response"].json() == {"accountId": ACCOUNT}
+    assert server.exchanges[-1]["scope"] == "READ WRITE"
+    second = run_example("act-as-user-requests", {**namespace, "provider": first["provider"]})
+    assert second["response"].json() == {"accountId": ACCOUNT}
+    assert server.exchanges[-1]["scope"] == "READ"
+    third = run_example("act-as-user-httpx", dict(namespace))
+    assert third["response"].json() == {"accountId": ACCOUNT}
+    assert len(server.exchanges) == 3
+    assert len(server.product_calls) == 3
