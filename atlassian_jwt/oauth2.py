@@ -507,8 +507,7 @@ class TokenProvider(_BaseProvider):
     def get_token(
         self, tenant: Mapping[str, Any], account_id: str, scopes: ScopesArg = DEFAULT_SCOPES
     ) -> AccessToken:
-        """Return an access token to act as ``account_id`` in ``tenant``, from the cache if
-        one is still valid.
+        """Return an access token to act as ``account_id``, cached while it is fresh enough.
 
         :param tenant: the tenant information from the ``installed`` callback, with
             ``clientKey``, ``sharedSecret``, ``baseUrl`` and ``oauthClientId``.

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from atlassian_jwt import TokenExchangeError
 from atlassian_jwt.oauth2 import (
@@ -598,3 +600,57 @@ def test_async_provider_names_its_extra_when_httpx_is_missing(
     monkeypatch.setitem(sys.modules, "httpx", None)
     with pytest.raises(ImportError, match=re.escape("pip install 'atlassian-jwt[httpx]'")):
         AsyncTokenProvider()
+
+
+# Whatever the server answers
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+_TOKEN_RESPONSES = st.fixed_dictionaries(
+    {},
+    optional={
+        "access_token": st.text(max_size=30) | _JSON_VALUES,
+        "token_type": st.sampled_from(["Bearer", "bearer", "mac", ""]) | _JSON_VALUES,
+        "expires_in": st.integers(-10, 10**6) | st.floats() | st.text(max_size=6) | _JSON_VALUES,
+        "error": st.text(max_size=80) | _JSON_VALUES,
+        "error_description": st.text(max_size=80) | _JSON_VALUES,
+    },
+).map(lambda body: json.dumps(body).encode())
+
+
+@given(
+    status=st.sampled_from([200, 201, 204, 301, 400, 401, 403, 429, 500, 502, 503]),
+    body=st.binary(max_size=200) | _TOKEN_RESPONSES,
+)
+def test_any_answer_is_a_token_or_a_token_exchange_error(status: int, body: bytes) -> None:
+    tenant = {
+        "clientKey": CLIENT_KEY,
+        "sharedSecret": SECRET,
+        "baseUrl": "https://example.atlassian.net",
+        "oauthClientId": OAUTH_CLIENT_ID,
+    }
+    sent: list[str] = []
+
+    def transport(url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+        sent.append(form["assertion"])
+        return status, body
+
+    clock = FakeClock()
+    try:
+        token = TokenProvider(transport=transport, clock=clock).get_token(tenant, ACCOUNT)
+    except TokenExchangeError as error:
+        assert error.reason in ("http_status", "invalid_response")
+        assert error.status == status
+        assert_nothing_leaks(error, sent[0], SECRET)
+        if error.error_description is not None:
+            assert sent[0] not in error.error_description
+    else:
+        assert 200 <= status < 300
+        assert "\n" not in token.access_token and " " not in token.access_token
+        assert clock.now <= token.expires_at < float("inf")
