@@ -22,6 +22,9 @@ EXTRAS = {
     # token exchange of atlassian_jwt.oauth2. httpx before 0.24 imports cgi, which Python 3.13
     # removed (and which warns on 3.11 and 3.12).
     "httpx": ["httpx>=0.24"],
+    # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
+    "sqlalchemy": ["SQLAlchemy>=2.0"],
+    "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 
