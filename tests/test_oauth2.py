@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jwt
@@ -27,6 +28,7 @@ from atlassian_jwt.oauth2 import (
     is_tenant_url,
     normalize_scopes,
 )
+from atlassian_jwt.tenants import SQLiteTenantStore
 from tests import oauth2_stand_in
 from tests.conftest import CLIENT_KEY, SECRET
 from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
@@ -654,3 +656,17 @@ def test_any_answer_is_a_token_or_a_token_exchange_error(status: int, body: byte
         assert 200 <= status < 300
         assert "\n" not in token.access_token and " " not in token.access_token
         assert clock.now <= token.expires_at < float("inf")
+
+
+def test_a_tenant_read_back_from_a_store_is_enough(
+    provider: TokenProvider,
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    store = SQLiteTenantStore(str(tmp_path / "tenants.db"))
+    store.save(oauth_tenant)  # the installed payload, oauthClientId included
+    stored = store.get(CLIENT_KEY)
+    assert stored is not None
+    token = provider.get_token(stored, ACCOUNT)
+    assert server.issued[token.access_token] == ACCOUNT
