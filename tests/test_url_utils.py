@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import pytest
 from hypothesis import given
@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from atlassian_jwt.url_utils import (
     base_path,
+    canonical_request,
     canonicalize_request,
     hash_url,
+    parse_params,
     parse_query_params,
 )
 from tests.conftest import EXTRA, OFFICIAL
@@ -266,3 +268,31 @@ def test_any_text_gives_a_hash_or_a_value_error(url: str, base: str | None) -> N
         assert "lone surrogate" in str(error)
     else:
         assert len(qsh) == 64 and int(qsh, 16) >= 0
+
+
+# The fast paths of decoding and encoding give exactly what the standard library's unquote_plus
+# and quote give (regression guard for the benchmark's optimisations, issue 6).
+
+_form_text = st.lists(
+    st.one_of(
+        st.sampled_from(["%", "+", "=", "&", "%2", "%20", "%2b", "%C3", "%A9", "%zz", "%F0%9F"]),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=16,
+).map("".join)
+
+
+@given(query=_form_text)
+def test_form_decoding_is_unquote_plus(query: str) -> None:
+    expected: dict[str, list[str]] = {}
+    for piece in query.split("&"):
+        name, _, value = piece.partition("=")
+        if name:
+            decoded = unquote_plus(name, errors="replace")
+            expected.setdefault(decoded, []).append(unquote_plus(value, errors="replace"))
+    assert parse_params(query) == expected
+
+
+@given(value=st.text(st.characters(codec="utf-8"), max_size=16))
+def test_percent_encoding_is_quote(value: str) -> None:
+    assert canonical_request("GET", "/p", {"n": [value]}) == f"GET&/p&n={quote(value, safe='')}"
