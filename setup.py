@@ -14,6 +14,11 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
+    # Signed outbound calls (integrations.requests_auth) and, when installed, the HTTP client
+    # for Atlassian's install keys (the standard library is used without it).
+    "requests": ["requests>=2.28"],
+    # Signed outbound calls: atlassian_jwt.integrations.httpx_auth.
+    "httpx": ["httpx>=0.23"],
     # Incoming-request helpers and lifecycle routes; lower bounds are releases that run on 3.9.
     "flask": ["Flask>=2.3"],
     "django": ["Django>=4.2"],

@@ -27,7 +27,10 @@ from .exceptions import (
     TokenRejectedError,
     TokenTooLargeError,
     UnknownIssuerError,
+    UnknownKeyError,
 )
+from .install import InstallAuthenticator
+from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
 
 __version__ = "4.0.0.dev0"
@@ -36,24 +39,29 @@ __all__ = [
     "CONTEXT_QSH",
     "DEFAULT_LIFETIME",
     "AlgorithmNotAllowedError",
+    "AtlassianKeyProvider",
     "AuthResult",
     "Authenticator",
     "DecodeError",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
+    "InstallAuthenticator",
     "InvalidSignatureError",
+    "KeyProvider",
     "KeyFetchError",
     "MalformedRequestError",
     "MalformedTokenError",
     "MissingClaimError",
     "QshMismatchError",
+    "StaticKeyProvider",
     "TokenExpiredError",
     "TokenMissingError",
     "TokenNotYetValidError",
     "TokenRejectedError",
     "TokenTooLargeError",
     "UnknownIssuerError",
+    "UnknownKeyError",
     "__version__",
     "canonicalize_request",
     "encode_token",

@@ -16,6 +16,7 @@ for logs and metrics::
           │              │    └── TokenTooLargeError ... "token_too_large"
           │              ├── MalformedRequestError ..... "request_malformed"
           │              ├── UnknownIssuerError ........ "unknown_issuer"
+          │              ├── UnknownKeyError ........... "unknown_key"
           │              ├── AlgorithmNotAllowedError .. "algorithm_not_allowed"  [1]
           │              ├── InvalidSignatureError ..... "invalid_signature"      [2]
           │              ├── MissingClaimError ......... "missing_claim"          [3]
@@ -66,6 +67,7 @@ __all__ = [
     "TokenRejectedError",
     "TokenTooLargeError",
     "UnknownIssuerError",
+    "UnknownKeyError",
 ]
 
 
@@ -117,6 +119,15 @@ class UnknownIssuerError(TokenRejectedError):
     """No shared secret is known for the token's ``iss`` (the tenant's ``clientKey``)."""
 
     code = "unknown_issuer"
+
+
+class UnknownKeyError(TokenRejectedError):
+    """No public key is known for the token's ``kid``: it was not signed by Atlassian.
+
+    Atlassian's key server answered 404 for the ``kid``, or the key set holds no such key.
+    """
+
+    code = "unknown_key"
 
 
 class AlgorithmNotAllowedError(TokenRejectedError, jwt.InvalidAlgorithmError):

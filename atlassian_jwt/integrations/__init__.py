@@ -1,1 +1,1 @@
-"""Optional integrations with HTTP clients and web frameworks, each behind its own extra."""
+"""Optional adapters between atlassian_jwt and other libraries, each behind its own extra."""

@@ -1,0 +1,228 @@
+"""Authenticate Atlassian's signed ``installed`` and ``uninstalled`` callbacks (RS256).
+
+The install callback is where an app receives a tenant's ``sharedSecret``, so it must not trust
+it blindly: since October 2021 Jira and Confluence sign these callbacks with Atlassian's RSA
+key (``kid`` in the header), address them to the app's base URL (``aud``), name the tenant in
+``iss`` and bind them to the request with ``qsh``. :class:`InstallAuthenticator` checks all of
+it before the caller may store anything from the body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
+from . import exceptions as exc
+from .authenticate import AuthResult, check_qsh
+from .keys import (
+    AtlassianKeyProvider,
+    KeyProvider,
+    is_valid_kid,
+    load_rsa_public_key,
+    require_crypto,
+)
+from .tokens import (
+    DEFAULT_MAX_TOKEN_LENGTH,
+    Headers,
+    TokenVerifier,
+    token_from_headers,
+    unverified_header,
+)
+from .url_utils import base_path, canonical_request, parse_params, split_url
+
+__all__ = ["DEFAULT_INSTALL_LEEWAY", "InstallAuthenticator", "LifecycleBody"]
+
+#: Seconds of clock skew allowed by default: what Atlassian's own Java reader allows.
+DEFAULT_INSTALL_LEEWAY = 30
+
+#: The body of a lifecycle callback: the raw JSON (bytes or text) or the parsed object.
+LifecycleBody = Union[bytes, str, Mapping[str, Any]]
+
+# Claims a signed install token must carry; "aud" too, since it is what stops a token that
+# Atlassian issued to another app from being replayed to this one.
+_RS256_CLAIMS = ("iss", "iat", "exp", "qsh", "aud")
+# A lifecycle call signed with the shared secret is bound to the tenant by the secret itself.
+_HS256_CLAIMS = ("iss", "iat", "exp", "qsh")
+
+
+class InstallAuthenticator:
+    """Verify ``installed`` and ``uninstalled`` callbacks before trusting their body.
+
+    ::
+
+        installs = atlassian_jwt.InstallAuthenticator("https://my-app.example.com")
+
+        try:
+            client_key, claims = installs.authenticate(method, url, headers, body)
+        except atlassian_jwt.KeyFetchError:
+            ...  # answer 503: Atlassian's key server is unreachable, Atlassian will retry
+        except atlassian_jwt.DecodeError:
+            ...  # answer 401
+        tenants[client_key] = json.loads(body)  # only now: a reinstall replaces the secret
+
+    :param app_base_url: the ``baseUrl`` of the app's descriptor, or several of them for an app
+        served from more than one. The token's ``aud`` must name one of them (a trailing slash
+        either side does not matter); the path of that base is removed before hashing.
+    :param key_provider: where Atlassian's public keys come from; by default
+        ``AtlassianKeyProvider("production")``.
+    :param leeway: seconds of clock skew allowed for ``exp``, ``nbf`` and ``iat``.
+    :param max_token_length: tokens longer than this are refused before any decoding.
+    :raises ImportError: if ``cryptography`` is not installed.
+    :raises ValueError: if a base URL is not an absolute ``http(s)://`` URL.
+    """
+
+    def __init__(
+        self,
+        app_base_url: str | Iterable[str],
+        *,
+        key_provider: KeyProvider | None = None,
+        leeway: float = DEFAULT_INSTALL_LEEWAY,
+        max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+    ) -> None:
+        require_crypto()
+        bases = [app_base_url] if isinstance(app_base_url, str) else list(app_base_url)
+        if not bases:
+            raise ValueError("app_base_url must name at least one base URL")
+        self.app_base_urls = tuple(dict.fromkeys(_normalised_base(base) for base in bases))
+        self.key_provider = key_provider if key_provider is not None else AtlassianKeyProvider()
+        self.max_token_length = max_token_length
+        audiences = [url for base in self.app_base_urls for url in (base, base + "/")]
+        self._rs256 = TokenVerifier(("RS256",), _RS256_CLAIMS, leeway, audience=audiences)
+        self._hs256 = TokenVerifier(("HS256",), _HS256_CLAIMS, leeway)
+
+    @property
+    def leeway(self) -> float:
+        """The clock skew allowed, in seconds."""
+        return self._rs256.leeway
+
+    def authenticate(
+        self,
+        http_method: str,
+        url: str,
+        headers: Headers | None,
+        body: LifecycleBody,
+        *,
+        shared_secret: str | bytes | None = None,
+    ) -> AuthResult:
+        """Verify a lifecycle callback; return the tenant's client key and the claims.
+
+        In this order: the body must be a JSON object with a ``clientKey``; the token comes
+        from ``Authorization: JWT <token>``; its ``alg`` must be RS256 (HS256 only with
+        ``shared_secret``); its ``kid`` must match :data:`~atlassian_jwt.keys.KID_PATTERN`
+        before the key provider sees it; the signature must verify with that key; ``iss``,
+        ``iat``, ``exp``, ``qsh`` and ``aud`` are required and the times checked with the
+        leeway; ``aud`` must name the app's base URL; ``iss`` must equal the body's
+        ``clientKey``; ``qsh`` must be the hash of this request (never ``context-qsh``).
+
+        :param http_method: the request's method.
+        :param url: the request URL as received (raw path and query), absolute or relative.
+        :param headers: the request headers: any mapping, or ``(name, value)`` pairs.
+        :param body: the callback's JSON body: bytes, text, or the already parsed object.
+        :param shared_secret: opt in to lifecycle calls signed with the shared secret
+            (HS256): Bitbucket's, and those of instances signing installs the old way. Pass
+            the secret you stored for the body's ``clientKey``; without it HS256 is refused.
+        :returns: ``AuthResult(client_key, claims)``; ``client_key`` is the body's
+            ``clientKey``, now proven to be the token's ``iss``.
+        :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for
+            every rejection, :class:`~atlassian_jwt.exceptions.UnknownKeyError` included.
+        :raises KeyFetchError: if Atlassian's key cannot be fetched now: answer 503.
+
+        .. warning:: Store the body's ``sharedSecret`` only after this returns, and store the
+           same body you passed here.
+        """
+        try:
+            path, query = split_url(url)
+            params = parse_params(query)
+        except (TypeError, ValueError):
+            raise exc.MalformedRequestError("The request URL is not valid text") from None
+        client_key = _client_key(body)
+        token = token_from_headers(headers)
+        if token is None:
+            raise exc.TokenMissingError("No Authorization: JWT header")
+
+        header = unverified_header(token, self.max_token_length)
+        algorithm = header.get("alg")
+        if algorithm == "RS256":
+            claims = self._rs256.verify(token, self._key_for(header.get("kid")))
+            audience = claims["aud"]
+            named = {audience} if isinstance(audience, str) else set(audience)
+            # The qsh is relative to the base URL the token was issued for.
+            bases = [base for base in self.app_base_urls if {base, base + "/"} & named]
+        elif algorithm == "HS256" and shared_secret:
+            claims = self._hs256.verify(token, shared_secret)
+            bases = list(self.app_base_urls)
+        else:
+            raise exc.AlgorithmNotAllowedError(
+                "Lifecycle callbacks must be signed with RS256; HS256 is accepted only with "
+                "the tenant's stored shared secret"
+            )
+
+        issuer = claims["iss"]
+        if not isinstance(issuer, str) or issuer != client_key:
+            raise exc.InvalidIssuerError(
+                "The token's iss is not the clientKey of the body", client_key=client_key
+            )
+        _check_qsh(claims["qsh"], http_method, path, params, bases)
+        return AuthResult(client_key, claims)
+
+    def _key_for(self, kid: object) -> Any:
+        if kid is None:
+            raise exc.MalformedTokenError("The token has no kid header")
+        if not isinstance(kid, str) or not is_valid_kid(kid):
+            raise exc.MalformedTokenError("The token's kid is not a valid key id")
+        key = self.key_provider.get_key(kid)
+        if key is None:
+            raise exc.UnknownKeyError("No public key is known for the token's kid")
+        try:
+            return load_rsa_public_key(key)
+        except ValueError:
+            raise exc.KeyFetchError("The key provider returned no RSA public key") from None
+
+
+def _check_qsh(
+    token_qsh: object, method: str, path: str, params: dict[str, list[str]], bases: list[str]
+) -> None:
+    """Accept a ``qsh`` computed relative to any of ``bases``; else raise the first mismatch."""
+    first, *others = dict.fromkeys(base_path(base) for base in bases)
+    for prefix in others:
+        try:
+            check_qsh(token_qsh, canonical_request(method, path, params, prefix))
+        except exc.QshMismatchError:
+            continue
+        return
+    check_qsh(token_qsh, canonical_request(method, path, params, first))
+
+
+def _client_key(body: LifecycleBody) -> str:
+    """Return the ``clientKey`` of a lifecycle body, which must be a JSON object."""
+    if isinstance(body, (bytes, str)):
+        try:
+            payload = json.loads(body, object_pairs_hook=_unique_keys)
+        except (ValueError, RecursionError):
+            raise exc.MalformedRequestError("The callback's body is not valid JSON") from None
+    else:
+        payload = body
+    if not isinstance(payload, Mapping):
+        raise exc.MalformedRequestError("The callback's body is not a JSON object")
+    client_key = payload.get("clientKey")
+    if not isinstance(client_key, str) or not client_key:
+        raise exc.MalformedRequestError("The callback's body has no clientKey")
+    return client_key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two "clientKey"s would let this check read one and the app's own parser the other.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def _normalised_base(url: object) -> str:
+    if not isinstance(url, str):
+        raise ValueError("app_base_url must be a string or strings")
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest.split("/")[0]:
+        raise ValueError(f"app_base_url must be an absolute http(s) URL, not {url!r}")
+    return url.rstrip("/")

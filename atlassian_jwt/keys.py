@@ -1,0 +1,385 @@
+"""Atlassian's public keys for signed install and uninstall callbacks (RS256).
+
+Since October 2021 Jira and Confluence sign the ``installed`` and ``uninstalled`` callbacks
+with an RSA key of Atlassian's; the token's ``kid`` header names it, and the public key is a
+PEM file at ``<key base>/<kid>``. A :class:`KeyProvider` turns a ``kid`` into that key:
+
+* :class:`AtlassianKeyProvider` fetches it from Atlassian's key server (production or staging),
+  caches it by ``kid`` and fetches each ``kid`` once, however many requests wait for it;
+* :class:`StaticKeyProvider` holds keys given up front, for tests and for apps that pin keys.
+
+The RS256 path needs ``cryptography`` (``pip install 'atlassian-jwt[crypto]'``); the HTTP client
+is ``requests`` when it is installed, else the standard library.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import ipaddress
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, Union
+from urllib.parse import urlsplit
+
+import jwt.algorithms
+
+from . import exceptions as exc
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+__all__ = [
+    "DEFAULT_KEY_TIMEOUT",
+    "DEFAULT_MAX_KEY_BYTES",
+    "KEY_BASE_URLS",
+    "KID_PATTERN",
+    "AtlassianKeyProvider",
+    "KeyProvider",
+    "PublicKey",
+    "StaticKeyProvider",
+    "is_valid_kid",
+    "load_rsa_public_key",
+    "require_crypto",
+]
+
+#: Where Atlassian publishes the install keys, by environment. The base is configuration: it is
+#: never taken from a request or a token.
+KEY_BASE_URLS: Mapping[str, str] = {
+    "production": "https://connect-install-keys.atlassian.com",
+    "staging": "https://cs-migrations--cdn.us-east-1.staging.public.atl-paas.net",
+}
+
+#: A ``kid`` that may go into a URL: one path segment of letters, digits, ``.``, ``_`` and
+#: ``-``, starting with a letter or digit (so never ``.`` or ``..``), at most 256 characters.
+#: Atlassian's key ids are UUIDs; nothing that could change the URL's path gets through.
+KID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
+
+#: Seconds allowed for connecting, for each read, and for the whole download of one key.
+DEFAULT_KEY_TIMEOUT = 5.0
+
+#: A PEM RSA public key is under 1 KiB even at 4096 bits; anything much larger is not a key.
+DEFAULT_MAX_KEY_BYTES = 16 * 1024
+
+#: Keys shorter than this are refused: no Atlassian key is, and they can be factored.
+MIN_RSA_KEY_BITS = 2048
+
+#: What a provider may return: a PEM public key (text or bytes) or a loaded RSA public key.
+PublicKey = Union[str, bytes, "RSAPublicKey"]
+
+_INSTALL_HINT = "pip install 'atlassian-jwt[crypto]'"
+_LOOPBACK_NAMES = frozenset({"localhost"})
+_CHUNK = 4096
+
+
+class KeyProvider(Protocol):
+    """Looks up the public key that signed a token, by the token's ``kid``."""
+
+    def get_key(self, kid: str) -> PublicKey | None:
+        """Return the public key named ``kid``.
+
+        :returns: the key, or ``None`` if there is no key with that id (the token is then
+            rejected with :class:`~atlassian_jwt.exceptions.UnknownKeyError`).
+        :raises UnknownKeyError: may be raised instead of returning ``None``.
+        :raises KeyFetchError: if the key cannot be found out right now (the app should answer
+            503 so that Atlassian retries).
+        """
+        ...
+
+
+def require_crypto() -> None:
+    """Raise a clear :class:`ImportError` if ``cryptography`` (needed for RS256) is missing.
+
+    :raises ImportError: naming ``pip install 'atlassian-jwt[crypto]'``.
+    """
+    # Read at call time (not imported by name) so that the check follows PyJWT's own.
+    if not jwt.algorithms.has_crypto:
+        raise ImportError(
+            "Verifying RS256 tokens (signed installs, Forge invocation tokens) needs the "
+            f"cryptography package: {_INSTALL_HINT}"
+        )
+
+
+def is_valid_kid(kid: object) -> bool:
+    """Tell whether ``kid`` is a key id that may safely name a key (see :data:`KID_PATTERN`).
+
+    >>> is_valid_kid('0e50fccb-239d-4991-a5db-dc850ba3f236')
+    True
+    >>> [is_valid_kid(kid) for kid in ('../x', 'a/b', '%2e%2e', '', 'x' * 257, 7)]
+    [False, False, False, False, False, False]
+    """
+    return isinstance(kid, str) and KID_PATTERN.fullmatch(kid) is not None
+
+
+def load_rsa_public_key(key: PublicKey) -> RSAPublicKey:
+    """Return ``key`` as an RSA public key of at least 2048 bits.
+
+    :param key: PEM text or bytes (``-----BEGIN PUBLIC KEY-----``), or a loaded key.
+    :raises ImportError: if ``cryptography`` is not installed.
+    :raises ValueError: if it is not such a key (a private key, a certificate, an EC key, a
+        short RSA key, garbage).
+    """
+    require_crypto()
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    if isinstance(key, str):
+        if not key.isascii():
+            raise ValueError("A PEM public key is ASCII text")
+        key = key.encode("ascii")
+    if isinstance(key, bytes):
+        try:
+            key = load_pem_public_key(key)  # type: ignore[assignment]
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise ValueError("Not a PEM public key") from None
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError("Not an RSA public key")
+    if key.key_size < MIN_RSA_KEY_BITS:
+        raise ValueError(f"The RSA key has {key.key_size} bits, fewer than {MIN_RSA_KEY_BITS}")
+    return key
+
+
+class StaticKeyProvider:
+    """Keys given up front, by ``kid``: for tests, and for apps that pin Atlassian's keys.
+
+    ::
+
+        provider = StaticKeyProvider({"0e50fccb-239d-4991-a5db-dc850ba3f236": pem_text})
+
+    :param keys: ``{kid: key}``, each key PEM text or bytes or a loaded RSA public key. Every
+        key is checked here, so a bad one fails at start-up rather than on a request.
+    :raises ImportError: if ``cryptography`` is not installed.
+    :raises ValueError: for a ``kid`` that does not match :data:`KID_PATTERN` (it could never
+        be looked up) or a key that is not an RSA public key of 2048 bits or more.
+    """
+
+    def __init__(self, keys: Mapping[str, PublicKey]) -> None:
+        require_crypto()
+        self._keys: dict[str, RSAPublicKey] = {}
+        for kid, key in keys.items():
+            if not is_valid_kid(kid):
+                raise ValueError(f"Invalid key id {kid!r}: it must match {KID_PATTERN.pattern}")
+            try:
+                self._keys[kid] = load_rsa_public_key(key)
+            except ValueError as error:
+                raise ValueError(f"The key {kid!r} is not usable: {error}") from None
+
+    def get_key(self, kid: str) -> RSAPublicKey | None:
+        """Return the key named ``kid``, or ``None`` if there is none."""
+        return self._keys.get(kid)
+
+
+class AtlassianKeyProvider:
+    """Fetch Atlassian's install keys from its key server, once per ``kid``.
+
+    The key is the PEM file at ``<base>/<kid>``; the base is Atlassian's production or staging
+    key server, or an explicit ``base_url``. Keys are cached by ``kid`` for the life of the
+    provider (Atlassian gives a rotated key a new ``kid``); concurrent requests for a ``kid``
+    not yet cached share one download. Failures are not cached: the next request tries again.
+
+    :param environment: ``"production"`` or ``"staging"``; see :data:`KEY_BASE_URLS`.
+    :param base_url: another key server, replacing the environment's: ``https://`` only,
+        except plain ``http://`` to a loopback address (a test server on 127.0.0.1).
+    :param timeout: seconds for connecting, for each read, and for the whole download.
+    :param max_bytes: responses larger than this are refused.
+    :raises ImportError: if ``cryptography`` is not installed.
+    :raises ValueError: for an unknown environment or an unacceptable ``base_url``.
+
+    .. warning:: Never build ``base_url`` from anything in a request: whoever chooses the key
+       server chooses which tokens verify.
+    """
+
+    def __init__(
+        self,
+        environment: str = "production",
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_KEY_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_KEY_BYTES,
+    ) -> None:
+        require_crypto()
+        if environment not in KEY_BASE_URLS:
+            raise ValueError(f"environment must be one of {sorted(KEY_BASE_URLS)}")
+        if not timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.environment = environment
+        self.base_url = check_fetch_url(base_url) if base_url else KEY_BASE_URLS[environment]
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._cache: dict[str, RSAPublicKey] = {}
+        self._in_flight: dict[str, concurrent.futures.Future[RSAPublicKey]] = {}
+        self._lock = threading.Lock()
+
+    def key_url(self, kid: str) -> str:
+        """Return the URL of the key ``kid`` (which must match :data:`KID_PATTERN`)."""
+        if not is_valid_kid(kid):
+            raise exc.MalformedTokenError("The token's kid is not a valid key id")
+        return f"{self.base_url.rstrip('/')}/{kid}"
+
+    def get_key(self, kid: str) -> RSAPublicKey:
+        """Return the key named ``kid``, from the cache or from the key server.
+
+        :raises MalformedTokenError: if ``kid`` does not match :data:`KID_PATTERN` (nothing is
+            fetched).
+        :raises UnknownKeyError: if the key server has no such key (HTTP 404 or 410).
+        :raises KeyFetchError: if the key cannot be fetched or is not an RSA public key.
+        """
+        url = self.key_url(kid)
+        with self._lock:
+            key = self._cache.get(kid)
+            if key is not None:
+                return key
+            future = self._in_flight.get(kid)
+            leader = future is None
+            if future is None:
+                future = self._in_flight[kid] = concurrent.futures.Future()
+        if not leader:
+            return future.result()
+        try:
+            key = self._fetch(url)
+        except BaseException as error:
+            future.set_exception(error)
+            raise
+        else:
+            with self._lock:
+                self._cache[kid] = key
+            future.set_result(key)
+            return key
+        finally:
+            with self._lock:
+                del self._in_flight[kid]
+
+    def _fetch(self, url: str) -> RSAPublicKey:
+        status, body = fetch(url, self.timeout, self.max_bytes)
+        if status in (404, 410):
+            raise exc.UnknownKeyError("Atlassian's key server has no key with the token's kid")
+        if status != 200:
+            raise exc.KeyFetchError(f"The key server answered HTTP {status}")
+        try:
+            return load_rsa_public_key(body)
+        except ValueError:
+            raise exc.KeyFetchError("The key server's answer is not an RSA public key") from None
+
+
+def check_fetch_url(url: str) -> str:
+    """Return ``url`` if keys may be fetched from it: ``https://``, or ``http://`` to loopback.
+
+    :raises ValueError: otherwise (another scheme, no host, credentials, a query or fragment).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("A key server URL must be an absolute https:// URL")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise ValueError("A key server URL may not carry credentials, a query or a fragment")
+    if scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("Plain http:// is allowed only to a loopback address, for tests")
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fetch(url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:
+    """GET ``url`` without following redirects; return the status and, for 200, the body.
+
+    Uses ``requests`` when it is installed, else :mod:`urllib.request`. ``timeout`` bounds the
+    connection, each read and the whole body.
+
+    :raises KeyFetchError: for a timeout, a connection failure or a body larger than
+        ``max_bytes``. Its message says what failed, never the body.
+    """
+    try:
+        import requests
+    except ImportError:
+        return _fetch_urllib(url, timeout, max_bytes)
+    return _fetch_requests(requests, url, timeout, max_bytes)
+
+
+# Compressed bodies are refused (no decompression bombs); key servers send plain PEM.
+_REQUEST_HEADERS = {"Accept": "application/x-pem-file, */*", "Accept-Encoding": "identity"}
+
+
+def _fetch_requests(requests: Any, url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:
+    import urllib3
+
+    deadline = time.monotonic() + timeout
+    try:
+        with requests.get(
+            url, headers=_REQUEST_HEADERS, timeout=timeout, stream=True, allow_redirects=False
+        ) as response:
+            if response.status_code != 200:
+                return int(response.status_code), b""
+            _check_length(response.headers.get("Content-Length"), max_bytes)
+            raw = response.raw
+            # read1 returns what one receive gives, so the deadline is checked between chunks
+            # (urllib3 1.x has no read1: there the deadline is checked every _CHUNK bytes).
+            read = getattr(raw, "read1", raw.read)
+            body = _read_capped(lambda: read(_CHUNK), max_bytes, deadline)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise _fetch_error(error) from None
+    return 200, body
+
+
+def _fetch_urllib(url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:
+    deadline = time.monotonic() + timeout
+    opener = urllib.request.build_opener(_NoRedirect())
+    request = urllib.request.Request(url, headers=_REQUEST_HEADERS)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            _check_length(response.headers.get("Content-Length"), max_bytes)
+            body = _read_capped(lambda: response.read1(_CHUNK), max_bytes, deadline)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return error.code, b""
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        raise _fetch_error(error) from None
+    return 200, body
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Turn every redirect into an HTTPError: a key lives at exactly one URL."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _fetch_error(error: BaseException) -> exc.KeyFetchError:
+    # The exception's type says enough (timeout, refused); its text may quote the URL.
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
+        error = error.reason
+    return exc.KeyFetchError(f"Could not fetch the key: {type(error).__name__}")
+
+
+def _check_length(content_length: str | None, max_bytes: int) -> None:
+    if content_length is not None and content_length.strip().isdigit():
+        if int(content_length) > max_bytes:
+            raise exc.KeyFetchError(f"The key server's answer is larger than {max_bytes} bytes")
+
+
+def _read_capped(read: Callable[[], bytes], max_bytes: int, deadline: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = read()
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise exc.KeyFetchError(f"The key server's answer is larger than {max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise exc.KeyFetchError("The key server did not answer in time")
+        chunks.append(chunk)

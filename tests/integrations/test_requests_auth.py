@@ -1,0 +1,173 @@
+"""requests: every call the app makes reaches a stand-in product that verifies its token."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from datetime import timedelta
+
+import jwt
+import pytest
+import requests
+import time_machine
+
+from atlassian_jwt.integrations.requests_auth import AtlassianJWTAuth
+from atlassian_jwt.url_utils import hash_url
+from tests.conftest import APP_KEY, SECRET
+from tests.integrations.product import Product
+from tests.readme import run_example
+
+pytestmark = pytest.mark.extras
+
+
+def token_of(authorization: str | None) -> dict[str, object]:
+    assert authorization is not None and authorization.startswith("JWT ")
+    # The product verified it already; this reads it back, whenever the test runs.
+    claims: dict[str, object] = jwt.decode(
+        authorization[4:],
+        SECRET,
+        algorithms=["HS256"],
+        options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
+    )
+    return claims
+
+
+def test_get_with_repeated_params_and_spaces(jira: Product) -> None:
+    response = requests.get(
+        jira.base_url + "/rest/api/3/search",
+        params=[("jql", "project = DEMO order by key"), ("field", "b c"), ("field", "a")],
+        auth=AtlassianJWTAuth(jira.tenant),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    (call,) = jira.calls
+    assert call.path.startswith("/rest/api/3/search?jql=project+%3D+DEMO")
+    claims = token_of(call.authorization)
+    assert claims["iss"] == APP_KEY
+    assert claims["qsh"] == hash_url("GET", call.path)
+
+
+def test_post_json(jira: Product) -> None:
+    response = requests.post(
+        jira.base_url + "/rest/api/3/issue",
+        json={"fields": {"summary": "a & b"}},
+        auth=AtlassianJWTAuth(jira.tenant),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["body"] == '{"fields": {"summary": "a & b"}}'
+
+
+def test_post_form_counts_its_fields_as_parameters(jira: Product) -> None:
+    response = requests.post(
+        jira.base_url + "/rest/form?x=1",
+        data={"a": "1 2", "x": "0"},
+        auth=AtlassianJWTAuth(jira.tenant),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    claims = token_of(jira.calls[0].authorization)
+    assert claims["qsh"] == hash_url("POST", "/rest/form?x=1", body_params="a=1+2&x=0")
+
+
+def test_confluence_tenant_under_wiki(confluence: Product) -> None:
+    response = requests.get(
+        confluence.base_url + "/rest/api/space",
+        params={"limit": 10},
+        auth=AtlassianJWTAuth(confluence.tenant),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    (call,) = confluence.calls
+    assert call.path == "/wiki/rest/api/space?limit=10"
+    assert token_of(call.authorization)["qsh"] == hash_url("GET", "/rest/api/space?limit=10")
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "next_method"),
+    [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST")],
+)
+def test_a_redirect_hop_gets_a_fresh_token_for_its_own_url(
+    jira: Product, status: int, method: str, next_method: str
+) -> None:
+    jira.redirects["/rest/old"] = (status, "/rest/new?b=x y&a=1")
+    response = requests.request(
+        method,
+        jira.base_url + "/rest/old",
+        params={"q": 1},
+        json={"n": 1},
+        auth=AtlassianJWTAuth(jira.tenant),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    first, second = jira.calls
+    assert (first.status, second.status) == (status, 200)
+    assert (second.method, second.path) == (next_method, "/rest/new?b=x%20y&a=1")
+    assert token_of(second.authorization)["qsh"] == hash_url(next_method, second.path)
+    assert first.authorization != second.authorization
+    # The history keeps the response; the token on its request is the one for the next hop.
+    assert [r.status_code for r in response.history] == [status]
+
+
+def test_a_redirect_to_another_origin_carries_no_token(jira: Product, elsewhere: Product) -> None:
+    jira.redirects["/rest/old"] = (302, elsewhere.base_url + "/rest/api/3/issue/1")
+    response = requests.get(
+        jira.base_url + "/rest/old", auth=AtlassianJWTAuth(jira.tenant), timeout=10
+    )
+    assert response.status_code == 401  # the other origin saw no token
+    (call,) = elsewhere.calls
+    assert call.path == "/rest/api/3/issue/1" and call.authorization is None
+
+
+def test_refuses_to_sign_for_another_origin(jira: Product, elsewhere: Product) -> None:
+    with pytest.raises(ValueError, match="another origin"):
+        requests.get(elsewhere.base_url + "/rest/x", auth=AtlassianJWTAuth(jira.tenant))
+    assert elsewhere.calls == []
+
+
+def test_session_signs_each_request_afresh(jira: Product) -> None:
+    url = jira.base_url + "/rest/api/3/myself"
+    with requests.Session() as session, time_machine.travel(1_700_000_000, tick=True) as clock:
+        session.auth = AtlassianJWTAuth(jira.tenant)
+        assert session.get(url, timeout=10).status_code == 200
+        # Ten minutes on: a reused token would have expired; a fresh one verifies.
+        clock.shift(timedelta(minutes=10))
+        assert session.get(url, timeout=10).status_code == 200
+    first, second = (token_of(call.authorization) for call in jira.calls)
+    assert isinstance(first["iat"], int) and isinstance(second["iat"], int)
+    assert second["iat"] - first["iat"] >= 600
+
+
+@pytest.mark.parametrize("missing", ["key", "clientKey", "sharedSecret", "baseUrl"])
+def test_tenant_info_must_have_what_signing_needs(jira: Product, missing: str) -> None:
+    tenant = jira.tenant
+    del tenant[missing]
+    with pytest.raises(ValueError, match=missing) as info:
+        AtlassianJWTAuth(tenant)
+    assert SECRET not in str(info.value)
+
+
+def test_base_url_must_be_absolute(jira: Product) -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        AtlassianJWTAuth({**jira.tenant, "baseUrl": "/wiki"})
+
+
+def test_repr_shows_no_secret(jira: Product) -> None:
+    assert SECRET not in repr(AtlassianJWTAuth(jira.tenant))
+
+
+def test_without_requests_the_import_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "requests", None)
+    monkeypatch.setitem(sys.modules, "requests.auth", None)
+    monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.requests_auth")
+    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[requests\]'"):
+        importlib.import_module("atlassian_jwt.integrations.requests_auth")
+
+
+def test_readme_example(jira: Product) -> None:
+    namespace = run_example("outbound-requests", {"tenant": jira.tenant})
+    assert namespace["response"].status_code == 200
+    (call,) = jira.calls
+    assert call.path == "/rest/api/3/search?jql=project+%3D+DEMO&maxResults=5"
