@@ -35,6 +35,7 @@ from tests.integrations.web_helpers import (
     rejection_codes,
     sign,
 )
+from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
 
@@ -305,3 +306,17 @@ def test_form_fields_already_read_by_other_code_are_still_hashed() -> None:
     assert request.POST["id"] == "7"  # the stream is consumed: request.body is gone
     result = authenticate_request(request, include_form_body=True)
     assert result.client_key == CLIENT_KEY
+
+
+def test_readme_example() -> None:
+    lifecycle = RecordingHandler()
+    namespace = run_example("django", {"__name__": "readme", "lifecycle": lifecycle})
+    with override_settings(ROOT_URLCONF=urlconf(namespace["urlpatterns"])):
+        client = Client(enforce_csrf_checks=True)
+        page = client.get(f"/issue-panel?jwt={sign('GET', '/issue-panel')}")
+        assert page.content.decode() == f"Hello from {CLIENT_KEY}"
+        assert client.get("/issue-panel", headers=auth_header(context_token())).status_code == 401
+        note = client.post("/api/notes", headers=auth_header(context_token()))
+        assert note.json() == {"tenant": CLIENT_KEY}
+        assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
+    assert [call[0] for call in lifecycle.calls] == ["installed"]

@@ -26,6 +26,7 @@ from tests.integrations.web_helpers import (
     rejection_codes,
     sign,
 )
+from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
 
@@ -212,3 +213,18 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
     client = app.test_client()
     assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+
+
+def test_readme_example() -> None:
+    lifecycle = RecordingHandler()
+    app = run_example(
+        "flask", {"__name__": "readme", "authenticator": authenticator(), "lifecycle": lifecycle}
+    )["app"]
+    client = app.test_client()
+    page = client.get(f"/issue-panel?jwt={sign('GET', '/issue-panel')}")
+    assert page.get_data(as_text=True) == f"Hello from {CLIENT_KEY}"
+    assert client.get("/issue-panel", headers=auth_header(context_token())).status_code == 401
+    note = client.post("/api/notes", headers=auth_header(context_token()))
+    assert note.json == {"tenant": CLIENT_KEY}
+    assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
+    assert [call[0] for call in lifecycle.calls] == ["installed"]

@@ -37,6 +37,7 @@ from tests.integrations.web_helpers import (
     rejection_codes,
     sign,
 )
+from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
 
@@ -233,3 +234,18 @@ class TestFastAPI:
 
     def test_lifecycle_routes_mount_on_fastapi(self, client: TestClient) -> None:
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
+
+
+def test_readme_example() -> None:
+    lifecycle = RecordingHandler()
+    app = run_example(
+        "fastapi", {"__name__": "readme", "authenticator": authenticator(), "lifecycle": lifecycle}
+    )["app"]
+    client = TestClient(app)
+    page = client.get(f"/issue-panel?jwt={sign('GET', '/issue-panel')}")
+    assert page.json() == {"tenant": CLIENT_KEY}
+    assert client.get("/issue-panel", headers=auth_header(context_token())).status_code == 401
+    note = client.post("/api/notes", headers=auth_header(context_token()))
+    assert note.json() == {"tenant": CLIENT_KEY}
+    assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
+    assert [call[0] for call in lifecycle.calls] == ["installed"]
