@@ -19,6 +19,9 @@ EXTRAS = {
     "requests": ["requests>=2.28"],
     # Signed outbound calls: atlassian_jwt.integrations.httpx_auth.
     "httpx": ["httpx>=0.23"],
+    # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
+    "sqlalchemy": ["SQLAlchemy>=2.0"],
+    "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
     # Incoming-request helpers and lifecycle routes; lower bounds are releases that run on 3.9.
     "flask": ["Flask>=2.3"],
     "django": ["Django>=4.2"],

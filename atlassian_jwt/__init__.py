@@ -29,6 +29,7 @@ from .exceptions import (
     UnknownIssuerError,
     UnknownKeyError,
 )
+from .forge import ForgeInvocationVerifier
 from .install import InstallAuthenticator
 from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
@@ -43,6 +44,7 @@ __all__ = [
     "AuthResult",
     "Authenticator",
     "DecodeError",
+    "ForgeInvocationVerifier",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",

@@ -1,0 +1,199 @@
+"""Ready-made handling of the Connect lifecycle callbacks, for any web framework.
+
+The product calls the app's ``installed``, ``uninstalled``, ``enabled`` and ``disabled`` routes
+(named in the descriptor's ``lifecycle``). :class:`LifecycleHandler` verifies each call the way
+it must be verified and only then changes the tenant store; a framework's view hands it the
+method, the URL as received, the headers and the raw body, and answers from what it returns or
+raises::
+
+    lifecycle = LifecycleHandler(store, InstallAuthenticator("https://app.example.com"))
+
+    try:
+        lifecycle.installed(method, url, headers, body)
+    except atlassian_jwt.KeyFetchError:
+        ...  # 503: Atlassian's key server is unreachable; Atlassian retries
+    except atlassian_jwt.DecodeError:
+        ...  # 401
+    except TenantStoreError:
+        ...  # 503
+    ...  # 204
+
+**Ordering.** Every change is saved with the ``iat`` of the verified token as its event time,
+so a store ignores an ``installed`` older than the last ``uninstalled`` (or than a later
+install) of the same tenant, whatever order the calls arrive in and however many run at once;
+see :mod:`atlassian_jwt.tenants`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import exceptions as exc
+from .authenticate import Authenticator, AuthResult
+from .tenants import TenantStore, TenantStoreAuthenticator
+from .tokens import Headers
+
+if TYPE_CHECKING:
+    from .install import InstallAuthenticator, LifecycleBody
+
+__all__ = ["LifecycleHandler"]
+
+
+class LifecycleHandler:
+    """Verify lifecycle callbacks, then keep the tenant store up to date.
+
+    - ``installed``: verified by ``install_authenticator`` (RS256, Atlassian's key, ``aud`` the
+      app's base URL, ``iss`` the body's ``clientKey``, ``qsh``); then the body is saved as
+      the tenant, replacing any earlier one whole, so a reinstall's new secret replaces the
+      old one in one atomic write.
+    - ``uninstalled``: verified the same way; then the tenant and its secret are erased.
+    - ``enabled``, ``disabled``: verified with the tenant's stored shared secret (HS256, no
+      context tokens); the body's ``clientKey`` must be the token's ``iss``. The store is not
+      changed: act on the returned result in your view.
+
+    :param store: where tenants are kept.
+    :param install_authenticator: an :class:`~atlassian_jwt.InstallAuthenticator` for the
+        app's base URL.
+    :param authenticator: verifies ``enabled``/``disabled``; by default a
+        :class:`~atlassian_jwt.tenants.TenantStoreAuthenticator` on ``store`` with the install
+        authenticator's base URL and leeway. Pass one for an app with several base URLs.
+    :param allow_hs256: also accept ``installed``/``uninstalled`` calls signed with the
+        tenant's stored shared secret (HS256), as Bitbucket and instances that predate signed
+        installs send them. Such a call can only come from whoever holds that secret, and a
+        first install (no stored secret) is still refused.
+    :raises ValueError: if ``authenticator`` is missing for an app with several base URLs.
+    """
+
+    def __init__(
+        self,
+        store: TenantStore,
+        install_authenticator: InstallAuthenticator,
+        *,
+        authenticator: Authenticator | None = None,
+        allow_hs256: bool = False,
+    ) -> None:
+        self.store = store
+        self.install_authenticator = install_authenticator
+        if authenticator is None:
+            bases = install_authenticator.app_base_urls
+            if len(bases) != 1:
+                raise ValueError(
+                    "The app has several base URLs: pass the authenticator for enabled and "
+                    "disabled, with the base_url they are called on"
+                )
+            authenticator = TenantStoreAuthenticator(
+                store, leeway=install_authenticator.leeway, base_url=bases[0]
+            )
+        self.authenticator = authenticator
+        self.allow_hs256 = allow_hs256
+
+    def installed(
+        self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
+    ) -> AuthResult:
+        """Verify an ``installed`` call, then save its body as the tenant.
+
+        :param http_method: the request's method.
+        :param url: the request URL as received (raw path and query), absolute or relative.
+        :param headers: the request headers: any mapping, or ``(name, value)`` pairs.
+        :param body: the JSON body, as bytes or text (or already parsed).
+        :returns: ``AuthResult(client_key, claims)``.
+        :raises DecodeError: for every rejection; the store is not touched.
+        :raises KeyFetchError: if Atlassian's key cannot be fetched now (answer 503).
+        :raises TenantStoreError: if the store fails (answer 503).
+        """
+        payload = _payload(body)
+        secret = payload.get("sharedSecret")
+        if not isinstance(secret, str) or not secret:
+            raise exc.MalformedRequestError("The installed body has no sharedSecret")
+        result = self._verify_signed(http_method, url, headers, body, payload)
+        self.store.save(payload, event_time=result.claims["iat"])
+        return result
+
+    def uninstalled(
+        self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
+    ) -> AuthResult:
+        """Verify an ``uninstalled`` call, then erase the tenant.
+
+        Takes, returns and raises what :meth:`installed` does.
+        """
+        result = self._verify_signed(http_method, url, headers, body, _payload(body))
+        self.store.delete(result.client_key, event_time=result.claims["iat"])
+        return result
+
+    def enabled(
+        self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
+    ) -> AuthResult:
+        """Verify an ``enabled`` call with the tenant's shared secret; the store is unchanged.
+
+        :raises DecodeError: for every rejection (an unknown tenant, a context token, a body
+            naming another ``clientKey``).
+        """
+        return self._verify_shared_secret(http_method, url, headers, body)
+
+    def disabled(
+        self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
+    ) -> AuthResult:
+        """Verify a ``disabled`` call; see :meth:`enabled`."""
+        return self._verify_shared_secret(http_method, url, headers, body)
+
+    def _verify_signed(
+        self,
+        http_method: str,
+        url: str,
+        headers: Headers | None,
+        body: LifecycleBody,
+        payload: Mapping[str, Any],
+    ) -> AuthResult:
+        shared_secret = None
+        if self.allow_hs256:
+            # The body's clientKey is unverified here: it only picks the secret to try.
+            tenant = self.store.get(_client_key(payload))
+            shared_secret = tenant.get("sharedSecret") if tenant else None
+        return self.install_authenticator.authenticate(
+            http_method, url, headers, body, shared_secret=shared_secret
+        )
+
+    def _verify_shared_secret(
+        self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
+    ) -> AuthResult:
+        payload = _payload(body)
+        result = self.authenticator.authenticate(http_method, url, headers)
+        if _client_key(payload) != result.client_key:
+            raise exc.InvalidIssuerError(
+                "The token's iss is not the clientKey of the body", client_key=result.client_key
+            )
+        return result
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store!r}, {self.install_authenticator!r})"
+
+
+def _payload(body: LifecycleBody) -> dict[str, Any]:
+    """Parse a lifecycle body: one JSON object, no name twice."""
+    if isinstance(body, (bytes, str)):
+        try:
+            payload = json.loads(body, object_pairs_hook=_unique_names)
+        except (ValueError, RecursionError):
+            raise exc.MalformedRequestError("The callback's body is not valid JSON") from None
+    else:
+        payload = body
+    if not isinstance(payload, Mapping):
+        raise exc.MalformedRequestError("The callback's body is not a JSON object")
+    return dict(payload)
+
+
+def _client_key(payload: Mapping[str, Any]) -> str:
+    client_key = payload.get("clientKey")
+    if not isinstance(client_key, str) or not client_key:
+        raise exc.MalformedRequestError("The callback's body has no clientKey")
+    return client_key
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two "clientKey"s or "sharedSecret"s would let the verifier read one and the store another.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate name")
+    return result

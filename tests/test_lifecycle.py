@@ -1,0 +1,457 @@
+"""Lifecycle handling: verified before stored, the attacks refused, any order ends consistent."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jwt
+import pytest
+from jwt.utils import base64url_encode
+
+import atlassian_jwt
+from atlassian_jwt import InstallAuthenticator, StaticKeyProvider
+from atlassian_jwt import exceptions as exc
+from atlassian_jwt.lifecycle import LifecycleHandler
+from atlassian_jwt.tenants import (
+    MemoryTenantStore,
+    SQLiteTenantStore,
+    TenantStore,
+    TenantStoreError,
+)
+from atlassian_jwt.url_utils import hash_url
+from tests.conftest import CLIENT_KEY, SECRET
+from tests.readme import run_example
+from tests.rsa_support import new_rsa_key, public_pem
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Needs cryptography (RS256), imported lazily so that the module is still collected without it.
+pytestmark = pytest.mark.extras
+
+KID = "7f1a6a4e-0a2b-4c34-9d5e-6f7a8b9c0d1e"
+APP_BASE = "https://apps.example.com/my-app"
+NEW_SECRET = "a-new-shared-secret-from-the-reinstall-that-is-long-enough-for-hmac"
+ATTACKER_SECRET = "an-attackers-own-secret-that-is-long-enough-for-hmac-sha256-keys!"
+
+
+@pytest.fixture(scope="module")
+def atlassian_key() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> TenantStore:
+    if request.param == "memory":
+        return MemoryTenantStore()
+    return SQLiteTenantStore(tmp_path / "tenants.db")
+
+
+@pytest.fixture
+def installs(atlassian_key: rsa.RSAPrivateKey) -> InstallAuthenticator:
+    return InstallAuthenticator(
+        APP_BASE, key_provider=StaticKeyProvider({KID: public_pem(atlassian_key)})
+    )
+
+
+@pytest.fixture
+def lifecycle(store: TenantStore, installs: InstallAuthenticator) -> LifecycleHandler:
+    return LifecycleHandler(store, installs)
+
+
+def body(event: str, secret: str | None = SECRET, **changes: Any) -> bytes:
+    payload: dict[str, Any] = {
+        "key": "com.example.my-app",
+        "clientKey": CLIENT_KEY,
+        "baseUrl": "https://example.atlassian.net",
+        "productType": "jira",
+        "eventType": event,
+        **changes,
+    }
+    if secret is not None and event == "installed":
+        payload["sharedSecret"] = secret
+    return json.dumps(payload).encode()
+
+
+def signed(key: Any, path: str, *, iat: int | None = None, **claims: Any) -> dict[str, str]:
+    """Headers of a lifecycle call as Atlassian signs it (RS256 with its key)."""
+    now = int(time.time()) if iat is None else iat
+    payload = {
+        "iss": CLIENT_KEY,
+        "aud": APP_BASE,
+        "iat": now,
+        "exp": now + 180,
+        "qsh": hash_url("POST", path),
+        **claims,
+    }
+    return {"Authorization": f"JWT {jwt.encode(payload, key, 'RS256', headers={'kid': KID})}"}
+
+
+def shared(secret: str, method: str, path: str, **claims: Any) -> dict[str, str]:
+    """Headers of a call signed with a shared secret (HS256), as enabled/disabled are."""
+    now = int(time.time())
+    payload = {"iss": CLIENT_KEY, "iat": now, "exp": now + 180, "qsh": hash_url(method, path)}
+    payload.update(claims)
+    return {"Authorization": f"JWT {jwt.encode(payload, secret, 'HS256')}"}
+
+
+def install(
+    lifecycle: LifecycleHandler, key: Any, secret: str = SECRET, *, iat: int | None = None
+) -> atlassian_jwt.AuthResult:
+    url = f"{APP_BASE}/installed"
+    return lifecycle.installed(
+        "POST", url, signed(key, "/installed", iat=iat), body("installed", secret)
+    )
+
+
+def secret_of(store: TenantStore) -> str | None:
+    tenant = store.get(CLIENT_KEY)
+    return None if tenant is None else tenant["sharedSecret"]
+
+
+# The genuine flow.
+
+
+def test_install_enable_disable_uninstall(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    result = install(lifecycle, atlassian_key)
+    assert result.client_key == CLIENT_KEY
+    assert store.get(CLIENT_KEY) == json.loads(body("installed"))
+
+    for event in ("enabled", "disabled"):
+        handle = getattr(lifecycle, event)
+        headers = shared(SECRET, "POST", f"/{event}")
+        assert handle("POST", f"{APP_BASE}/{event}", headers, body(event)).client_key == CLIENT_KEY
+    assert secret_of(store) == SECRET  # enabled/disabled change nothing
+
+    lifecycle.uninstalled(
+        "POST",
+        f"{APP_BASE}/uninstalled",
+        signed(atlassian_key, "/uninstalled"),
+        body("uninstalled"),
+    )
+    assert store.get(CLIENT_KEY) is None
+    with pytest.raises(exc.UnknownIssuerError):  # its secret is gone with it
+        lifecycle.enabled(
+            "POST", f"{APP_BASE}/enabled", shared(SECRET, "POST", "/enabled"), body("enabled")
+        )
+
+
+def test_reinstall_replaces_the_secret(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    now = int(time.time())
+    install(lifecycle, atlassian_key, iat=now - 5)
+    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)
+    assert secret_of(store) == NEW_SECRET
+    with pytest.raises(exc.InvalidSignatureError):
+        lifecycle.enabled(
+            "POST", f"{APP_BASE}/enabled", shared(SECRET, "POST", "/enabled"), body("enabled")
+        )
+
+
+def test_body_as_text_or_mapping(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    headers = signed(atlassian_key, "/installed")
+    lifecycle.installed("POST", "/my-app/installed", headers, json.loads(body("installed")))
+    assert secret_of(store) == SECRET
+    lifecycle.installed(
+        "POST", "/my-app/installed", headers, body("installed", NEW_SECRET).decode()
+    )
+    assert secret_of(store) == NEW_SECRET
+
+
+# The attacks: nothing but a genuine, current install may change a tenant's secret.
+
+
+def assert_untouched(store: TenantStore) -> None:
+    assert secret_of(store) == SECRET
+
+
+@pytest.fixture
+def installed(lifecycle: LifecycleHandler, atlassian_key: Any, store: TenantStore) -> None:
+    install(lifecycle, atlassian_key, iat=int(time.time()) - 10)
+
+
+@pytest.mark.usefixtures("installed")
+def test_unsigned_installed_cannot_overwrite_a_secret(
+    lifecycle: LifecycleHandler, store: TenantStore
+) -> None:
+    with pytest.raises(exc.TokenMissingError):
+        lifecycle.installed("POST", "/my-app/installed", {}, body("installed", ATTACKER_SECRET))
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+@pytest.mark.parametrize("allow_hs256", [False, True])
+def test_hs256_installed_with_the_attackers_secret_cannot_overwrite(
+    store: TenantStore, installs: InstallAuthenticator, allow_hs256: bool
+) -> None:
+    lifecycle = LifecycleHandler(store, installs, allow_hs256=allow_hs256)
+    headers = shared(ATTACKER_SECRET, "POST", "/installed", aud=APP_BASE)
+    with pytest.raises(atlassian_jwt.DecodeError):
+        lifecycle.installed(
+            "POST", "/my-app/installed", headers, body("installed", ATTACKER_SECRET)
+        )
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+def test_alg_none_installed_cannot_overwrite(
+    lifecycle: LifecycleHandler, store: TenantStore
+) -> None:
+    now = int(time.time())
+    claims = {"iss": CLIENT_KEY, "aud": APP_BASE, "iat": now, "exp": now + 60}
+    token = (
+        ".".join(
+            base64url_encode(json.dumps(part).encode()).decode()
+            for part in (
+                {"alg": "none", "typ": "JWT"},
+                {**claims, "qsh": hash_url("POST", "/installed")},
+            )
+        )
+        + "."
+    )
+    with pytest.raises(exc.AlgorithmNotAllowedError):
+        lifecycle.installed(
+            "POST", "/my-app/installed", {"Authorization": f"JWT {token}"}, body("installed", "x")
+        )
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+def test_hs256_lifecycle_with_the_stored_secret_only_when_allowed(
+    store: TenantStore, installs: InstallAuthenticator
+) -> None:
+    headers = shared(SECRET, "POST", "/installed")
+    new_body = body("installed", NEW_SECRET)
+    with pytest.raises(exc.AlgorithmNotAllowedError):
+        LifecycleHandler(store, installs).installed("POST", "/my-app/installed", headers, new_body)
+    assert_untouched(store)
+    LifecycleHandler(store, installs, allow_hs256=True).installed(
+        "POST", "/my-app/installed", headers, new_body
+    )
+    assert secret_of(store) == NEW_SECRET
+
+
+@pytest.mark.usefixtures("installed")
+@pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
+def test_a_context_token_is_refused_on_every_lifecycle_route(
+    store: TenantStore, installs: InstallAuthenticator, event: str
+) -> None:
+    lifecycle = LifecycleHandler(store, installs, allow_hs256=True)
+    headers = shared(SECRET, "POST", "/x", qsh=atlassian_jwt.CONTEXT_QSH)
+    with pytest.raises(exc.QshMismatchError):
+        getattr(lifecycle, event)("POST", f"/my-app/{event}", headers, body(event, NEW_SECRET))
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+def test_an_install_token_replayed_on_uninstalled(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    headers = signed(atlassian_key, "/installed")
+    with pytest.raises(exc.QshMismatchError):
+        lifecycle.uninstalled("POST", "/my-app/uninstalled", headers, body("uninstalled"))
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+def test_another_apps_install_token(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    headers = signed(atlassian_key, "/installed", aud="https://other-vendor.example.com")
+    with pytest.raises(exc.InvalidAudienceError):
+        lifecycle.installed("POST", "/my-app/installed", headers, body("installed", NEW_SECRET))
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+def test_enabled_body_naming_another_tenant(lifecycle: LifecycleHandler) -> None:
+    headers = shared(SECRET, "POST", "/enabled")
+    with pytest.raises(exc.InvalidIssuerError):
+        lifecycle.enabled("POST", "/my-app/enabled", headers, body("enabled", clientKey="jira:x"))
+
+
+@pytest.mark.usefixtures("installed")
+@pytest.mark.parametrize(
+    "bad_body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"clientKey": "a", "clientKey": "b", "sharedSecret": "s"}',
+        body("installed", None),
+        body("installed", ""),
+    ],
+    ids=["not-json", "not-object", "duplicate-name", "no-secret", "empty-secret"],
+)
+def test_malformed_installed_bodies(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any, bad_body: bytes
+) -> None:
+    with pytest.raises(exc.MalformedRequestError):
+        lifecycle.installed(
+            "POST", "/my-app/installed", signed(atlassian_key, "/installed"), bad_body
+        )
+    assert_untouched(store)
+
+
+@pytest.mark.usefixtures("installed")
+def test_key_fetch_failure_is_not_a_rejection(store: TenantStore, atlassian_key: Any) -> None:
+    class Unreachable:
+        def get_key(self, kid: str) -> Any:
+            raise exc.KeyFetchError("Atlassian's key server did not answer")
+
+    lifecycle = LifecycleHandler(store, InstallAuthenticator(APP_BASE, key_provider=Unreachable()))
+    with pytest.raises(exc.KeyFetchError) as info:
+        lifecycle.installed(
+            "POST", "/my-app/installed", signed(atlassian_key, "/installed"), body("installed", "x")
+        )
+    assert not isinstance(info.value, atlassian_jwt.DecodeError)
+    assert_untouched(store)
+
+
+def test_store_failure_propagates(
+    tmp_path: Path, installs: InstallAuthenticator, atlassian_key: Any
+) -> None:
+    import sqlite3
+
+    store = SQLiteTenantStore(tmp_path / "t.db", timeout=0.05)
+    holder = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(TenantStoreError):
+            install(LifecycleHandler(store, installs), atlassian_key)
+    finally:
+        holder.close()
+
+
+# Out of order and at once.
+
+
+def test_an_install_older_than_the_uninstall_is_ignored(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    now = int(time.time())
+    install(lifecycle, atlassian_key, iat=now - 20)
+    lifecycle.uninstalled(
+        "POST",
+        "/my-app/uninstalled",
+        signed(atlassian_key, "/uninstalled", iat=now - 5),
+        body("uninstalled"),
+    )
+    install(lifecycle, atlassian_key, NEW_SECRET, iat=now - 10)  # a retry, delivered late
+    assert store.get(CLIENT_KEY) is None
+    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)  # a real reinstall
+    assert secret_of(store) == NEW_SECRET
+
+
+def test_an_uninstall_older_than_a_reinstall_is_ignored(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    now = int(time.time())
+    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)
+    lifecycle.uninstalled(
+        "POST",
+        "/my-app/uninstalled",
+        signed(atlassian_key, "/uninstalled", iat=now - 30),
+        body("uninstalled"),
+    )
+    assert secret_of(store) == NEW_SECRET
+
+
+def test_concurrent_installs_and_uninstalls_end_with_the_newest(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    now = int(time.time())
+    # Twelve callbacks over twelve seconds, sent at once in reverse order: the newest, an
+    # install with its own secret, must win.
+    calls = []
+    for age in range(12):
+        iat = now - age
+        if age % 3 == 1:
+            calls.append(
+                lambda iat=iat: lifecycle.uninstalled(
+                    "POST",
+                    "/my-app/uninstalled",
+                    signed(atlassian_key, "/uninstalled", iat=iat),
+                    body("uninstalled"),
+                )
+            )
+        else:
+            calls.append(
+                lambda iat=iat: install(lifecycle, atlassian_key, f"{SECRET}-{iat}", iat=iat)
+            )
+    start = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Any) -> None:
+        start.wait()
+        try:
+            call()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert secret_of(store) == f"{SECRET}-{now}"
+
+
+# Configuration.
+
+
+def test_several_base_urls_need_an_explicit_authenticator(
+    store: TenantStore, atlassian_key: Any
+) -> None:
+    installs = InstallAuthenticator(
+        ["https://a.example.com", "https://b.example.com"],
+        key_provider=StaticKeyProvider({KID: public_pem(atlassian_key)}),
+    )
+    with pytest.raises(ValueError, match="several base URLs"):
+        LifecycleHandler(store, installs)
+
+
+def test_enabled_is_verified_relative_to_the_app_base_path(
+    lifecycle: LifecycleHandler, atlassian_key: Any
+) -> None:
+    install(lifecycle, atlassian_key)
+    # The product hashes /enabled: the path relative to https://apps.example.com/my-app.
+    headers = shared(SECRET, "POST", "/enabled")
+    assert lifecycle.enabled("POST", "/my-app/enabled", headers, body("enabled")).claims["iss"]
+
+
+def test_repr_shows_no_secret(lifecycle: LifecycleHandler, atlassian_key: Any) -> None:
+    install(lifecycle, atlassian_key)
+    assert SECRET not in repr(lifecycle)
+
+
+def test_readme_example(
+    store: TenantStore, atlassian_key: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The example's InstallAuthenticator gets Atlassian's keys by default: here, ours.
+    keys = StaticKeyProvider({KID: public_pem(atlassian_key)})
+    monkeypatch.setattr("atlassian_jwt.install.AtlassianKeyProvider", lambda: keys)
+    namespace = run_example(
+        "lifecycle",
+        {
+            "store": store,
+            "method": "POST",
+            "url": f"{APP_BASE}/installed",
+            "headers": signed(atlassian_key, "/installed"),
+            "body": body("installed"),
+        },
+    )
+    assert namespace["status"] == 204
+    assert secret_of(store) == SECRET
+    namespace.update(headers={})
+    exec("status = handle_installed(method, url, headers, body)", namespace)
+    assert namespace["status"] == 401
