@@ -25,9 +25,11 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
+from ..tenants import TenantStoreError
 from ..url_utils import split_url
 
 __all__ = [
+    "FAILURES",
     "asgi_target",
     "failure",
     "is_form",
@@ -40,6 +42,10 @@ logger = logging.getLogger("atlassian_jwt.integrations")
 # RFC 3986 pchar and "/": what a client leaves unencoded in a path. Used only when the server
 # gives no raw path; everything else (space, non-ASCII, "%") is percent-encoded, upper-case.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+#: What a helper turns into a response: a rejected token (401); a key server or a tenant store
+#: that cannot be used now (503: the token may be genuine, and Atlassian retries).
+FAILURES = (DecodeError, KeyFetchError, TenantStoreError)
 
 #: The status and body each failure answers with: nothing more, so as to help no attacker.
 UNAUTHORIZED = (401, "Unauthorized")
@@ -111,17 +117,17 @@ def is_form(content_type: str | None) -> bool:
 def failure(error: Exception) -> tuple[int, str]:
     """Log a failed authentication by its ``code`` only, and return the status and body to send.
 
-    :param error: a :class:`~atlassian_jwt.DecodeError` (401) or a
-        :class:`~atlassian_jwt.KeyFetchError` (503: the token may be genuine; Atlassian
-        retries). Neither the token, the secret nor the URL (which may carry the token) is
-        logged.
+    :param error: one of :data:`FAILURES`: a :class:`~atlassian_jwt.DecodeError` (401), or a
+        :class:`~atlassian_jwt.KeyFetchError` or
+        :class:`~atlassian_jwt.tenants.TenantStoreError` (503). Neither the token, the secret
+        nor the URL (which may carry the token) is logged.
     """
-    code = getattr(error, "code", "rejected")
-    if isinstance(error, KeyFetchError):
+    if isinstance(error, (KeyFetchError, TenantStoreError)):
+        code = getattr(error, "code", "store_unavailable")
         logger.warning("Atlassian JWT not verified, answering 503: %s", code)
         return UNAVAILABLE
     if isinstance(error, DecodeError):
-        logger.info("Atlassian JWT rejected, answering 401: %s", code)
+        logger.info("Atlassian JWT rejected, answering 401: %s", getattr(error, "code", "rejected"))
         return UNAUTHORIZED
     raise TypeError(f"not an authentication failure: {type(error).__name__}") from error
 

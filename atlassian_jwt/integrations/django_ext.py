@@ -20,10 +20,11 @@ to every request (``None`` when there is no token) and verifies any request that
 token, so that a view can read who is calling without requiring it; a view marked with
 :func:`jwt_exempt` (the lifecycle views are) is left alone.
 
-A rejected token answers 401 and a key that could not be fetched 503, with a bare body; the
-failure's ``code`` is logged (logger ``atlassian_jwt.integrations``), never the token. Views
-decorated with :func:`require_jwt` are exempt from Django's CSRF check: Atlassian's POSTs carry
-no CSRF cookie, and the token (sent explicitly, never by the browser on its own) stands in for it.
+A rejected token answers 401, and a key that could not be fetched or a tenant store that
+fails answers 503, with a bare body; the failure's ``code`` is logged (logger
+``atlassian_jwt.integrations``), never the token. Views decorated with :func:`require_jwt` are
+exempt from Django's CSRF check: Atlassian's POSTs carry no CSRF cookie, and the token (sent
+explicitly, never by the browser on its own) stands in for it.
 """
 
 from __future__ import annotations
@@ -46,9 +47,8 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
-from ..exceptions import DecodeError, KeyFetchError
 from ..tokens import token_from_headers
-from ._incoming import asgi_target, failure, is_form, relative_to_root, wsgi_target
+from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root, wsgi_target
 
 __all__ = [
     "LIFECYCLE_EVENTS",
@@ -114,6 +114,7 @@ def authenticate_request(
     :param authenticator: by default, the one the settings name.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
+    :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
     authenticator = authenticator or get_authenticator()
     url = relative_to_root(_target(request), request.META.get("SCRIPT_NAME", ""), authenticator)
@@ -225,8 +226,8 @@ def lifecycle_urls(handler: Any, paths: Mapping[str, str] | None = None) -> list
     of the same name — ``handler.installed(http_method, url, headers, body)`` and so on, as
     :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
-    :class:`~atlassian_jwt.KeyFetchError`. Include them with
-    ``path("atlassian/", include(lifecycle_urls(handler)))``.
+    :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
+    Include them with ``path("atlassian/", include(lifecycle_urls(handler)))``.
 
     :param paths: a route for some events other than ``<event>``, e.g.
         ``{"installed": "lifecycle/installed"}``.
@@ -243,7 +244,7 @@ def _lifecycle_view(callback: Callable[..., Any]) -> Callable[[HttpRequest], Htt
     def view(request: HttpRequest) -> HttpResponse:
         try:
             callback(request.method, _target(request), request.headers, request.body)
-        except (DecodeError, KeyFetchError) as error:
+        except FAILURES as error:
             return _failure_response(error)
         return HttpResponse(status=204)
 
@@ -266,7 +267,7 @@ def _verify(
             allow_context_qsh=options.allow_context_qsh,
             include_form_body=options.include_form_body,
         )
-    except (DecodeError, KeyFetchError) as error:
+    except FAILURES as error:
         return _failure_response(error)
     request.atlassian_jwt = result
     request._atlassian_jwt_checked = options

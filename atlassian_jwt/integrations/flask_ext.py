@@ -14,8 +14,9 @@
         client_key, claims = g.atlassian_jwt
         ...
 
-A rejected token answers 401 and a key that could not be fetched 503, with a bare body; the
-failure's ``code`` is logged (logger ``atlassian_jwt.integrations``), never the token.
+A rejected token answers 401, and a key that could not be fetched or a tenant store that
+fails answers 503, with a bare body; the failure's ``code`` is logged (logger
+``atlassian_jwt.integrations``), never the token.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
-from ..exceptions import DecodeError, KeyFetchError
-from ._incoming import failure, is_form, relative_to_root, wsgi_target
+from ._incoming import FAILURES, failure, is_form, relative_to_root, wsgi_target
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_blueprint", "require_jwt"]
 
@@ -60,6 +60,7 @@ def authenticate_request(
         body with the query parameters, for routes whose signer included them.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
+    :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
     req = request if req is None else req
     url = relative_to_root(wsgi_target(req.environ), req.root_path, authenticator)
@@ -98,7 +99,7 @@ def require_jwt(
                     allow_context_qsh=allow_context_qsh,
                     include_form_body=include_form_body,
                 )
-            except (DecodeError, KeyFetchError) as error:
+            except FAILURES as error:
                 return _failure_response(error)
             return view(*args, **kwargs)
 
@@ -120,7 +121,7 @@ def lifecycle_blueprint(
     of the same name — ``handler.installed(http_method, url, headers, body)`` and so on, as
     :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
-    :class:`~atlassian_jwt.KeyFetchError`.
+    :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
 
     :param handler: the lifecycle handler, which verifies each callback before it stores,
         replaces or removes anything.
@@ -142,7 +143,7 @@ def _lifecycle_view(callback: Callable[..., Any]) -> Callable[[], Response]:
         try:
             url = wsgi_target(request.environ)
             callback(request.method, url, request.headers, request.get_data(cache=True))
-        except (DecodeError, KeyFetchError) as error:
+        except FAILURES as error:
             return _failure_response(error)
         return Response(status=204)
 

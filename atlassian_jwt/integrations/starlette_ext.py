@@ -17,9 +17,9 @@ FastAPI::
 Starlette: ``auth = require_jwt(authenticator)`` once, then ``jwt = await auth(request)`` in the
 endpoint.
 
-A rejected token raises ``HTTPException(401)`` and a key that could not be fetched
-``HTTPException(503)``, with a bare detail; the failure's ``code`` is logged (logger
-``atlassian_jwt.integrations``), never the token. The result is also put in
+A rejected token raises ``HTTPException(401)``, and a key that could not be fetched or a
+tenant store that fails ``HTTPException(503)``, with a bare detail; the failure's ``code`` is
+logged (logger ``atlassian_jwt.integrations``), never the token. The result is also put in
 ``request.state.atlassian_jwt``. The Authenticator and the lifecycle handler run in a worker
 thread, since they may read a database or fetch a key.
 """
@@ -42,8 +42,7 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
-from ..exceptions import DecodeError, KeyFetchError
-from ._incoming import asgi_target, failure, is_form, relative_to_root
+from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
 
@@ -65,6 +64,7 @@ async def authenticate_request(
 
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
+    :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
     url = relative_to_root(asgi_target(request.scope), _root_path(request), authenticator)
     body_params: bytes | dict[str, list[str]] | None = None
@@ -103,7 +103,7 @@ def require_jwt(
                 allow_context_qsh=allow_context_qsh,
                 include_form_body=include_form_body,
             )
-        except (DecodeError, KeyFetchError) as error:
+        except FAILURES as error:
             status, detail = failure(error)
             headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
             raise HTTPException(status, detail, headers=headers) from None
@@ -120,8 +120,8 @@ def lifecycle_routes(handler: Any, paths: Mapping[str, str] | None = None) -> li
     of the same name — ``handler.installed(http_method, url, headers, body)`` and so on, as
     :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
-    :class:`~atlassian_jwt.KeyFetchError`. Add them with ``Starlette(routes=[...])`` or
-    ``app.router.routes.extend(...)`` (FastAPI).
+    :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
+    Add them with ``Starlette(routes=[...])`` or ``app.router.routes.extend(...)`` (FastAPI).
 
     :param paths: a route for some events other than ``/<event>``, e.g.
         ``{"installed": "/lifecycle/installed"}``.
@@ -141,7 +141,7 @@ def _lifecycle_endpoint(callback: Callable[..., Any]) -> Callable[[Request], Awa
             await run_in_threadpool(
                 callback, request.method, asgi_target(request.scope), request.headers, body
             )
-        except (DecodeError, KeyFetchError) as error:
+        except FAILURES as error:
             status, text = failure(error)
             headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
             return PlainTextResponse(text, status_code=status, headers=headers)

@@ -27,6 +27,7 @@ from tests.conftest import CLIENT_KEY
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
     RAW_TARGETS,
+    BrokenStoreAuthenticator,
     RecordingHandler,
     UnreachableKeysAuthenticator,
     auth_header,
@@ -81,7 +82,8 @@ urlpatterns = [
     path("form", require_jwt(include_form_body=True)(claims_view)),
     path("form-ignored", require_jwt()(claims_view)),
     path("async", require_jwt()(async_claims_view)),
-    path("down", require_jwt(UnreachableKeysAuthenticator({}))(claims_view)),
+    path("keys-down", require_jwt(UnreachableKeysAuthenticator({}))(claims_view)),
+    path("store-down", require_jwt(BrokenStoreAuthenticator({}))(claims_view)),
     path("open", claims_view),
     path("exempt", jwt_exempt(claims_view)),
     path("lifecycle/", include(lifecycle_urls(HANDLER))),
@@ -162,8 +164,9 @@ def test_rejections_answer_a_bare_401_and_log_only_the_code(
     assert not token or token not in caplog.text
 
 
-def test_a_key_fetch_failure_answers_503(client: Client) -> None:
-    response = get(client, "/down", sign("GET", "/down"))
+@pytest.mark.parametrize("target", ["/keys-down", "/store-down"])
+def test_a_key_fetch_or_store_failure_answers_503(client: Client, target: str) -> None:
+    response = get(client, target, sign("GET", target))
     assert response.status_code == 503
     assert response.content == b"Service Unavailable"
 
@@ -269,6 +272,7 @@ def test_lifecycle_views_hand_the_raw_request_to_the_handler(client: Client, eve
     assert HANDLER.calls == [(event, "POST", target, "JWT t", body)]
     assert post(f"/lifecycle/{event}") == 401
     assert post(f"/lifecycle/{event}", Authorization="JWT keys-down") == 503
+    assert post(f"/lifecycle/{event}", Authorization="JWT store-down") == 503
     assert client.get(f"/lifecycle/{event}").status_code == 405
 
 

@@ -15,11 +15,11 @@ from atlassian_jwt.integrations.flask_ext import (
     lifecycle_blueprint,
     require_jwt,
 )
-from tests.conftest import CLIENT_KEY
+from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
     RAW_TARGETS,
+    UNAVAILABLE,
     RecordingHandler,
-    UnreachableKeysAuthenticator,
     auth_header,
     authenticator,
     context_token,
@@ -114,8 +114,11 @@ def test_rejections_answer_a_bare_401_and_log_only_the_code(
     assert token not in caplog.text
 
 
-def test_a_key_fetch_failure_answers_503() -> None:
-    client = make_app(UnreachableKeysAuthenticator({})).test_client()
+@pytest.mark.parametrize("unavailable", UNAVAILABLE)
+def test_a_key_fetch_or_store_failure_answers_503(
+    unavailable: type[StoreAuthenticator],
+) -> None:
+    client = make_app(unavailable({})).test_client()
     response = client.get("/page", headers=auth_header(sign("GET", "/page")))
     assert response.status_code == 503
     assert response.get_data(as_text=True) == "Service Unavailable"
@@ -201,8 +204,9 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     assert response.status_code == 204
     assert handler.calls == [(event, "POST", f"/lifecycle/{event}?a=%2F", "JWT t", body)]
     assert client.post(f"/lifecycle/{event}", data=body).status_code == 401
-    down = client.post(f"/lifecycle/{event}", data=body, headers={"Authorization": "JWT keys-down"})
-    assert down.status_code == 503
+    for down in ("JWT keys-down", "JWT store-down"):
+        response = client.post(f"/lifecycle/{event}", data=body, headers={"Authorization": down})
+        assert response.status_code == 503
     assert client.get(f"/lifecycle/{event}").status_code == 405
 
 

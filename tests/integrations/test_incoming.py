@@ -15,6 +15,7 @@ from atlassian_jwt.integrations._incoming import (
     relative_to_root,
     wsgi_target,
 )
+from atlassian_jwt.tenants import TenantStoreError
 from tests.integrations.web_helpers import authenticator
 
 
@@ -120,9 +121,11 @@ def test_failures_answer_401_or_503_and_log_the_code(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
     assert failure(atlassian_jwt.QshMismatchError("no", token_qsh="abc")) == (401, "Unauthorized")
     assert failure(atlassian_jwt.KeyFetchError("down")) == (503, "Service Unavailable")
+    assert failure(TenantStoreError("locked")) == (503, "Service Unavailable")
     assert [record.getMessage().rsplit(": ", 1)[1] for record in caplog.records] == [
         "qsh_mismatch",
         "key_fetch_failed",
+        "store_unavailable",
     ]
     with pytest.raises(TypeError):
         failure(ValueError("not ours"))

@@ -26,11 +26,11 @@ from atlassian_jwt.integrations.starlette_ext import (
     lifecycle_routes,
     require_jwt,
 )
-from tests.conftest import CLIENT_KEY
+from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
     RAW_TARGETS,
+    UNAVAILABLE,
     RecordingHandler,
-    UnreachableKeysAuthenticator,
     auth_header,
     authenticator,
     context_token,
@@ -117,8 +117,11 @@ def test_rejections_answer_a_bare_401_and_log_only_the_code(
     assert not token or token not in caplog.text
 
 
-def test_a_key_fetch_failure_answers_503() -> None:
-    client = TestClient(make_app(UnreachableKeysAuthenticator({})))
+@pytest.mark.parametrize("unavailable", UNAVAILABLE)
+def test_a_key_fetch_or_store_failure_answers_503(
+    unavailable: type[StoreAuthenticator],
+) -> None:
+    client = TestClient(make_app(unavailable({})))
     response = client.get("/page", headers=auth_header(sign("GET", "/page")))
     assert response.status_code == 503
     assert response.text == "Service Unavailable"
@@ -174,10 +177,9 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     assert response.status_code == 204
     assert handler.calls == [(event, "POST", target, "JWT t", body)]
     assert client.post(f"/lifecycle/{event}", content=body).status_code == 401
-    down = client.post(
-        f"/lifecycle/{event}", content=body, headers={"Authorization": "JWT keys-down"}
-    )
-    assert down.status_code == 503
+    for down in ("JWT keys-down", "JWT store-down"):
+        response = client.post(f"/lifecycle/{event}", content=body, headers={"Authorization": down})
+        assert response.status_code == 503
     assert client.get(f"/lifecycle/{event}").status_code == 405
 
 

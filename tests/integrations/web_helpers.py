@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 
 import atlassian_jwt
+from atlassian_jwt.tenants import TenantStoreError
 from atlassian_jwt.url_utils import hash_url
 from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
 
@@ -61,6 +62,20 @@ class UnreachableKeysAuthenticator(StoreAuthenticator):
         raise atlassian_jwt.KeyFetchError("key server unreachable")
 
 
+class BrokenStoreAuthenticator(StoreAuthenticator):
+    """An Authenticator whose tenant store fails: a 503, never a 401 (nor a 500)."""
+
+    def get_shared_secret(self, client_key: str) -> str | None:
+        raise TenantStoreError("the tenant database is locked")
+
+
+#: Authenticators that cannot tell now whether a token is good.
+UNAVAILABLE: list[type[StoreAuthenticator]] = [
+    UnreachableKeysAuthenticator,
+    BrokenStoreAuthenticator,
+]
+
+
 def authenticator(**kwargs: Any) -> StoreAuthenticator:
     return StoreAuthenticator({CLIENT_KEY: {"sharedSecret": SECRET}}, **kwargs)
 
@@ -93,6 +108,8 @@ class RecordingHandler:
             raise atlassian_jwt.TokenMissingError("JWT token not found")
         if headers["Authorization"] == "JWT keys-down":
             raise atlassian_jwt.KeyFetchError("key server unreachable")
+        if headers["Authorization"] == "JWT store-down":
+            raise TenantStoreError("the tenant database is locked")
         return atlassian_jwt.AuthResult(CLIENT_KEY, {})
 
     def installed(self, method: str, url: str, headers: Any, body: bytes) -> Any:
