@@ -62,6 +62,9 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
+OnEvent = Callable[[str, AuthResult], None]
+
 #: The lifecycle callbacks, each a method of the handler and, by default, a URL of that name.
 LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
@@ -219,7 +222,12 @@ class AtlassianJWTMiddleware:
         return _verify(request, authenticator, options)
 
 
-def lifecycle_urls(handler: Any, paths: Mapping[str, str] | None = None) -> list[URLPattern]:
+def lifecycle_urls(
+    handler: Any,
+    paths: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+) -> list[URLPattern]:
     """Return URL patterns with a ``POST`` view for each lifecycle callback.
 
     Each view passes the request (method, raw URL, headers, raw body) to the handler's method
@@ -231,21 +239,31 @@ def lifecycle_urls(handler: Any, paths: Mapping[str, str] | None = None) -> list
 
     :param paths: a route for some events other than ``<event>``, e.g.
         ``{"installed": "lifecycle/installed"}``.
+    :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
+        the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
     """
     routes = {event: event for event in LIFECYCLE_EVENTS}
     routes.update(paths or {})
     return [
-        path(routes[event], _lifecycle_view(getattr(handler, event)), name=f"atlassian-{event}")
+        path(
+            routes[event],
+            _lifecycle_view(event, getattr(handler, event), on_event),
+            name=f"atlassian-{event}",
+        )
         for event in LIFECYCLE_EVENTS
     ]
 
 
-def _lifecycle_view(callback: Callable[..., Any]) -> Callable[[HttpRequest], HttpResponse]:
+def _lifecycle_view(
+    event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
+) -> Callable[[HttpRequest], HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
         try:
-            callback(request.method, _target(request), request.headers, request.body)
+            result = callback(request.method, _target(request), request.headers, request.body)
         except FAILURES as error:
             return _failure_response(error)
+        if on_event is not None:
+            on_event(event, result)
         return HttpResponse(status=204)
 
     # The handler verifies the callback's own token (RS256 for installed): no CSRF cookie, no

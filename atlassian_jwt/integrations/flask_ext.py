@@ -39,6 +39,9 @@ __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_blueprint", "r
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
+OnEvent = Callable[[str, AuthResult], None]
+
 #: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
 LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
@@ -114,6 +117,7 @@ def lifecycle_blueprint(
     name: str = "atlassian_lifecycle",
     url_prefix: str | None = None,
     paths: Mapping[str, str] | None = None,
+    on_event: OnEvent | None = None,
 ) -> Blueprint:
     """Return a blueprint with a ``POST`` route for each lifecycle callback.
 
@@ -127,24 +131,33 @@ def lifecycle_blueprint(
         replaces or removes anything.
     :param paths: a route for some events other than ``/<event>`` (the descriptor's
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
+    :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
+        the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
     """
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
     routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
     routes.update(paths or {})
     for event in LIFECYCLE_EVENTS:
         blueprint.add_url_rule(
-            routes[event], event, _lifecycle_view(getattr(handler, event)), methods=["POST"]
+            routes[event],
+            event,
+            _lifecycle_view(event, getattr(handler, event), on_event),
+            methods=["POST"],
         )
     return blueprint
 
 
-def _lifecycle_view(callback: Callable[..., Any]) -> Callable[[], Response]:
+def _lifecycle_view(
+    event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
+) -> Callable[[], Response]:
     def view() -> Response:
         try:
             url = wsgi_target(request.environ)
-            callback(request.method, url, request.headers, request.get_data(cache=True))
+            result = callback(request.method, url, request.headers, request.get_data(cache=True))
         except FAILURES as error:
             return _failure_response(error)
+        if on_event is not None:
+            on_event(event, result)
         return Response(status=204)
 
     return view

@@ -46,6 +46,9 @@ from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
 
+#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
+OnEvent = Callable[[str, AuthResult], None]
+
 #: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
 LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
@@ -113,7 +116,12 @@ def require_jwt(
     return atlassian_jwt
 
 
-def lifecycle_routes(handler: Any, paths: Mapping[str, str] | None = None) -> list[Route]:
+def lifecycle_routes(
+    handler: Any,
+    paths: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+) -> list[Route]:
     """Return a ``POST`` route for each lifecycle callback.
 
     Each route passes the request (method, raw URL, headers, raw body) to the handler's method
@@ -125,26 +133,36 @@ def lifecycle_routes(handler: Any, paths: Mapping[str, str] | None = None) -> li
 
     :param paths: a route for some events other than ``/<event>``, e.g.
         ``{"installed": "/lifecycle/installed"}``.
+    :param on_event: called as ``on_event(event, result)`` (in a worker thread) once a callback
+        is verified and the store updated, e.g. to act on ``enabled``/``disabled``.
     """
     routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
     routes.update(paths or {})
     return [
-        Route(routes[event], _lifecycle_endpoint(getattr(handler, event)), methods=["POST"])
+        Route(
+            routes[event],
+            _lifecycle_endpoint(event, getattr(handler, event), on_event),
+            methods=["POST"],
+        )
         for event in LIFECYCLE_EVENTS
     ]
 
 
-def _lifecycle_endpoint(callback: Callable[..., Any]) -> Callable[[Request], Awaitable[Response]]:
+def _lifecycle_endpoint(
+    event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         try:
-            await run_in_threadpool(
+            result = await run_in_threadpool(
                 callback, request.method, asgi_target(request.scope), request.headers, body
             )
         except FAILURES as error:
             status, text = failure(error)
             headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
             return PlainTextResponse(text, status_code=status, headers=headers)
+        if on_event is not None:
+            await run_in_threadpool(on_event, event, result)
         return Response(status_code=204)
 
     return endpoint

@@ -27,7 +27,7 @@ import requests
 from flask import Flask, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from atlassian_jwt import AtlassianKeyProvider, InstallAuthenticator
+from atlassian_jwt import AtlassianKeyProvider, AuthResult, InstallAuthenticator
 from atlassian_jwt.integrations.flask_ext import lifecycle_blueprint, require_jwt
 from atlassian_jwt.integrations.requests_auth import AtlassianJWTAuth
 from atlassian_jwt.lifecycle import LifecycleHandler
@@ -80,8 +80,14 @@ def create_app(settings: Settings) -> Flask:
         keys = AtlassianKeyProvider(base_url=settings.install_keys)
     installs = InstallAuthenticator(settings.base_url, key_provider=keys)
     authenticator = TenantStoreAuthenticator(store, base_url=settings.base_url)
-    app.register_blueprint(lifecycle_blueprint(LifecycleHandler(store, installs)))
     recent = RecentIssues()
+
+    def forget_uninstalled(event: str, result: AuthResult) -> None:
+        if event == "uninstalled":
+            recent.forget(result.client_key)
+
+    lifecycle = LifecycleHandler(store, installs)
+    app.register_blueprint(lifecycle_blueprint(lifecycle, on_event=forget_uninstalled))
 
     @app.get("/atlassian-connect.json")
     def descriptor() -> ResponseReturnValue:
@@ -155,6 +161,10 @@ class RecentIssues:
         with self._lock:
             issues = self._issues.setdefault(client_key, deque(maxlen=self._size))
             issues.appendleft({"key": key, "summary": summary})
+
+    def forget(self, client_key: str) -> None:
+        with self._lock:
+            self._issues.pop(client_key, None)
 
     def of(self, client_key: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -74,6 +74,7 @@ async def async_claims_view(request: HttpRequest) -> HttpResponse:
 
 
 HANDLER = RecordingHandler()
+EVENTS: list[tuple[str, atlassian_jwt.AuthResult]] = []
 
 urlpatterns = [
     re_path(r"^p/", require_jwt()(claims_view)),
@@ -86,13 +87,17 @@ urlpatterns = [
     path("store-down", require_jwt(BrokenStoreAuthenticator({}))(claims_view)),
     path("open", claims_view),
     path("exempt", jwt_exempt(claims_view)),
-    path("lifecycle/", include(lifecycle_urls(HANDLER))),
+    path(
+        "lifecycle/",
+        include(lifecycle_urls(HANDLER, on_event=lambda *args: EVENTS.append(args))),
+    ),
 ]
 
 
 @pytest.fixture(autouse=True)
 def urls() -> Iterator[None]:
     HANDLER.calls.clear()
+    EVENTS.clear()
     DJANGO_AUTHENTICATOR.calls = 0
     with override_settings(ROOT_URLCONF=urlconf(urlpatterns)):
         yield
@@ -270,10 +275,12 @@ def test_lifecycle_views_hand_the_raw_request_to_the_handler(client: Client, eve
     # An RS256 install token is not the middleware's business: it reaches the handler.
     assert post(target, Authorization="JWT t") == 204
     assert HANDLER.calls == [(event, "POST", target, "JWT t", body)]
+    assert EVENTS == [(event, (CLIENT_KEY, {}))]
     assert post(f"/lifecycle/{event}") == 401
     assert post(f"/lifecycle/{event}", Authorization="JWT keys-down") == 503
     assert post(f"/lifecycle/{event}", Authorization="JWT store-down") == 503
     assert client.get(f"/lifecycle/{event}").status_code == 405
+    assert len(EVENTS) == 1  # only the verified callback reached the app
 
 
 def test_lifecycle_paths_follow_the_descriptor() -> None:

@@ -209,7 +209,11 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
     assert atlassian.webhook("DEMO-8", "Forged", secret=ATTACKER_SECRET) == 401
 
     # The iframe load, ?jwt= bound to the page's URL and its parameters.
-    page = "/issue-panel?issueKey=DEMO-7"
+    # (with the context parameters Jira adds to an iframe URL, encoded as it encodes them)
+    page = (
+        "/issue-panel?issueKey=DEMO-7&xdm_e=https%3A%2F%2Fexample.atlassian.net&cp=%2Fjira"
+        "&tz=Europe%2FBerlin&loc=en-US&user_id=a+b&lic=none"
+    )
     token = shared_secret_token("GET", page)
     iframe = requests.get(f"{atlassian.app}{page}&jwt={token}", timeout=5)
     assert iframe.status_code == 200
@@ -246,3 +250,10 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
     assert atlassian.lifecycle("uninstalled", atlassian.install_token("/uninstalled")) == 204
     assert atlassian.webhook("DEMO-10", "After uninstall") == 401
     assert atlassian.get("/api/issue-summary?issueKey=DEMO-7", context).status_code == 401
+
+    # A new install starts afresh: the app forgot the tenant's issues when it was uninstalled.
+    assert atlassian.lifecycle("installed", atlassian.install_token("/installed")) == 204
+    fresh = requests.get(f"{atlassian.app}{page}&jwt={shared_secret_token('GET', page)}", timeout=5)
+    assert fresh.status_code == 200
+    assert "DEMO-7" in fresh.text  # the issue the page is about...
+    assert "Fix the login page" not in fresh.text  # ...but no longer a recent webhook's

@@ -195,7 +195,11 @@ def test_a_base_url_without_a_path_keeps_the_mount_point_in_the_hash() -> None:
 def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> None:
     handler = RecordingHandler()
     app = Flask(__name__)
-    app.register_blueprint(lifecycle_blueprint(handler, url_prefix="/lifecycle"))
+    events: list[tuple[str, atlassian_jwt.AuthResult]] = []
+    blueprint = lifecycle_blueprint(
+        handler, url_prefix="/lifecycle", on_event=lambda *args: events.append(args)
+    )
+    app.register_blueprint(blueprint)
     client = app.test_client()
     body = b'{"clientKey": "x"}'
     response = client.post(
@@ -203,11 +207,13 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     )
     assert response.status_code == 204
     assert handler.calls == [(event, "POST", f"/lifecycle/{event}?a=%2F", "JWT t", body)]
+    assert events == [(event, (CLIENT_KEY, {}))]
     assert client.post(f"/lifecycle/{event}", data=body).status_code == 401
     for down in ("JWT keys-down", "JWT store-down"):
         response = client.post(f"/lifecycle/{event}", data=body, headers={"Authorization": down})
         assert response.status_code == 503
     assert client.get(f"/lifecycle/{event}").status_code == 405
+    assert len(events) == 1  # only the verified callback reached the app
 
 
 def test_lifecycle_paths_follow_the_descriptor() -> None:

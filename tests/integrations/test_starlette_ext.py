@@ -170,17 +170,21 @@ def test_a_root_path_set_by_the_server_behind_a_proxy() -> None:
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
 def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> None:
     handler = RecordingHandler()
-    client = TestClient(Starlette(routes=[Mount("/lifecycle", routes=lifecycle_routes(handler))]))
+    events: list[tuple[str, AuthResult]] = []
+    routes = lifecycle_routes(handler, on_event=lambda *args: events.append(args))
+    client = TestClient(Starlette(routes=[Mount("/lifecycle", routes=routes)]))
     body = b'{"clientKey": "x"}'
     target = f"/lifecycle/{event}?a=%2F"
     response = client.post(target, content=body, headers={"Authorization": "JWT t"})
     assert response.status_code == 204
     assert handler.calls == [(event, "POST", target, "JWT t", body)]
+    assert events == [(event, (CLIENT_KEY, {}))]
     assert client.post(f"/lifecycle/{event}", content=body).status_code == 401
     for down in ("JWT keys-down", "JWT store-down"):
         response = client.post(f"/lifecycle/{event}", content=body, headers={"Authorization": down})
         assert response.status_code == 503
     assert client.get(f"/lifecycle/{event}").status_code == 405
+    assert len(events) == 1  # only the verified callback reached the app
 
 
 def test_lifecycle_paths_follow_the_descriptor() -> None:
