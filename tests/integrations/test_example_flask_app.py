@@ -130,14 +130,18 @@ def example_app(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
     )
     logs: list[str] = []
     assert process.stdout is not None and process.stderr is not None
+    stdout = process.stdout
     # Drained as it comes, so that a full pipe never blocks the server.
     drain = threading.Thread(target=lambda: logs.extend(process.stderr or ()), daemon=True)
     drain.start()
+    # The first line names the address served; read with a deadline, never forever.
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
+    reader.start()
     try:
-        line = process.stdout.readline()  # the first line names the address served
+        reader.join(timeout=30)
+        line = first[0] if first else ""
         if not line.startswith("Serving on "):
-            process.wait(timeout=10)
-            drain.join(timeout=5)
             raise AssertionError(f"the app did not start: {line!r}\n{''.join(logs)}")
         yield line.split()[2].rstrip(";"), logs
     finally:
@@ -147,6 +151,7 @@ def example_app(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        reader.join(timeout=5)
         drain.join(timeout=5)
         process.stdout.close()
         process.stderr.close()
