@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.http import HttpRequest, HttpResponse
     from django.urls import URLPattern, path
     from django.utils.module_loading import import_string
@@ -86,8 +87,6 @@ def get_authenticator() -> Authenticator:
 
     :raises django.core.exceptions.ImproperlyConfigured: if the setting is missing.
     """
-    from django.core.exceptions import ImproperlyConfigured
-
     dotted = getattr(settings, SETTING, None)
     if not dotted:
         raise ImproperlyConfigured(f"Set {SETTING} to the dotted path of an Authenticator")
@@ -119,7 +118,8 @@ def authenticate_request(
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
-    authenticator = authenticator or get_authenticator()
+    if authenticator is None:
+        authenticator = get_authenticator()
     url = relative_to_root(_target(request), request.META.get("SCRIPT_NAME", ""), authenticator)
     content_type = request.META.get("CONTENT_TYPE")
     body_params = _form_body(request) if include_form_body and is_form(content_type) else None
