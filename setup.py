@@ -25,6 +25,12 @@ EXTRAS = {
     # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
     "sqlalchemy": ["SQLAlchemy>=2.0"],
     "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
+    # Incoming-request helpers and lifecycle routes; lower bounds are releases that run on 3.9.
+    "flask": ["Flask>=2.3"],
+    "django": ["Django>=4.2"],
+    "starlette": ["starlette>=0.37"],
+    # python-multipart parses the Form() bodies that include_form_body routes hash.
+    "fastapi": ["fastapi>=0.110", "python-multipart>=0.0.9"],
 }
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 

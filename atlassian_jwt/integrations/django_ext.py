@@ -1,0 +1,315 @@
+"""Verify Atlassian's requests to a Django app: middleware, a view decorator, lifecycle URLs.
+
+Name the Authenticator in the settings, as a dotted path to an instance (or to a function
+returning one)::
+
+    ATLASSIAN_JWT_AUTHENTICATOR = "myapp.auth.authenticator"
+    MIDDLEWARE = [..., "atlassian_jwt.integrations.django_ext.AtlassianJWTMiddleware"]
+
+Then decorate each view that Atlassian (or the app's own front end) calls::
+
+    from atlassian_jwt.integrations.django_ext import require_jwt
+
+    @require_jwt()
+    def issue_panel(request):
+        client_key, claims = request.atlassian_jwt
+        ...
+
+``require_jwt`` works without the middleware. The middleware adds ``request.atlassian_jwt``
+to every request (``None`` when there is no token) and verifies any request that carries a
+token, so that a view can read who is calling without requiring it; a view marked with
+:func:`jwt_exempt` (the lifecycle views are) is left alone.
+
+A rejected token answers 401, and a key that could not be fetched or a tenant store that
+fails answers 503, with a bare body; the failure's ``code`` is logged (logger
+``atlassian_jwt.integrations``), never the token. Views decorated with :func:`require_jwt` are
+exempt from Django's CSRF check: Atlassian's POSTs carry no CSRF cookie, and the token (sent
+explicitly, never by the browser on its own) stands in for it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar, cast
+
+try:
+    from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import URLPattern, path
+    from django.utils.module_loading import import_string
+    from django.views.decorators.csrf import csrf_exempt
+    from django.views.decorators.http import require_POST
+except ImportError as error:  # pragma: no cover - exercised by the noextras environment
+    raise ImportError(
+        "atlassian_jwt.integrations.django_ext needs Django: pip install 'atlassian-jwt[django]'"
+    ) from error
+
+from ..authenticate import Authenticator, AuthResult
+from ..tokens import token_from_headers
+from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root, wsgi_target
+
+__all__ = [
+    "LIFECYCLE_EVENTS",
+    "AtlassianJWTMiddleware",
+    "authenticate_request",
+    "get_authenticator",
+    "jwt_exempt",
+    "lifecycle_urls",
+    "require_jwt",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
+OnEvent = Callable[[str, AuthResult], None]
+
+#: The lifecycle callbacks, each a method of the handler and, by default, a URL of that name.
+LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
+
+#: The setting that names the Authenticator.
+SETTING = "ATLASSIAN_JWT_AUTHENTICATOR"
+
+
+class _Options(NamedTuple):
+    allow_context_qsh: bool = False
+    include_form_body: bool = False
+
+
+# What the middleware verifies a token with on a view that did not say: nothing extra allowed.
+_STRICT = _Options()
+
+
+def get_authenticator() -> Authenticator:
+    """Return the Authenticator that ``settings.ATLASSIAN_JWT_AUTHENTICATOR`` names.
+
+    :raises django.core.exceptions.ImproperlyConfigured: if the setting is missing.
+    """
+    dotted = getattr(settings, SETTING, None)
+    if not dotted:
+        raise ImproperlyConfigured(f"Set {SETTING} to the dotted path of an Authenticator")
+    return _load_authenticator(dotted)
+
+
+@functools.cache
+def _load_authenticator(dotted: str) -> Authenticator:
+    found = import_string(dotted)
+    authenticator = found if hasattr(found, "authenticate") else found()
+    return cast(Authenticator, authenticator)
+
+
+def authenticate_request(
+    request: HttpRequest,
+    authenticator: Authenticator | None = None,
+    *,
+    allow_context_qsh: bool = False,
+    include_form_body: bool = False,
+) -> AuthResult:
+    """Verify the token of a Django request.
+
+    The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI`` under WSGI,
+    ``raw_path`` under ASGI), with the mount point (``SCRIPT_NAME``, or ``FORCE_SCRIPT_NAME``)
+    removed unless the Authenticator has a ``base_url``.
+
+    :param authenticator: by default, the one the settings name.
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if the Authenticator could not fetch a key.
+    :raises TenantStoreError: if the Authenticator's tenant store fails.
+    """
+    if authenticator is None:
+        authenticator = get_authenticator()
+    url = relative_to_root(_target(request), request.META.get("SCRIPT_NAME", ""), authenticator)
+    content_type = request.META.get("CONTENT_TYPE")
+    body_params = _form_body(request) if include_form_body and is_form(content_type) else None
+    return authenticator.authenticate(
+        request.method or "GET",
+        url,
+        request.headers,
+        allow_context_qsh=allow_context_qsh,
+        body_params=body_params,
+    )
+
+
+def require_jwt(
+    authenticator: Authenticator | None = None,
+    *,
+    allow_context_qsh: bool = False,
+    include_form_body: bool = False,
+) -> Callable[[F], F]:
+    """Decorate a view (sync or async) so that it runs only with a valid Atlassian token.
+
+    The view finds ``AuthResult(client_key, claims)`` in ``request.atlassian_jwt``.
+
+    :param authenticator: by default, the one the settings name.
+    :param allow_context_qsh: also accept context tokens. Only for views the app's own front
+        end calls; never for iframe pages, webhooks or lifecycle callbacks.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    """
+    options = _Options(allow_context_qsh, include_form_body)
+
+    def decorate(view: F) -> F:
+        if iscoroutinefunction(view):
+
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                denied = await sync_to_async(_verify)(request, authenticator, options)
+                return denied or await view(request, *args, **kwargs)
+
+            wrapper: Callable[..., Any] = markcoroutinefunction(async_wrapper)
+        else:
+
+            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                return _verify(request, authenticator, options) or view(request, *args, **kwargs)
+
+        wrapper = csrf_exempt(functools.wraps(view)(wrapper))
+        wrapper.atlassian_jwt_options = options  # type: ignore[attr-defined]
+        wrapper.atlassian_jwt_authenticator = authenticator  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def jwt_exempt(view: F) -> F:
+    """Mark a view that the middleware must leave alone (it verifies its own tokens)."""
+    if iscoroutinefunction(view):
+
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return await view(*args, **kwargs)
+
+        wrapper: Callable[..., Any] = markcoroutinefunction(async_wrapper)
+    else:
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, **kwargs)
+
+    wrapper = functools.wraps(view)(wrapper)
+    wrapper.atlassian_jwt_exempt = True  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+class AtlassianJWTMiddleware:
+    """Give every request ``request.atlassian_jwt``, verifying any token it carries.
+
+    On a view decorated with :func:`require_jwt`, the token is verified with that view's
+    options (and the decorator does not verify it again); on any other view, a request that
+    carries a token (``Authorization: JWT`` or ``?jwt=``) has it verified with no context
+    tokens allowed, and one that carries none gets ``request.atlassian_jwt = None``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.atlassian_jwt = None
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Sequence[Any],
+        view_kwargs: Mapping[str, Any],
+    ) -> HttpResponse | None:
+        if getattr(view_func, "atlassian_jwt_exempt", False):
+            return None
+        options = getattr(view_func, "atlassian_jwt_options", None)
+        if options is None:
+            if token_from_headers(request.headers) is None and "jwt" not in request.GET:
+                return None
+            options = _STRICT
+        authenticator = getattr(view_func, "atlassian_jwt_authenticator", None)
+        return _verify(request, authenticator, options)
+
+
+def lifecycle_urls(
+    handler: Any,
+    paths: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+) -> list[URLPattern]:
+    """Return URL patterns with a ``POST`` view for each lifecycle callback.
+
+    Each view passes the request (method, raw URL, headers, raw body) to the handler's method
+    of the same name — ``handler.installed(http_method, url, headers, body)`` and so on, as
+    :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
+    returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
+    :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
+    Include them with ``path("atlassian/", include(lifecycle_urls(handler)))``.
+
+    :param paths: a route for some events other than ``<event>``, e.g.
+        ``{"installed": "lifecycle/installed"}``.
+    :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
+        the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
+    """
+    routes = {event: event for event in LIFECYCLE_EVENTS}
+    routes.update(paths or {})
+    return [
+        path(
+            routes[event],
+            _lifecycle_view(event, getattr(handler, event), on_event),
+            name=f"atlassian-{event}",
+        )
+        for event in LIFECYCLE_EVENTS
+    ]
+
+
+def _lifecycle_view(
+    event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
+) -> Callable[[HttpRequest], HttpResponse]:
+    def view(request: HttpRequest) -> HttpResponse:
+        try:
+            result = callback(request.method, _target(request), request.headers, request.body)
+        except FAILURES as error:
+            return _failure_response(error)
+        if on_event is not None:
+            on_event(event, result)
+        return HttpResponse(status=204)
+
+    # The handler verifies the callback's own token (RS256 for installed): no CSRF cookie, no
+    # middleware check with the shared-secret Authenticator.
+    checked: Callable[[HttpRequest], HttpResponse] = csrf_exempt(require_POST(view))
+    return jwt_exempt(checked)
+
+
+def _verify(
+    request: HttpRequest, authenticator: Authenticator | None, options: _Options
+) -> HttpResponse | None:
+    """Verify the request unless already verified with these options; a response on failure."""
+    if getattr(request, "_atlassian_jwt_checked", None) == options:
+        return None
+    try:
+        result = authenticate_request(
+            request,
+            authenticator,
+            allow_context_qsh=options.allow_context_qsh,
+            include_form_body=options.include_form_body,
+        )
+    except FAILURES as error:
+        return _failure_response(error)
+    request.atlassian_jwt = result
+    request._atlassian_jwt_checked = options
+    return None
+
+
+def _target(request: HttpRequest) -> str:
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, Mapping):
+        return asgi_target(scope)
+    # Django replaces PATH_INFO in META with decoded text; request.path is that text in full.
+    return wsgi_target(request.META, request.path)
+
+
+def _failure_response(error: Exception) -> HttpResponse:
+    status, body = failure(error)
+    response = HttpResponse(body, status=status, content_type="text/plain")
+    if status == 401:
+        response["WWW-Authenticate"] = "JWT"
+    return response
+
+
+def _form_body(request: HttpRequest) -> bytes:
+    # Django keeps a form-encoded body after parsing request.POST, so it is always there; the
+    # core parses it as the Java servlet side does.
+    body: bytes = request.body
+    return body

@@ -1,0 +1,179 @@
+"""Verify Atlassian's requests to a Flask app: a view decorator and ready lifecycle routes.
+
+::
+
+    from flask import Flask, g
+    from atlassian_jwt.integrations.flask_ext import require_jwt
+
+    app = Flask(__name__)
+    auth = MyAuthenticator(...)          # any atlassian_jwt.Authenticator
+
+    @app.get("/issue-panel")
+    @require_jwt(auth)
+    def issue_panel():
+        client_key, claims = g.atlassian_jwt
+        ...
+
+A rejected token answers 401, and a key that could not be fetched or a tenant store that
+fails answers 503, with a bare body; the failure's ``code`` is logged (logger
+``atlassian_jwt.integrations``), never the token.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+try:
+    from flask import Blueprint, Request, Response, g, request
+except ImportError as error:  # pragma: no cover - exercised by the noextras environment
+    raise ImportError(
+        "atlassian_jwt.integrations.flask_ext needs Flask: pip install 'atlassian-jwt[flask]'"
+    ) from error
+
+from ..authenticate import Authenticator, AuthResult
+from ._incoming import FAILURES, failure, is_form, relative_to_root, wsgi_target
+
+__all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_blueprint", "require_jwt"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
+OnEvent = Callable[[str, AuthResult], None]
+
+#: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
+LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
+
+
+def authenticate_request(
+    authenticator: Authenticator,
+    req: Request | None = None,
+    *,
+    allow_context_qsh: bool = False,
+    include_form_body: bool = False,
+) -> AuthResult:
+    """Verify the token of a Flask request (the current one by default).
+
+    The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), with the
+    app's mount point (``SCRIPT_NAME``) removed unless the Authenticator has a ``base_url``.
+
+    :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
+    :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
+        body with the query parameters, for routes whose signer included them.
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if the Authenticator could not fetch a key.
+    :raises TenantStoreError: if the Authenticator's tenant store fails.
+    """
+    req = request if req is None else req
+    url = relative_to_root(wsgi_target(req.environ), req.root_path, authenticator)
+    body_params = _form_body(req) if include_form_body and is_form(req.content_type) else None
+    return authenticator.authenticate(
+        req.method,
+        url,
+        req.headers,
+        allow_context_qsh=allow_context_qsh,
+        body_params=body_params,
+    )
+
+
+def require_jwt(
+    authenticator: Authenticator,
+    *,
+    allow_context_qsh: bool = False,
+    include_form_body: bool = False,
+) -> Callable[[F], F]:
+    """Decorate a view so that it runs only for a request with a valid Atlassian token.
+
+    The view finds ``AuthResult(client_key, claims)`` in ``flask.g.atlassian_jwt``.
+
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
+    :param allow_context_qsh: also accept context tokens. Only for routes the app's own front
+        end calls; never for iframe pages, webhooks or lifecycle callbacks.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                g.atlassian_jwt = authenticate_request(
+                    authenticator,
+                    allow_context_qsh=allow_context_qsh,
+                    include_form_body=include_form_body,
+                )
+            except FAILURES as error:
+                return _failure_response(error)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def lifecycle_blueprint(
+    handler: Any,
+    *,
+    name: str = "atlassian_lifecycle",
+    url_prefix: str | None = None,
+    paths: Mapping[str, str] | None = None,
+    on_event: OnEvent | None = None,
+) -> Blueprint:
+    """Return a blueprint with a ``POST`` route for each lifecycle callback.
+
+    Each route passes the request (method, raw URL, headers, raw body) to the handler's method
+    of the same name — ``handler.installed(http_method, url, headers, body)`` and so on, as
+    :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
+    returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
+    :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
+
+    :param handler: the lifecycle handler, which verifies each callback before it stores,
+        replaces or removes anything.
+    :param paths: a route for some events other than ``/<event>`` (the descriptor's
+        ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
+    :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
+        the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
+    """
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
+    routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
+    routes.update(paths or {})
+    for event in LIFECYCLE_EVENTS:
+        blueprint.add_url_rule(
+            routes[event],
+            event,
+            _lifecycle_view(event, getattr(handler, event), on_event),
+            methods=["POST"],
+        )
+    return blueprint
+
+
+def _lifecycle_view(
+    event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
+) -> Callable[[], Response]:
+    def view() -> Response:
+        try:
+            url = wsgi_target(request.environ)
+            result = callback(request.method, url, request.headers, request.get_data(cache=True))
+        except FAILURES as error:
+            return _failure_response(error)
+        if on_event is not None:
+            on_event(event, result)
+        return Response(status=204)
+
+    return view
+
+
+def _failure_response(error: Exception) -> Response:
+    status, body = failure(error)
+    response = Response(body, status=status, mimetype="text/plain")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "JWT"
+    return response
+
+
+def _form_body(req: Request) -> bytes | dict[str, Sequence[str]]:
+    # The raw body when nothing has parsed the form yet (the core then parses it as the Java
+    # servlet side does); once werkzeug has consumed the stream, its parsed fields.
+    if "form" in req.__dict__:
+        return {name: values for name, values in req.form.lists()}
+    return req.get_data(cache=True)

@@ -1,0 +1,186 @@
+"""Verify Atlassian's requests to a Starlette or FastAPI app: an async dependency, lifecycle routes.
+
+FastAPI::
+
+    from fastapi import Depends, FastAPI
+    from atlassian_jwt import AuthResult
+    from atlassian_jwt.integrations.starlette_ext import lifecycle_routes, require_jwt
+
+    app = FastAPI()
+    app.router.routes.extend(lifecycle_routes(lifecycle_handler))
+
+    @app.get("/issue-panel")
+    async def issue_panel(jwt: AuthResult = Depends(require_jwt(authenticator))):
+        client_key, claims = jwt
+        ...
+
+Starlette: ``auth = require_jwt(authenticator)`` once, then ``jwt = await auth(request)`` in the
+endpoint.
+
+A rejected token raises ``HTTPException(401)``, and a key that could not be fetched or a
+tenant store that fails ``HTTPException(503)``, with a bare detail; the failure's ``code`` is
+logged (logger ``atlassian_jwt.integrations``), never the token. The result is also put in
+``request.state.atlassian_jwt``. The Authenticator and the lifecycle handler run in a worker
+thread, since they may read a database or fetch a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+try:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+except ImportError as error:  # pragma: no cover - exercised by the noextras environment
+    raise ImportError(
+        "atlassian_jwt.integrations.starlette_ext needs Starlette: "
+        "pip install 'atlassian-jwt[starlette]'"
+    ) from error
+
+from ..authenticate import Authenticator, AuthResult
+from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root
+
+__all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
+
+#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
+OnEvent = Callable[[str, AuthResult], None]
+
+#: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
+LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
+
+
+async def authenticate_request(
+    authenticator: Authenticator,
+    request: Request,
+    *,
+    allow_context_qsh: bool = False,
+    include_form_body: bool = False,
+) -> AuthResult:
+    """Verify the token of a Starlette request.
+
+    The URL is the raw target the server received (``raw_path`` and ``query_string``), with the
+    app's mount point (``root_path``) removed unless the Authenticator has a ``base_url``.
+
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if the Authenticator could not fetch a key.
+    :raises TenantStoreError: if the Authenticator's tenant store fails.
+    """
+    url = relative_to_root(asgi_target(request.scope), _root_path(request), authenticator)
+    body_params: bytes | dict[str, list[str]] | None = None
+    if include_form_body and is_form(request.headers.get("content-type")):
+        body_params = await _form_body(request)
+    return await run_in_threadpool(
+        authenticator.authenticate,
+        request.method,
+        url,
+        request.headers,
+        allow_context_qsh=allow_context_qsh,
+        body_params=body_params,
+    )
+
+
+def require_jwt(
+    authenticator: Authenticator,
+    *,
+    allow_context_qsh: bool = False,
+    include_form_body: bool = False,
+) -> Callable[[Request], Awaitable[AuthResult]]:
+    """Return an async dependency that verifies the request and returns its ``AuthResult``.
+
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
+    :param allow_context_qsh: also accept context tokens. Only for routes the app's own front
+        end calls; never for iframe pages, webhooks or lifecycle callbacks.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :returns: ``async (request) -> AuthResult``, raising ``HTTPException`` (401 or 503).
+    """
+
+    async def atlassian_jwt(request: Request) -> AuthResult:
+        try:
+            result = await authenticate_request(
+                authenticator,
+                request,
+                allow_context_qsh=allow_context_qsh,
+                include_form_body=include_form_body,
+            )
+        except FAILURES as error:
+            status, detail = failure(error)
+            headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
+            raise HTTPException(status, detail, headers=headers) from None
+        request.state.atlassian_jwt = result
+        return result
+
+    return atlassian_jwt
+
+
+def lifecycle_routes(
+    handler: Any,
+    paths: Mapping[str, str] | None = None,
+    *,
+    on_event: OnEvent | None = None,
+) -> list[Route]:
+    """Return a ``POST`` route for each lifecycle callback.
+
+    Each route passes the request (method, raw URL, headers, raw body) to the handler's method
+    of the same name — ``handler.installed(http_method, url, headers, body)`` and so on, as
+    :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
+    returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
+    :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
+    Add them with ``Starlette(routes=[...])`` or ``app.router.routes.extend(...)`` (FastAPI).
+
+    :param paths: a route for some events other than ``/<event>``, e.g.
+        ``{"installed": "/lifecycle/installed"}``.
+    :param on_event: called as ``on_event(event, result)`` (in a worker thread) once a callback
+        is verified and the store updated, e.g. to act on ``enabled``/``disabled``.
+    """
+    routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
+    routes.update(paths or {})
+    return [
+        Route(
+            routes[event],
+            _lifecycle_endpoint(event, getattr(handler, event), on_event),
+            methods=["POST"],
+        )
+        for event in LIFECYCLE_EVENTS
+    ]
+
+
+def _lifecycle_endpoint(
+    event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        try:
+            result = await run_in_threadpool(
+                callback, request.method, asgi_target(request.scope), request.headers, body
+            )
+        except FAILURES as error:
+            status, text = failure(error)
+            headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
+            return PlainTextResponse(text, status_code=status, headers=headers)
+        if on_event is not None:
+            await run_in_threadpool(on_event, event, result)
+        return Response(status_code=204)
+
+    return endpoint
+
+
+def _root_path(request: Request) -> str:
+    root = request.scope.get("root_path", "")
+    return root if isinstance(root, str) else ""
+
+
+async def _form_body(request: Request) -> bytes | dict[str, list[str]]:
+    # The raw body (the core parses it as the Java servlet side does); once something has read
+    # the form from the stream (FastAPI does for Form() parameters), the parsed fields.
+    try:
+        return await request.body()
+    except RuntimeError:
+        fields: dict[str, list[str]] = {}
+        for name, value in (await request.form()).multi_items():
+            if isinstance(value, str):
+                fields.setdefault(name, []).append(value)
+        return fields

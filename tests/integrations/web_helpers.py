@@ -1,0 +1,136 @@
+"""What the framework tests share: tokens as the product signs them, and the URLs to try."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+import atlassian_jwt
+from atlassian_jwt.tenants import TenantStoreError
+from atlassian_jwt.url_utils import hash_url
+from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+
+# Request targets as the product sends them (raw), each under the catch-all route /p/...:
+# each one is hashed differently from what a framework's decoded path would give.
+RAW_TARGETS = [
+    "/p/a%2Fb?x=1",  # an encoded slash is not a slash
+    "/p/%7Etilde?z=%7e",  # an encoded unreserved character stays encoded in the path
+    "/p/caf%C3%A9?name=%C3%A9t%C3%A9&name=abc",  # UTF-8 in the path and repeated values
+    "/p/x?q=a+b&r=a%2Bb&s=x%20y&t=%2F",  # "+" is a space in a query, "%2B" a plus
+    "/p/sp%20ace/?a=&b",  # a space, a trailing slash, blank values
+    "/p/semi;p=1?x=1",  # path parameters stay where they are
+]
+
+
+def sign(
+    method: str,
+    url: str,
+    *,
+    secret: str = SECRET,
+    body_params: Any = None,
+    qsh: str | None = None,
+    lifetime: int = 60,
+) -> str:
+    """A token as the product makes one for ``method url`` (relative to the app's base URL)."""
+    now = int(time.time())
+    claims = {
+        "iss": CLIENT_KEY,
+        "iat": now,
+        "exp": now + lifetime,
+        "qsh": qsh if qsh is not None else hash_url(method, url, body_params=body_params),
+        "sub": "account-id-1",
+        "context": {},
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def context_token() -> str:
+    """A token from ``AP.context.getToken()``: bound to no request."""
+    return sign("GET", "/", qsh=atlassian_jwt.CONTEXT_QSH)
+
+
+def auth_header(token: str) -> dict[str, str]:
+    return {"Authorization": f"JWT {token}"}
+
+
+class UnreachableKeysAuthenticator(StoreAuthenticator):
+    """An Authenticator whose key source is down: a 503, never a 401."""
+
+    def get_shared_secret(self, client_key: str) -> str | None:
+        raise atlassian_jwt.KeyFetchError("key server unreachable")
+
+
+class BrokenStoreAuthenticator(StoreAuthenticator):
+    """An Authenticator whose tenant store fails: a 503, never a 401 (nor a 500)."""
+
+    def get_shared_secret(self, client_key: str) -> str | None:
+        raise TenantStoreError("the tenant database is locked")
+
+
+#: Authenticators that cannot tell now whether a token is good.
+UNAVAILABLE: list[type[StoreAuthenticator]] = [
+    UnreachableKeysAuthenticator,
+    BrokenStoreAuthenticator,
+]
+
+
+def authenticator(**kwargs: Any) -> StoreAuthenticator:
+    return StoreAuthenticator({CLIENT_KEY: {"sharedSecret": SECRET}}, **kwargs)
+
+
+class CountingAuthenticator(StoreAuthenticator):
+    """Counts verifications, to show a request is verified once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+
+    def authenticate(self, *args: Any, **kwargs: Any) -> atlassian_jwt.AuthResult:
+        self.calls += 1
+        return super().authenticate(*args, **kwargs)
+
+
+#: The Authenticator a Django test settings module names by its dotted path.
+DJANGO_AUTHENTICATOR = CountingAuthenticator({CLIENT_KEY: {"sharedSecret": SECRET}})
+
+
+class RecordingHandler:
+    """Stands in for a LifecycleHandler: records each call, rejects one without a token."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, str, bytes]] = []
+
+    def _record(self, event: str, method: str, url: str, headers: Any, body: bytes) -> Any:
+        self.calls.append((event, method, url, headers.get("Authorization", ""), body))
+        if "Authorization" not in headers:
+            raise atlassian_jwt.TokenMissingError("JWT token not found")
+        if headers["Authorization"] == "JWT keys-down":
+            raise atlassian_jwt.KeyFetchError("key server unreachable")
+        if headers["Authorization"] == "JWT store-down":
+            raise TenantStoreError("the tenant database is locked")
+        return atlassian_jwt.AuthResult(CLIENT_KEY, {})
+
+    def installed(self, method: str, url: str, headers: Any, body: bytes) -> Any:
+        return self._record("installed", method, url, headers, body)
+
+    def uninstalled(self, method: str, url: str, headers: Any, body: bytes) -> Any:
+        return self._record("uninstalled", method, url, headers, body)
+
+    def enabled(self, method: str, url: str, headers: Any, body: bytes) -> Any:
+        return self._record("enabled", method, url, headers, body)
+
+    def disabled(self, method: str, url: str, headers: Any, body: bytes) -> Any:
+        return self._record("disabled", method, url, headers, body)
+
+
+def rejection_codes() -> set[str]:
+    """Every ``code`` a rejection can carry."""
+    codes: set[str] = set()
+    pending: list[type[atlassian_jwt.TokenRejectedError]] = [atlassian_jwt.TokenRejectedError]
+    while pending:
+        cls = pending.pop()
+        codes.add(cls.code)
+        pending.extend(cls.__subclasses__())
+    return codes
