@@ -136,8 +136,10 @@ def test_ci_tests_postgresql() -> None:
 def test_a_url_is_enough(tmp_path: Path, tenant: dict[str, Any]) -> None:
     store = SQLAlchemyTenantStore(f"sqlite:///{tmp_path / 't.db'}")
     store.save(tenant, event_time=100)
-    assert SQLAlchemyTenantStore(f"sqlite:///{tmp_path / 't.db'}").get(CLIENT_KEY) == tenant
     store.engine.dispose()
+    reopened = SQLAlchemyTenantStore(f"sqlite:///{tmp_path / 't.db'}")
+    assert reopened.get(CLIENT_KEY) == tenant
+    reopened.engine.dispose()
 
 
 def test_an_unreachable_database_fails_at_start_up() -> None:
