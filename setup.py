@@ -14,11 +14,14 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
-    # Signed outbound calls (integrations.requests_auth) and, when installed, the HTTP client
-    # for Atlassian's install keys (the standard library is used without it).
+    # Signed outbound calls and acting as a user (integrations.requests_auth) and, when
+    # installed, the HTTP client for Atlassian's install keys (the standard library is used
+    # without it).
     "requests": ["requests>=2.28"],
-    # Signed outbound calls: atlassian_jwt.integrations.httpx_auth.
-    "httpx": ["httpx>=0.23"],
+    # Signed outbound calls and acting as a user (integrations.httpx_auth), and the async
+    # token exchange of atlassian_jwt.oauth2. httpx before 0.24 imports cgi, which Python 3.13
+    # removed (and which warns on 3.11 and 3.12).
+    "httpx": ["httpx>=0.24"],
     # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
     "sqlalchemy": ["SQLAlchemy>=2.0"],
     "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],
@@ -41,6 +44,7 @@ setup(
     # checks reject an "iat" in the future on every Python we support.
     install_requires=["PyJWT>=2.10.1,<3"],
     extras_require=EXTRAS,
+    entry_points={"console_scripts": ["atlassian-jwt = atlassian_jwt.cli:main"]},
     classifiers=[
         "Development Status :: 4 - Beta",
         "Intended Audience :: Developers",

@@ -21,6 +21,7 @@ from .exceptions import (
     MalformedTokenError,
     MissingClaimError,
     QshMismatchError,
+    TokenExchangeError,
     TokenExpiredError,
     TokenMissingError,
     TokenNotYetValidError,
@@ -29,6 +30,7 @@ from .exceptions import (
     UnknownIssuerError,
     UnknownKeyError,
 )
+from .forge import ForgeInvocationVerifier
 from .install import InstallAuthenticator
 from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
@@ -43,6 +45,7 @@ __all__ = [
     "AuthResult",
     "Authenticator",
     "DecodeError",
+    "ForgeInvocationVerifier",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
@@ -55,6 +58,7 @@ __all__ = [
     "MissingClaimError",
     "QshMismatchError",
     "StaticKeyProvider",
+    "TokenExchangeError",
     "TokenExpiredError",
     "TokenMissingError",
     "TokenNotYetValidError",

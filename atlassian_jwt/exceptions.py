@@ -26,8 +26,9 @@ for logs and metrics::
           │              ├── InvalidAudienceError ...... "invalid_audience"       [6]
           │              ├── InvalidIssuerError ........ "invalid_issuer"         [7]
           │              └── QshMismatchError .......... "qsh_mismatch"
-          └── jwt.PyJWKClientError
-               └── KeyFetchError ....................... "key_fetch_failed" (not a rejection)
+          ├── jwt.PyJWKClientError
+          │    └── KeyFetchError ....................... "key_fetch_failed" (not a rejection)
+          └── TokenExchangeError ....................... "token_exchange_failed" (not a rejection)
 
 Each marked class also subclasses PyJWT's own: [1] ``jwt.InvalidAlgorithmError``,
 [2] ``jwt.InvalidSignatureError``, [3] ``jwt.MissingRequiredClaimError``,
@@ -36,7 +37,8 @@ Each marked class also subclasses PyJWT's own: [1] ``jwt.InvalidAlgorithmError``
 
 :class:`KeyFetchError` is deliberately *not* a :class:`DecodeError`: when Atlassian's key server
 cannot be reached the token may well be genuine, so the app should answer 503 and let Atlassian
-retry rather than answer 401.
+retry rather than answer 401. :class:`TokenExchangeError` is not one either: it is about the
+app's own request for an access token (acting as a user), not about a token the app received.
 
 No message or ``repr`` of these exceptions contains a secret or a whole token; diagnostics such
 as the canonical request we computed are attributes.
@@ -61,6 +63,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingClaimError",
     "QshMismatchError",
+    "TokenExchangeError",
     "TokenExpiredError",
     "TokenMissingError",
     "TokenNotYetValidError",
@@ -209,3 +212,55 @@ class KeyFetchError(jwt.PyJWKClientError):
     """
 
     code = "key_fetch_failed"
+
+
+class TokenExchangeError(jwt.PyJWTError):
+    """The authorization server did not give the app an access token to act as a user.
+
+    Raised by :mod:`atlassian_jwt.oauth2` when the JWT-bearer exchange fails: an HTTP error
+    status, a timeout, a connection that could not be made, or a response that is not JSON or
+    carries no usable ``access_token``. The message names the failure and the token endpoint;
+    it never contains the assertion, the shared secret or an access token.
+
+    :ivar reason: what went wrong: ``"http_status"``, ``"timeout"``, ``"connection"`` or
+        ``"invalid_response"``.
+    :ivar status: the HTTP status of the response, or ``None`` when there was none.
+    :ivar oauth_error: the OAuth 2.0 ``error`` code of an error response (``"invalid_grant"``),
+        when the server sent a well-formed one; otherwise ``None``.
+    :ivar error_description: the server's ``error_description``, for logs; ``None`` if absent.
+    :ivar retryable: whether trying again later may succeed (timeouts, connection failures,
+        HTTP 429 and 5xx); answer 503 rather than 500 then.
+    """
+
+    code = "token_exchange_failed"
+    reason: str
+    status: int | None
+    oauth_error: str | None
+    error_description: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        status: int | None = None,
+        oauth_error: str | None = None,
+        error_description: str | None = None,
+    ) -> None:
+        # As for rejections, only the message goes into ``args`` (and so into ``repr``).
+        Exception.__init__(self, message)
+        self.message = message
+        self.reason = reason
+        self.status = status
+        self.oauth_error = oauth_error
+        self.error_description = error_description
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the failure is transient: a timeout, no connection, HTTP 429 or 5xx."""
+        if self.reason in ("timeout", "connection"):
+            return True
+        return self.status is not None and (self.status == 429 or self.status >= 500)
+
+    def __str__(self) -> str:
+        return self.message

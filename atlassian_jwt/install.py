@@ -127,10 +127,14 @@ class InstallAuthenticator:
         :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for
             every rejection, :class:`~atlassian_jwt.exceptions.UnknownKeyError` included.
         :raises KeyFetchError: if Atlassian's key cannot be fetched now: answer 503.
+        :raises TypeError: if ``shared_secret`` is neither text nor bytes (a programming error,
+            not a bad token).
 
         .. warning:: Store the body's ``sharedSecret`` only after this returns, and store the
            same body you passed here.
         """
+        if shared_secret is not None and not isinstance(shared_secret, (str, bytes)):
+            raise TypeError("shared_secret must be the stored secret, as str or bytes")
         try:
             path, query = split_url(url)
             params = parse_params(query)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import ipaddress
+import math
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -185,7 +187,8 @@ class AtlassianKeyProvider:
     :param environment: ``"production"`` or ``"staging"``; see :data:`KEY_BASE_URLS`.
     :param base_url: another key server, replacing the environment's: ``https://`` only,
         except plain ``http://`` to a loopback address (a test server on 127.0.0.1).
-    :param timeout: seconds for connecting, for each read, and for the whole download.
+    :param timeout: seconds for connecting, for each read, and for the whole download (checked
+        between reads).
     :param max_bytes: responses larger than this are refused.
     :raises ImportError: if ``cryptography`` is not installed.
     :raises ValueError: for an unknown environment or an unacceptable ``base_url``.
@@ -205,7 +208,7 @@ class AtlassianKeyProvider:
         require_crypto()
         if environment not in KEY_BASE_URLS:
             raise ValueError(f"environment must be one of {sorted(KEY_BASE_URLS)}")
-        if not timeout > 0:
+        if not 0 < timeout < math.inf:
             raise ValueError("timeout must be a positive number of seconds")
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
@@ -329,6 +332,8 @@ def _fetch_requests(requests: Any, url: str, timeout: float, max_bytes: int) -> 
             # (urllib3 1.x has no read1: there the deadline is checked every _CHUNK bytes).
             read = getattr(raw, "read1", raw.read)
             body = _read_capped(lambda: read(_CHUNK), max_bytes, deadline)
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as error:
+        raise _fetch_error(error, timed_out=True) from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
         raise _fetch_error(error) from None
     return 200, body
@@ -357,10 +362,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _fetch_error(error: BaseException) -> exc.KeyFetchError:
-    # The exception's type says enough (timeout, refused); its text may quote the URL.
+def _fetch_error(error: BaseException, timed_out: bool = False) -> exc.KeyFetchError:
+    # The exception's type says enough (refused, reset); its text may quote the URL.
     if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
         error = error.reason
+    if timed_out or isinstance(error, socket.timeout):  # socket.timeout: TimeoutError on 3.10+
+        return exc.KeyFetchError("Could not fetch the key: timed out")
     return exc.KeyFetchError(f"Could not fetch the key: {type(error).__name__}")
 
 

@@ -26,11 +26,14 @@ def test_rs256_needs_cryptography_or_says_so() -> None:
         assert keys.AtlassianKeyProvider().base_url.startswith("https://")
         installs = atlassian_jwt.InstallAuthenticator("https://app.example.com")
         assert installs.app_base_urls == ("https://app.example.com",)
+        forge = atlassian_jwt.ForgeInvocationVerifier("my-app-id")
+        assert forge.app_ari == "ari:cloud:ecosystem::app/my-app-id"
     else:
         for make in (
             keys.AtlassianKeyProvider,
             lambda: keys.StaticKeyProvider({}),
             lambda: atlassian_jwt.InstallAuthenticator("https://app.example.com"),
+            lambda: atlassian_jwt.ForgeInvocationVerifier("my-app-id"),
         ):
             with pytest.raises(ImportError, match=HINT):
                 make()

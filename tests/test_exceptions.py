@@ -68,3 +68,19 @@ def test_missing_claim_names_the_claim() -> None:
     error = exc.MissingClaimError("qsh")
     assert error.claim == "qsh" and "qsh" in str(error)
     assert error.code == "missing_claim"
+
+
+def test_token_exchange_error_is_not_a_rejection_and_keeps_context_out_of_args() -> None:
+    assert not issubclass(exc.TokenExchangeError, jwt.DecodeError)
+    assert issubclass(exc.TokenExchangeError, jwt.PyJWTError)
+    assert atlassian_jwt.TokenExchangeError is exc.TokenExchangeError
+    error = exc.TokenExchangeError(
+        "The token exchange failed: HTTP 400 (invalid_grant)",
+        reason="http_status",
+        status=400,
+        oauth_error="invalid_grant",
+        error_description="assertion expired",
+    )
+    assert error.args == ("The token exchange failed: HTTP 400 (invalid_grant)",)
+    assert "assertion expired" not in repr(error)
+    assert (error.code, error.status, error.retryable) == ("token_exchange_failed", 400, False)

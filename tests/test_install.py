@@ -404,6 +404,22 @@ def test_hs256_still_checks_iss_and_qsh(installs: InstallAuthenticator) -> None:
     rejected(installs, token, atlassian_jwt.InvalidIssuerError, shared_secret=SECRET)
 
 
+@pytest.mark.parametrize("secret", [{"sharedSecret": SECRET}, 42])
+def test_shared_secret_of_the_wrong_type_is_a_programming_error(
+    installs: InstallAuthenticator, secret: Any
+) -> None:
+    token = install_token(SECRET, algorithm="HS256", header={})
+    with pytest.raises(TypeError):
+        installs.authenticate(
+            "POST", INSTALLED_URL, auth(token), lifecycle_body(), shared_secret=secret
+        )
+
+
+def test_empty_shared_secret_is_no_opt_in(installs: InstallAuthenticator) -> None:
+    token = install_token(SECRET, algorithm="HS256", header={})
+    rejected(installs, token, atlassian_jwt.AlgorithmNotAllowedError, shared_secret="")
+
+
 def test_rs256_still_accepted_when_a_secret_is_passed(
     installs: InstallAuthenticator, atlassian_key: Any
 ) -> None:

@@ -1,0 +1,189 @@
+"""Verify Forge invocation tokens (FIT), which Forge sends to an app's remote back end.
+
+A Forge Remote (or "Connect on Forge") back end receives ``Authorization: Bearer <FIT>``: an
+RS256 token signed with a key from Atlassian's JWKS, issued by ``forge/invocation-token`` to the
+app's ARI (``ari:cloud:ecosystem::app/<app id>``). It carries no ``qsh``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import re
+import threading
+import time
+import urllib.error
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+from . import exceptions as exc
+from .keys import DEFAULT_KEY_TIMEOUT, check_fetch_url, load_rsa_public_key, require_crypto
+from .tokens import Headers, TokenVerifier, token_from_headers, unverified_header
+
+__all__ = [
+    "APP_ARI_PREFIX",
+    "DEFAULT_FORGE_LEEWAY",
+    "FORGE_ISSUER",
+    "FORGE_JWKS_URLS",
+    "ForgeInvocationVerifier",
+]
+
+#: Atlassian's JWKS for invocation tokens, by environment; configuration, never from a request.
+FORGE_JWKS_URLS: Mapping[str, str] = {
+    "production": "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json",
+    "staging": "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json",
+}
+
+#: The ``iss`` of every Forge invocation token.
+FORGE_ISSUER = "forge/invocation-token"
+
+#: An app's ARI, its tokens' ``aud``, is this prefix followed by the app id.
+APP_ARI_PREFIX = "ari:cloud:ecosystem::app/"
+
+#: Seconds of clock skew allowed by default.
+DEFAULT_FORGE_LEEWAY = 30
+
+#: Invocation tokens carry the call's context and run to a few kilobytes; more is refused.
+DEFAULT_MAX_FIT_LENGTH = 16 * 1024
+
+#: At most one forced JWKS refresh per this many seconds for tokens whose ``kid`` is unknown,
+#: so that tokens with made-up key ids cannot make us fetch the key set on every request.
+REFRESH_INTERVAL = 30.0
+
+_REQUIRED_CLAIMS = ("iss", "aud", "exp")
+_APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_MAX_KID_LENGTH = 256
+
+
+class ForgeInvocationVerifier:
+    """Verify the Forge invocation token of a request to the app's remote back end.
+
+    ::
+
+        forge = atlassian_jwt.ForgeInvocationVerifier("8db8e2c8-1b2d-4f3e-9a6b-0c1d2e3f4a5b")
+
+        try:
+            claims = forge.verify(request.headers)
+        except atlassian_jwt.KeyFetchError:
+            ...  # answer 503: the JWKS is unreachable
+        except atlassian_jwt.DecodeError:
+            ...  # answer 401
+
+    The key set is fetched with PyJWT's :class:`jwt.PyJWKClient` and cached by it (five
+    minutes); a token whose ``kid`` is not in the cached set triggers a refresh at most once
+    every :data:`REFRESH_INTERVAL` seconds.
+
+    :param app_id: the app's id, as in ``manifest.yml``: the bare id or the whole ARI
+        (``ari:cloud:ecosystem::app/<id>``). The token's ``aud`` must be that ARI.
+    :param environment: ``"production"`` or ``"staging"``; see :data:`FORGE_JWKS_URLS`.
+    :param jwks_url: another JWKS URL, replacing the environment's: ``https://`` only, except
+        plain ``http://`` to a loopback address (a test server).
+    :param leeway: seconds of clock skew allowed for ``exp``, ``nbf`` and ``iat``.
+    :param timeout: seconds allowed for each connection and read when fetching the key set.
+    :param max_token_length: tokens longer than this are refused before any decoding.
+    :raises ImportError: if ``cryptography`` is not installed.
+    :raises ValueError: for an unusable ``app_id``, environment or ``jwks_url``.
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        *,
+        environment: str = "production",
+        jwks_url: str | None = None,
+        leeway: float = DEFAULT_FORGE_LEEWAY,
+        timeout: float = DEFAULT_KEY_TIMEOUT,
+        max_token_length: int = DEFAULT_MAX_FIT_LENGTH,
+    ) -> None:
+        require_crypto()
+        if not isinstance(app_id, str):
+            raise ValueError("app_id must be a string")
+        bare_id = app_id[len(APP_ARI_PREFIX) :] if app_id.startswith(APP_ARI_PREFIX) else app_id
+        if not _APP_ID.fullmatch(bare_id):
+            raise ValueError(f"app_id is not a Forge app id or app ARI: {app_id!r}")
+        if environment not in FORGE_JWKS_URLS:
+            raise ValueError(f"environment must be one of {sorted(FORGE_JWKS_URLS)}")
+        if not timeout > 0 or not math.isfinite(timeout):
+            raise ValueError("timeout must be a positive number of seconds")
+        self.app_ari = APP_ARI_PREFIX + bare_id
+        self.jwks_url = check_fetch_url(jwks_url) if jwks_url else FORGE_JWKS_URLS[environment]
+        self.max_token_length = max_token_length
+        self._jwks = jwt.PyJWKClient(self.jwks_url, timeout=timeout)
+        self._verifier = TokenVerifier(
+            ("RS256",), _REQUIRED_CLAIMS, leeway, audience=self.app_ari, issuer=FORGE_ISSUER
+        )
+        self._refresh_lock = threading.Lock()
+        self._last_refresh = -math.inf
+
+    @property
+    def leeway(self) -> float:
+        """The clock skew allowed, in seconds."""
+        return self._verifier.leeway
+
+    def verify(self, headers_or_token: Headers | str | None) -> dict[str, Any]:
+        """Verify an invocation token and return its claims.
+
+        :param headers_or_token: the request headers (the token is taken from
+            ``Authorization: Bearer <FIT>``, name and scheme case-insensitive), or the token
+            itself, bare or as ``"Bearer <FIT>"``.
+        :returns: the verified claims (``app``, ``context``, ``principal``, ...).
+        :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for
+            every rejection: no token, not RS256, no or unknown ``kid``, bad signature, wrong
+            ``iss`` or ``aud``, expired.
+        :raises KeyFetchError: if the key set cannot be fetched or read: answer 503.
+        """
+        token = _token(headers_or_token)
+        header = unverified_header(token, self.max_token_length)
+        if header.get("alg") != "RS256":
+            raise exc.AlgorithmNotAllowedError("Forge invocation tokens must be signed with RS256")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
+            raise exc.MalformedTokenError("The token has no usable kid header")
+        return self._verifier.verify(token, self._key(kid))
+
+    def _key(self, kid: str) -> Any:
+        try:
+            found = self._jwks.match_kid(self._jwks.get_signing_keys(), kid)
+            if found is None and self._may_refresh():
+                found = self._jwks.match_kid(self._jwks.get_signing_keys(refresh=True), kid)
+        except (jwt.PyJWKClientConnectionError, OSError, http.client.HTTPException) as error:
+            if isinstance(error.__cause__, urllib.error.HTTPError):
+                error.__cause__.close()  # older PyJWT leaves it open
+            raise exc.KeyFetchError(
+                f"Could not fetch Forge's key set: {type(error).__name__}"
+            ) from None
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError, ValueError):
+            # Older PyJWT releases let a body that is not JSON out as a ValueError.
+            raise exc.KeyFetchError("Forge's key set is not a usable JWKS") from None
+        if found is None:
+            raise exc.UnknownKeyError("Forge's key set has no key with the token's kid")
+        try:
+            return load_rsa_public_key(found.key)
+        except ValueError:
+            raise exc.UnknownKeyError(
+                "Forge's key set has no RSA key with the token's kid"
+            ) from None
+
+    def _may_refresh(self) -> bool:
+        with self._refresh_lock:
+            now = time.monotonic()
+            if now - self._last_refresh < REFRESH_INTERVAL:
+                return False
+            self._last_refresh = now
+            return True
+
+
+def _token(headers_or_token: Headers | str | None) -> str:
+    if isinstance(headers_or_token, str):
+        parts = headers_or_token.split()
+        if len(parts) == 2 and parts[0].lower() == "bearer":
+            return parts[1]
+        if len(parts) == 1:
+            return parts[0]
+        raise exc.MalformedTokenError("Expected a token or 'Bearer <token>'")
+    token = token_from_headers(headers_or_token, scheme="bearer")
+    if token is None:
+        raise exc.TokenMissingError("No Authorization: Bearer header")
+    return token

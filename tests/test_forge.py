@@ -1,0 +1,251 @@
+"""Forge invocation tokens, against a JWKS server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import jwt
+import pytest
+
+import atlassian_jwt
+from atlassian_jwt import ForgeInvocationVerifier
+from atlassian_jwt.forge import FORGE_ISSUER
+from tests.rsa_support import KeyServer, Response, new_rsa_key, refused_url, serve
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# Needs cryptography, imported lazily so that the module is still collected without it.
+pytestmark = pytest.mark.extras
+
+APP_ID = "8db8e2c8-1b2d-4f3e-9a6b-0c1d2e3f4a5b"
+APP_ARI = f"ari:cloud:ecosystem::app/{APP_ID}"
+KID = "forge/invocation-token/2024-01"  # JWKS kids are only looked up, never put in a URL
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+@pytest.fixture(scope="module")
+def forge_key() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+@pytest.fixture(scope="module")
+def other_key() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+def jwks(*keys: tuple[str, Any]) -> bytes:
+    entries = []
+    for kid, key in keys:
+        entry = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        entries.append({**entry, "kid": kid, "use": "sig", "alg": "RS256"})
+    return json.dumps({"keys": entries}).encode()
+
+
+@pytest.fixture
+def server(forge_key: Any) -> Iterator[KeyServer]:
+    for server in serve():
+        server.responses[JWKS_PATH] = Response(body=jwks((KID, forge_key)))
+        yield server
+
+
+@pytest.fixture
+def forge(server: KeyServer) -> ForgeInvocationVerifier:
+    return ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
+
+
+def fit(key: Any, *, kid: str | None = KID, algorithm: str = "RS256", **claims: Any) -> str:
+    """An invocation token as Forge issues it; claims=None leaves a claim out."""
+    now = int(time.time())
+    payload = {
+        "iss": FORGE_ISSUER,
+        "aud": APP_ARI,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": "4b8e1c5a-0d7f-4a3b-8e2c-9f1a6b7c8d9e",
+        "app": {"id": APP_ARI, "installationId": "ari:cloud:ecosystem::installation/1"},
+        "context": {"cloudId": "c0ffee"},
+        **claims,
+    }
+    payload = {name: value for name, value in payload.items() if value is not None}
+    headers = {} if kid is None else {"kid": kid}
+    return jwt.encode(payload, key, algorithm=algorithm, headers=headers)
+
+
+def test_valid_fit(forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer) -> None:
+    claims = forge.verify({"Authorization": f"Bearer {fit(forge_key)}"})
+    assert claims["aud"] == APP_ARI and claims["context"] == {"cloudId": "c0ffee"}
+    # The key set is cached: a second token costs no fetch.
+    assert forge.verify(fit(forge_key))["iss"] == FORGE_ISSUER
+    assert server.hits == {JWKS_PATH: 1}
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        lambda token: token,
+        lambda token: f"Bearer {token}",
+        lambda token: [(b"authorization", f"bearer {token}".encode())],
+        lambda token: {"AUTHORIZATION": f"BEARER {token}"},
+    ],
+    ids=["bare", "bearer-string", "asgi-pairs", "upper-case"],
+)
+def test_token_forms(forge: ForgeInvocationVerifier, forge_key: Any, given: Any) -> None:
+    assert forge.verify(given(fit(forge_key)))["aud"] == APP_ARI
+
+
+def test_app_id_given_as_ari(server: KeyServer, forge_key: Any) -> None:
+    forge = ForgeInvocationVerifier(APP_ARI, jwks_url=server.url + JWKS_PATH)
+    assert forge.app_ari == APP_ARI
+    assert forge.verify(fit(forge_key))
+
+
+def rejected(
+    forge: ForgeInvocationVerifier, token: Any, error: type[atlassian_jwt.DecodeError]
+) -> Any:
+    with pytest.raises(error) as info:
+        forge.verify(token)
+    assert isinstance(info.value, atlassian_jwt.DecodeError)
+    return info.value
+
+
+def test_wrong_aud(forge: ForgeInvocationVerifier, forge_key: Any) -> None:
+    token = fit(forge_key, aud="ari:cloud:ecosystem::app/another-app")
+    rejected(forge, token, atlassian_jwt.InvalidAudienceError)
+
+
+def test_wrong_iss(forge: ForgeInvocationVerifier, forge_key: Any) -> None:
+    rejected(
+        forge, fit(forge_key, iss="forge/invocation-token-x"), atlassian_jwt.InvalidIssuerError
+    )
+    rejected(forge, fit(forge_key, iss="forge/"), atlassian_jwt.InvalidIssuerError)
+
+
+def test_expired(forge: ForgeInvocationVerifier, forge_key: Any) -> None:
+    now = int(time.time())
+    token = fit(forge_key, iat=now - 900, nbf=now - 900, exp=now - 60)
+    rejected(forge, token, atlassian_jwt.TokenExpiredError)
+
+
+def test_missing_exp(forge: ForgeInvocationVerifier, forge_key: Any) -> None:
+    assert rejected(forge, fit(forge_key, exp=None), atlassian_jwt.MissingClaimError).claim == "exp"
+
+
+def test_unknown_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer) -> None:
+    rejected(forge, fit(forge_key, kid="rotated-away"), atlassian_jwt.UnknownKeyError)
+    # One refresh looked for the new kid; further unknown kids within the interval cost none.
+    rejected(forge, fit(forge_key, kid="made-up"), atlassian_jwt.UnknownKeyError)
+    assert server.hits == {JWKS_PATH: 2}
+
+
+def test_rotated_key_found_by_refresh(
+    forge: ForgeInvocationVerifier, forge_key: Any, other_key: Any, server: KeyServer
+) -> None:
+    assert forge.verify(fit(forge_key))
+    server.responses[JWKS_PATH] = Response(body=jwks((KID, forge_key), ("next", other_key)))
+    assert forge.verify(fit(other_key, kid="next"))["aud"] == APP_ARI
+
+
+def test_signed_by_another_key(forge: ForgeInvocationVerifier, other_key: Any) -> None:
+    rejected(forge, fit(other_key), atlassian_jwt.InvalidSignatureError)
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "RS512", "PS256"])
+def test_other_algorithms(forge: ForgeInvocationVerifier, forge_key: Any, algorithm: str) -> None:
+    key = "a-forge-secret-that-is-long-enough-for-hs256-hmac" if algorithm == "HS256" else forge_key
+    rejected(forge, fit(key, algorithm=algorithm), atlassian_jwt.AlgorithmNotAllowedError)
+
+
+def test_missing_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer) -> None:
+    rejected(forge, fit(forge_key, kid=None), atlassian_jwt.MalformedTokenError)
+    assert server.hit_count() == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, None, {"Authorization": "JWT abc.def.ghi"}, {"X-Forge-Token": "abc.def.ghi"}],
+)
+def test_no_bearer_token(forge: ForgeInvocationVerifier, headers: Any) -> None:
+    rejected(forge, headers, atlassian_jwt.TokenMissingError)
+
+
+@pytest.mark.parametrize("token", ["", "Bearer", "Bearer a b", "not a token", "a.b"])
+def test_malformed(forge: ForgeInvocationVerifier, token: str) -> None:
+    rejected(forge, token, atlassian_jwt.MalformedTokenError)
+
+
+# Key set faults: KeyFetchError, not a rejection, quickly.
+
+
+def fetch_fails(forge: ForgeInvocationVerifier, token: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(atlassian_jwt.KeyFetchError) as info:
+        forge.verify(token)
+    assert not isinstance(info.value, atlassian_jwt.DecodeError)
+    assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        Response(500),
+        Response(404),
+        Response(body=b"garbage"),
+        Response(body=b"[1, 2]"),
+        Response(body=b'{"keys": []}'),
+        Response(body=b'{"keys": [{"kty": "RSA", "kid": "x"}]}'),
+        Response(body=b"{}", delay=5),
+    ],
+    ids=["500", "404", "garbage", "not-an-object", "no-keys", "bad-key", "slow"],
+)
+def test_key_set_faults(server: KeyServer, forge_key: Any, response: Response) -> None:
+    server.responses[JWKS_PATH] = response
+    forge = ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
+    fetch_fails(forge, fit(forge_key))
+
+
+def test_key_set_unreachable(forge_key: Any) -> None:
+    forge = ForgeInvocationVerifier(APP_ID, jwks_url=refused_url() + JWKS_PATH, timeout=0.5)
+    fetch_fails(forge, fit(forge_key))
+
+
+# Configuration.
+
+
+def test_pinned_jwks_urls() -> None:
+    assert ForgeInvocationVerifier(APP_ID).jwks_url == (
+        "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
+    )
+    assert ForgeInvocationVerifier(APP_ID, environment="staging").jwks_url == (
+        "https://forge.cdn.stg.atlassian-dev.net/.well-known/jwks.json"
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"app_id": ""},
+        {"app_id": "ari:cloud:ecosystem::app/"},
+        {"app_id": "a b"},
+        {"app_id": "x/../y"},
+        {"environment": "dev"},
+        {"jwks_url": "http://forge.example.com/jwks.json"},
+        {"jwks_url": "file:///etc/jwks.json"},
+        {"timeout": 0},
+    ],
+    ids=str,
+)
+def test_bad_configuration(kwargs: dict[str, Any]) -> None:
+    arguments = {"app_id": APP_ID, **kwargs}
+    with pytest.raises(ValueError):
+        ForgeInvocationVerifier(**arguments)
+
+
+def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
+    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
+        ForgeInvocationVerifier(APP_ID)

@@ -1,0 +1,230 @@
+"""AsyncTokenProvider: the same exchange and cache on asyncio, with httpx.AsyncClient."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from atlassian_jwt import TokenExchangeError
+from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AccessToken, AsyncTokenProvider
+from tests import oauth2_stand_in
+from tests.conftest import SECRET
+from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
+
+pytestmark = pytest.mark.extras
+
+
+@pytest.fixture
+def oauth_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
+    return {**tenant, "oauthClientId": OAUTH_CLIENT_ID}
+
+
+@pytest.fixture
+def server(oauth_tenant: dict[str, Any]) -> Iterator[oauth2_stand_in.StandIn]:
+    with oauth2_stand_in.running(oauth_tenant) as stand_in:
+        yield stand_in
+    assert stand_in.problems == []
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def provider(server: oauth2_stand_in.StandIn, clock: FakeClock) -> AsyncTokenProvider:
+    return AsyncTokenProvider(authorization_server=server.url, clock=clock, timeout=5)
+
+
+def test_exchange_and_cache_against_the_stand_in(
+    provider: AsyncTokenProvider,
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
+    clock: FakeClock,
+) -> None:
+    async def main() -> tuple[AccessToken, AccessToken, AccessToken]:
+        first = await provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
+        again = await provider.get_token(oauth_tenant, ACCOUNT, "ACT_AS_USER READ")
+        clock.now += 900 - 60
+        renewed = await provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
+        return first, again, renewed
+
+    first, again, renewed = asyncio.run(main())
+    assert again is first and renewed.access_token != first.access_token
+    assert len(server.exchanges) == 2
+    form = server.exchanges[0]
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert form["scope"] == "READ ACT_AS_USER"
+    assert server.issued[first.access_token] == ACCOUNT
+    assert server.claims[1]["iat"] == int(clock.now)
+
+
+def test_sixteen_tasks_cause_one_exchange(
+    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    server.delay = 0.2
+
+    async def main() -> list[AccessToken]:
+        return await asyncio.gather(*(provider.get_token(oauth_tenant, ACCOUNT) for _ in range(16)))
+
+    tokens = asyncio.run(main())
+    assert len(server.exchanges) == 1
+    assert len({token.access_token for token in tokens}) == 1
+
+
+def test_tasks_share_one_exchange_per_key_only(
+    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    server.delay = 0.1
+
+    async def main() -> list[AccessToken]:
+        return await asyncio.gather(
+            *(provider.get_token(oauth_tenant, f"user-{i % 4}") for i in range(16))
+        )
+
+    tokens = asyncio.run(main())
+    assert len(server.exchanges) == 4
+    assert {server.issued[token.access_token] for token in tokens} == {
+        f"user-{i}" for i in range(4)
+    }
+
+
+def test_a_cancelled_caller_does_not_cancel_the_exchange_for_others(
+    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    server.delay = 0.2
+
+    async def main() -> tuple[bool, AccessToken]:
+        first = asyncio.ensure_future(provider.get_token(oauth_tenant, ACCOUNT))
+        await asyncio.sleep(0.05)  # the exchange is in flight
+        second = asyncio.ensure_future(provider.get_token(oauth_tenant, ACCOUNT))
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        return first.cancelled(), await second
+
+    cancelled, token = asyncio.run(main())
+    assert cancelled and isinstance(token, AccessToken)
+    assert len(server.exchanges) == 1
+
+
+def test_tasks_waiting_on_a_failed_exchange_share_its_error(
+    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    server.delay = 0.1
+    server.respond = lambda _: (500, b"", {})
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(provider.get_token(oauth_tenant, ACCOUNT) for _ in range(16)),
+            return_exceptions=True,
+        )
+
+    errors = asyncio.run(main())
+    assert len(server.exchanges) == 1
+    assert all(isinstance(error, TokenExchangeError) and error.status == 500 for error in errors)
+
+
+def _mock_provider(handler: Callable[[httpx.Request], httpx.Response]) -> AsyncTokenProvider:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return AsyncTokenProvider(client=client, timeout=0.5)
+
+
+def _json(status: int, body: Any) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(status, content=json.dumps(body).encode())
+
+
+def _raise(error: Exception) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("handler", "reason", "status"),
+    [
+        (_json(400, {"error": "invalid_grant"}), "http_status", 400),
+        (_json(503, {}), "http_status", 503),
+        (lambda request: httpx.Response(200, content=b"<html>"), "invalid_response", 200),
+        (_json(200, {"expires_in": 900}), "invalid_response", 200),
+        (
+            _json(200, {"access_token": "a", "pad": "x" * MAX_RESPONSE_BYTES}),
+            "invalid_response",
+            200,
+        ),
+        (_raise(httpx.ReadTimeout("slow")), "timeout", None),
+        (_raise(httpx.ConnectTimeout("slow")), "timeout", None),
+        (_raise(httpx.ConnectError("refused")), "connection", None),
+        (_raise(httpx.RemoteProtocolError("not HTTP")), "connection", None),
+    ],
+    ids=[
+        "400",
+        "503",
+        "not json",
+        "no token",
+        "huge",
+        "read timeout",
+        "connect timeout",
+        "down",
+        "not http",
+    ],
+)
+def test_each_failure_is_a_token_exchange_error(
+    oauth_tenant: dict[str, Any],
+    handler: Callable[[httpx.Request], httpx.Response],
+    reason: str,
+    status: int | None,
+) -> None:
+    with pytest.raises(TokenExchangeError) as caught:
+        asyncio.run(_mock_provider(handler).get_token(oauth_tenant, ACCOUNT))
+    assert (caught.value.reason, caught.value.status) == (reason, status)
+    assert_nothing_leaks(caught.value, SECRET)
+
+
+def test_the_given_client_posts_the_form(oauth_tenant: dict[str, Any]) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"access_token": "abc", "expires_in": 900})
+
+    token = asyncio.run(_mock_provider(handler).get_token(oauth_tenant, ACCOUNT, ["write"]))
+    assert token.access_token == "abc"
+    [request] = seen
+    assert request.method == "POST"
+    assert (
+        str(request.url)
+        == "https://oauth-2-authorization-server.services.atlassian.com/oauth2/token"
+    )
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    form = dict(httpx.QueryParams(request.content.decode()))
+    assert form["scope"] == "WRITE" and set(form) == {"grant_type", "assertion", "scope"}
+
+
+def test_redirects_are_not_followed(oauth_tenant: dict[str, Any]) -> None:
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return httpx.Response(307, headers={"Location": "https://elsewhere.example/oauth2/token"})
+
+    with pytest.raises(TokenExchangeError) as caught:
+        asyncio.run(_mock_provider(handler).get_token(oauth_tenant, ACCOUNT))
+    assert caught.value.status == 307
+    assert hosts == ["oauth-2-authorization-server.services.atlassian.com"]
+
+
+def test_timeout_against_a_real_slow_server(
+    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+) -> None:
+    server.delay = 2
+    provider = AsyncTokenProvider(authorization_server=server.url, timeout=0.2)
+    with pytest.raises(TokenExchangeError, match="timed out") as caught:
+        asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
+    assert caught.value.retryable
+    assert_nothing_leaks(caught.value, *server.assertions, SECRET)
