@@ -121,6 +121,7 @@ class MemoryTenantStore:
         self._rows: dict[str, tuple[dict[str, Any] | None, float | None]] = {}
 
     def get(self, client_key: str) -> dict[str, Any] | None:
+        client_key = _checked_key(client_key)
         with self._lock:
             tenant = self._rows.get(client_key, (None, None))[0]
             return copy.deepcopy(tenant)

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,14 @@ def test_a_tenant_needs_a_client_key(store: TenantStore, bad: dict[str, Any]) ->
         store.save(bad)
 
 
+@pytest.mark.parametrize("client_key", ["", 7, None])
+def test_client_keys_are_non_empty_strings(store: TenantStore, client_key: Any) -> None:
+    with pytest.raises(ValueError, match="clientKey"):
+        store.get(client_key)
+    with pytest.raises(ValueError, match="clientKey"):
+        store.delete(client_key)
+
+
 @pytest.mark.parametrize("event_time", [True, float("nan"), float("inf"), "100"])
 def test_event_time_must_be_a_finite_number(
     store: TenantStore, tenant: dict[str, Any], event_time: Any
@@ -255,7 +264,7 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     SQLiteTenantStore(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -314,7 +323,7 @@ def test_sqlite_damaged_pages_fail_at_start_up(tmp_path: Path, tenant: dict[str,
     for number in range(50):
         store.save({**tenant, "clientKey": f"jira:{number}", "padding": "x" * 500})
 
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(path.read_bytes())
     page_size = 4096
@@ -327,7 +336,7 @@ def test_sqlite_damaged_pages_fail_at_start_up(tmp_path: Path, tenant: dict[str,
 def test_sqlite_a_table_of_another_shape_fails_at_start_up(tmp_path: Path) -> None:
 
     path = tmp_path / "t.db"
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.execute(f"CREATE TABLE {SQLiteTenantStore.TABLE} (id INTEGER, secret TEXT)")
     with pytest.raises(TenantStoreError, match="another shape"):
         SQLiteTenantStore(path)
