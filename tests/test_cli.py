@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -428,12 +429,20 @@ def test_verify_atlassians_own_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     # Their exp is in 2014: verified with a leeway that reaches back that far.
     monkeypatch.setenv("OFFICIAL_SECRET", OFFICIAL["secret"])
     leeway = str(int(time.time()) - 1_300_000_000)
+    # PyJWT 2.11 and later warn about the 18-byte secret; 2.10.1 does not.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jwt.encode({}, OFFICIAL["secret"], algorithm="HS256")
+    pyjwt_warns = any("The HMAC key is" in str(warning.message) for warning in caught)
     for vector in OFFICIAL["tests"][:20]:
         args = ["verify", "--method", vector["method"], "--url", vector["url"]]
         status, out, err = cli(*args, "--secret-env", "OFFICIAL_SECRET", "--leeway", leeway)
         assert status == 0, (vector["name"], err)
-        # PyJWT's warning about the 18-byte secret is reported in one line, not a traceback.
-        assert err.startswith("warning: The HMAC key is 18 bytes long")
+        if pyjwt_warns:
+            # The warning is reported in one line, not a traceback.
+            assert err.startswith("warning: The HMAC key is 18 bytes long")
+        else:
+            assert err == ""
 
 
 # sign
