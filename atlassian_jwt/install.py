@@ -31,7 +31,12 @@ from .tokens import (
 )
 from .url_utils import base_path, canonical_request, parse_params, split_url
 
-__all__ = ["DEFAULT_INSTALL_LEEWAY", "InstallAuthenticator", "LifecycleBody"]
+__all__ = [
+    "DEFAULT_INSTALL_LEEWAY",
+    "InstallAuthenticator",
+    "LifecycleBody",
+    "parse_lifecycle_body",
+]
 
 #: Seconds of clock skew allowed by default: what Atlassian's own Java reader allows.
 DEFAULT_INSTALL_LEEWAY = 30
@@ -140,7 +145,7 @@ class InstallAuthenticator:
             params = parse_params(query)
         except (TypeError, ValueError):
             raise exc.MalformedRequestError("The request URL is not valid text") from None
-        client_key = _client_key(body)
+        client_key = parse_lifecycle_body(body)["clientKey"]
         token = token_from_headers(headers)
         if token is None:
             raise exc.TokenMissingError("No Authorization: JWT header")
@@ -198,11 +203,17 @@ def _check_qsh(
     check_qsh(token_qsh, canonical_request(method, path, params, first))
 
 
-def _client_key(body: LifecycleBody) -> str:
-    """Return the ``clientKey`` of a lifecycle body, which must be a JSON object."""
+def parse_lifecycle_body(body: LifecycleBody) -> dict[str, Any]:
+    """Parse a lifecycle callback's body: one JSON object with a ``clientKey``, no name twice.
+
+    :param body: the raw JSON (bytes or text) or an already parsed mapping.
+    :returns: the body as a dict.
+    :raises MalformedRequestError: if it is not valid JSON, not an object, repeats a name, or
+        has no non-empty ``clientKey``.
+    """
     if isinstance(body, (bytes, str)):
         try:
-            payload = json.loads(body, object_pairs_hook=_unique_keys)
+            payload = json.loads(body, object_pairs_hook=_unique_names)
         except (ValueError, RecursionError):
             raise exc.MalformedRequestError("The callback's body is not valid JSON") from None
     else:
@@ -212,14 +223,15 @@ def _client_key(body: LifecycleBody) -> str:
     client_key = payload.get("clientKey")
     if not isinstance(client_key, str) or not client_key:
         raise exc.MalformedRequestError("The callback's body has no clientKey")
-    return client_key
+    return dict(payload)
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two "clientKey"s would let this check read one and the app's own parser the other.
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two "clientKey"s (or "sharedSecret"s) would let this check read one and the app's own
+    # parser, or the tenant store, the other.
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise ValueError("duplicate key")
+        raise ValueError("duplicate name")
     return result
 
 

@@ -26,12 +26,12 @@ see :mod:`atlassian_jwt.tenants`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import exceptions as exc
 from .authenticate import Authenticator, AuthResult
+from .install import parse_lifecycle_body
 from .tenants import TenantStore, TenantStoreAuthenticator
 from .tokens import Headers
 
@@ -103,7 +103,7 @@ class LifecycleHandler:
         :raises KeyFetchError: if Atlassian's key cannot be fetched now (answer 503).
         :raises TenantStoreError: if the store fails (answer 503).
         """
-        payload = _payload(body)
+        payload = parse_lifecycle_body(body)
         secret = payload.get("sharedSecret")
         if not isinstance(secret, str) or not secret:
             raise exc.MalformedRequestError("The installed body has no sharedSecret")
@@ -118,7 +118,7 @@ class LifecycleHandler:
 
         Takes, returns and raises what :meth:`installed` does.
         """
-        result = self._verify_signed(http_method, url, headers, body, _payload(body))
+        result = self._verify_signed(http_method, url, headers, body, parse_lifecycle_body(body))
         self.store.delete(result.client_key, event_time=result.claims["iat"])
         return result
 
@@ -149,7 +149,7 @@ class LifecycleHandler:
         shared_secret = None
         if self.allow_hs256:
             # The body's clientKey is unverified here: it only picks the secret to try.
-            tenant = self.store.get(_client_key(payload))
+            tenant = self.store.get(payload["clientKey"])
             shared_secret = tenant.get("sharedSecret") if tenant else None
         return self.install_authenticator.authenticate(
             http_method, url, headers, body, shared_secret=shared_secret
@@ -158,9 +158,9 @@ class LifecycleHandler:
     def _verify_shared_secret(
         self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
     ) -> AuthResult:
-        payload = _payload(body)
+        payload = parse_lifecycle_body(body)
         result = self.authenticator.authenticate(http_method, url, headers)
-        if _client_key(payload) != result.client_key:
+        if payload["clientKey"] != result.client_key:
             raise exc.InvalidIssuerError(
                 "The token's iss is not the clientKey of the body", client_key=result.client_key
             )
@@ -168,32 +168,3 @@ class LifecycleHandler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r}, {self.install_authenticator!r})"
-
-
-def _payload(body: LifecycleBody) -> dict[str, Any]:
-    """Parse a lifecycle body: one JSON object, no name twice."""
-    if isinstance(body, (bytes, str)):
-        try:
-            payload = json.loads(body, object_pairs_hook=_unique_names)
-        except (ValueError, RecursionError):
-            raise exc.MalformedRequestError("The callback's body is not valid JSON") from None
-    else:
-        payload = body
-    if not isinstance(payload, Mapping):
-        raise exc.MalformedRequestError("The callback's body is not a JSON object")
-    return dict(payload)
-
-
-def _client_key(payload: Mapping[str, Any]) -> str:
-    client_key = payload.get("clientKey")
-    if not isinstance(client_key, str) or not client_key:
-        raise exc.MalformedRequestError("The callback's body has no clientKey")
-    return client_key
-
-
-def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two "clientKey"s or "sharedSecret"s would let the verifier read one and the store another.
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate name")
-    return result
