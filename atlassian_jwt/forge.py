@@ -19,8 +19,9 @@ from typing import Any
 import jwt
 
 from . import exceptions as exc
-from .keys import DEFAULT_KEY_TIMEOUT, check_fetch_url, load_rsa_public_key, require_crypto
+from .keys import DEFAULT_KEY_TIMEOUT, load_rsa_public_key, require_crypto
 from .tokens import Headers, TokenVerifier, token_from_headers, unverified_header
+from .url_utils import check_service_url
 
 __all__ = [
     "APP_ARI_PREFIX",
@@ -108,7 +109,9 @@ class ForgeInvocationVerifier:
         if not timeout > 0 or not math.isfinite(timeout):
             raise ValueError("timeout must be a positive number of seconds")
         self.app_ari = APP_ARI_PREFIX + bare_id
-        self.jwks_url = check_fetch_url(jwks_url) if jwks_url else FORGE_JWKS_URLS[environment]
+        self.jwks_url = (
+            check_service_url(jwks_url, "jwks_url") if jwks_url else FORGE_JWKS_URLS[environment]
+        )
         self.max_token_length = max_token_length
         self._jwks = jwt.PyJWKClient(self.jwks_url, timeout=timeout)
         self._verifier = TokenVerifier(

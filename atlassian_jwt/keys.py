@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import http.client
-import ipaddress
 import math
 import re
 import socket
@@ -26,11 +25,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, Union
-from urllib.parse import urlsplit
 
 import jwt.algorithms
 
 from . import exceptions as exc
+from .url_utils import check_service_url
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -74,7 +73,6 @@ MIN_RSA_KEY_BITS = 2048
 PublicKey = Union[str, bytes, "RSAPublicKey"]
 
 _INSTALL_HINT = "pip install 'atlassian-jwt[crypto]'"
-_LOOPBACK_NAMES = frozenset({"localhost"})
 _CHUNK = 4096
 
 
@@ -213,7 +211,11 @@ class AtlassianKeyProvider:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         self.environment = environment
-        self.base_url = check_fetch_url(base_url) if base_url else KEY_BASE_URLS[environment]
+        self.base_url = (
+            check_service_url(base_url, "A key server URL")
+            if base_url
+            else KEY_BASE_URLS[environment]
+        )
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._cache: dict[str, RSAPublicKey] = {}
@@ -269,31 +271,6 @@ class AtlassianKeyProvider:
             return load_rsa_public_key(body)
         except ValueError:
             raise exc.KeyFetchError("The key server's answer is not an RSA public key") from None
-
-
-def check_fetch_url(url: str) -> str:
-    """Return ``url`` if keys may be fetched from it: ``https://``, or ``http://`` to loopback.
-
-    :raises ValueError: otherwise (another scheme, no host, credentials, a query or fragment).
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("A key server URL must be an absolute https:// URL")
-    if parts.username is not None or parts.query or parts.fragment:
-        raise ValueError("A key server URL may not carry credentials, a query or a fragment")
-    if scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("Plain http:// is allowed only to a loopback address, for tests")
-    return url
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def fetch(url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:

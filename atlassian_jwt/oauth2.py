@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 import jwt
 
 from .exceptions import TokenExchangeError
+from .url_utils import check_service_url, origin
 
 if TYPE_CHECKING:
     import httpx
@@ -88,7 +89,6 @@ MAX_RESPONSE_BYTES = 64 * 1024
 
 _ISS_PREFIX = "urn:atlassian:connect:clientid:"
 _SUB_PREFIX = "urn:atlassian:connect:useraccountid:"
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # RFC 6749 section 3.3: a scope token is printable ASCII except space, '"' and '\'.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 # RFC 6750 section 2.1 b64token: what may follow "Bearer " in a header, nothing else.
@@ -96,7 +96,6 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # RFC 6749 section 5.2: an error code; anything else the server sends is not echoed.
 _OAUTH_ERROR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
 _DIGITS = re.compile(r"[0-9]+")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 ScopesArg = Union[str, Iterable[str]]
 CacheKey = tuple[str, str, tuple[str, ...]]
@@ -220,36 +219,14 @@ def is_tenant_url(tenant: Mapping[str, Any], url: str) -> bool:
     >>> is_tenant_url(tenant, "https://example.atlassian.net.evil.test/rest/api/3/myself")
     False
     """
-    origin = _origin(str(tenant.get("baseUrl") or ""))
-    return origin is not None and origin == _origin(url)
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        scheme = parts.scheme.lower()
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        return None
-    if not parts.hostname or port is None:
-        return None
-    return scheme, parts.hostname.lower(), port
+    tenant_origin = origin(str(tenant.get("baseUrl") or ""))
+    return tenant_origin is not None and tenant_origin == origin(url)
 
 
 def _check_server(url: str) -> str:
     """Return the authorization server's address without a trailing slash, if it is safe."""
-    parts = urllib.parse.urlsplit(url)
-    if (
-        parts.scheme not in ("https", "http")
-        or not parts.hostname
-        or parts.username is not None
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValueError("authorization_server must be an https:// URL without query or user")
     # Anyone who reads an assertion on the wire can exchange it: plain HTTP only on loopback.
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
-        raise ValueError("authorization_server must use https (http only for 127.0.0.1)")
+    check_service_url(url, "authorization_server")
     return url[:-1] if url.endswith("/") else url
 
 

@@ -12,16 +12,19 @@ canonicalisation lives only here.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Union
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 __all__ = [
     "BodyParams",
     "base_path",
     "canonicalize_request",
+    "check_service_url",
     "hash_url",
+    "origin",
     "parse_query_params",
 ]
 
@@ -286,3 +289,63 @@ def _check_text(text: str, what: str) -> None:
             raise ValueError(
                 f"{what} is not valid text: it contains a lone surrogate, which no URL can carry"
             ) from None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """Return the scheme, host and port of an absolute ``http(s)`` URL, or ``None``.
+
+    Two URLs with the same origin may share credentials; the outbound auth classes send a
+    tenant's tokens only to its ``baseUrl``'s origin.
+
+    >>> origin("https://Example.atlassian.net/wiki")
+    ('https', 'example.atlassian.net', 443)
+    >>> origin("https://example.atlassian.net.evil.test/") == origin("https://example.atlassian.net")
+    False
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def check_service_url(url: str, what: str) -> str:
+    """Return ``url`` if the library may call it: ``https://``, or ``http://`` to loopback.
+
+    For the addresses of Atlassian's services (key servers, JWKS, the authorization server),
+    which come from configuration only. Plain HTTP is allowed to a loopback address alone, for
+    servers that tests start on 127.0.0.1.
+
+    :param what: what the URL is for, named in the error.
+    :raises ValueError: for another scheme, no host, credentials, a query or a fragment, or
+        plain HTTP beyond loopback.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except (TypeError, ValueError, AttributeError):
+        raise ValueError(f"{what} must be an absolute https:// URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{what} must be an absolute https:// URL")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise ValueError(f"{what} may not carry credentials, a query or a fragment")
+    if scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(f"{what} must use https (plain http only to a loopback address)")
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..encode import encode_token
-from ..url_utils import split_url
+from ..url_utils import origin, split_url
 
 # The installed payload's fields that signing needs.
 _REQUIRED = ("key", "clientKey", "sharedSecret", "baseUrl")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -36,11 +34,11 @@ class TenantSigner:
                 "(the installed callback's payload has them)"
             )
         self._tenant = {name: tenant_info[name] for name in _REQUIRED}
-        origin = _origin(self._tenant["baseUrl"])
-        if origin is None:
+        tenant_origin = origin(self._tenant["baseUrl"])
+        if tenant_origin is None:
             raise ValueError("tenant_info['baseUrl'] must be an absolute http or https URL")
         #: ``(scheme, host, port)`` of ``baseUrl``: the only origin requests are signed for.
-        self.origin: tuple[str, str, int] = origin
+        self.origin: tuple[str, str, int] = tenant_origin
 
     @property
     def client_key(self) -> str:
@@ -48,7 +46,7 @@ class TenantSigner:
 
     def covers(self, url: str) -> bool:
         """Whether ``url`` is on the tenant's origin (scheme, host and port of ``baseUrl``)."""
-        return _origin(url) == self.origin
+        return origin(url) == self.origin
 
     def authorization(
         self, method: str, url: str, content_type: str | None = None, body: bytes | None = None
@@ -78,18 +76,6 @@ class TenantSigner:
         return f"key={self._tenant['key']!r}, clientKey={self.client_key!r}, " + (
             f"baseUrl={self._tenant['baseUrl']!r}"
         )
-
-
-def _origin(url: str) -> tuple[str, str, int] | None:
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
 
 
 def _is_form(content_type: str | None) -> bool:
