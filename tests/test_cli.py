@@ -27,7 +27,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atlassian_jwt import exceptions as exc
-from atlassian_jwt.cli import EXIT_STATUSES, diagnose_qsh, exit_status, main
+from atlassian_jwt.cli import EXIT_STATUSES, exit_status, main
+from atlassian_jwt.diagnose import diagnose_qsh
 from atlassian_jwt.url_utils import canonicalize_request, hash_url, qsh_of
 from tests.conftest import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
 
