@@ -208,7 +208,7 @@ class TokenVerifier:
         except (TypeError, ValueError, OverflowError):
             # Claims of the wrong type (an "exp" that is a list, say) can surface from PyJWT's
             # claim checks as these; to the caller they are one more invalid token.
-            raise exc.InvalidClaimError("A time claim is not a number") from None
+            raise exc.InvalidClaimError("A claim has a value of the wrong type") from None
 
 
 def _translate(error: jwt.PyJWTError) -> exc.TokenRejectedError:
