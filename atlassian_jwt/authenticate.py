@@ -23,6 +23,9 @@ from .tokens import (
 )
 from .url_utils import (
     BodyParams,
+    _canonical_from_raw,
+    _decode,
+    _parse_raw,
     base_path,
     canonical_request,
     merge_body_params,
@@ -157,19 +160,27 @@ class Authenticator(abc.ABC):
         """
         try:
             path, query = split_url(url)
-            params = parse_params(query)
-            if body_params is not None:
+            if body_params is None:
+                # Raw values, which the canonical request mostly uses as they are; only the
+                # token is decoded.
+                params = _parse_raw(query)
+                jwt_values = {"jwt": [_decode(value) for value in params.get("jwt", ())]}
+                canonical_of = _canonical_from_raw
+            else:
+                params = parse_params(query)
                 merge_body_params(params, body_params)
+                jwt_values = params
+                canonical_of = canonical_request
         except ValueError:
             raise exc.MalformedRequestError("The request URL is not valid text") from None
 
-        token = self._get_token(headers, params)
+        token = self._get_token(headers, jwt_values)
         client_key = _issuer(unverified_claims(token, self.max_token_length))
         claims = self._verifier.verify(token, self._shared_secret(client_key))
 
         token_qsh = claims["qsh"]
         if not (allow_context_qsh and token_qsh == CONTEXT_QSH):
-            canonical = canonical_request(http_method, path, params, self._base_path)
+            canonical = canonical_of(http_method, path, params, self._base_path)
             check_qsh(token_qsh, canonical)
         return AuthResult(client_key, claims)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Union
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
@@ -45,6 +45,17 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")
 _PERCENT_ENCODED = tuple(
     chr(byte) if _UNRESERVED.fullmatch(chr(byte)) else f"%{byte:02X}" for byte in range(256)
 )
+
+# Raw query text that is already canonical: unreserved characters and upper-case escapes of
+# the ASCII bytes that are not unreserved (%00-%2C, %2F, %3A-%40, %5B-%5E, %60, %7B-%7D, %7F).
+# Form-decoding such text and encoding it again gives it back unchanged, so it can skip both.
+# No "+" (a space), no lower-case hex, no escape of an unreserved character such as %7E, no
+# escape of a byte >= 0x80 (UTF-8, maybe invalid): each of those changes in the round trip.
+_CANONICAL = re.compile(
+    r"[A-Za-z0-9\-._~]*"
+    r"(?:%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF])[A-Za-z0-9\-._~]*)*"
+)
+_is_canonical = _CANONICAL.fullmatch
 
 # Java's Character.isWhitespace, which StringUtils.isBlank uses to decide that a path is empty.
 # It differs from str.isspace: the no-break spaces (U+00A0, U+2007, U+202F) are not whitespace.
@@ -84,9 +95,10 @@ def canonicalize_request(
     'GET&/rest/api/space&'
     """
     path, query = split_url(url)
+    if body_params is None:
+        return _canonical_from_raw(http_method, path, _parse_raw(query), base_path(base_url))
     params = parse_params(query)
-    if body_params is not None:
-        merge_body_params(params, body_params)
+    merge_body_params(params, body_params)
     return canonical_request(http_method, path, params, base_path(base_url))
 
 
@@ -165,6 +177,11 @@ def parse_params(query: str) -> Params:
     U+FFFD. A malformed escape such as ``%zz`` stays as it is. A piece with an empty name is
     dropped, as Tomcat drops it.
     """
+    return {name: [_decode(value) for value in raw] for name, raw in _parse_raw(query).items()}
+
+
+def _parse_raw(query: str) -> Params:
+    """Like :func:`parse_params`, but leave the values as they appear in ``query``."""
     params: Params = {}
     if not query:
         return params
@@ -172,11 +189,7 @@ def parse_params(query: str) -> Params:
         name, _, value = piece.partition("=")
         if not name:
             continue
-        # Most names and many values need no decoding; the tests here save a call.
-        if "%" in name or "+" in name:
-            name = _form_decode(name)
-        if "%" in value or "+" in value:
-            value = _form_decode(value)
+        name = _decode(name)
         values = params.get(name)
         if values is None:
             params[name] = [value]
@@ -209,6 +222,26 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
 
     :param base: a base path as returned by :func:`base_path`.
     """
+    return _assemble(http_method, path, params, base, _encode_values)
+
+
+def _canonical_from_raw(http_method: str, path: str, params: Params, base: str = "") -> str:
+    """Like :func:`canonical_request`, but from the raw values of :func:`_parse_raw`.
+
+    A single value that :func:`_is_canonical` accepts is its own encoding, so it is neither
+    decoded nor encoded again; every other value goes the way of :func:`canonical_request`.
+    """
+    return _assemble(http_method, path, params, base, _encode_raw_values)
+
+
+def _assemble(
+    http_method: str,
+    path: str,
+    params: Params,
+    base: str,
+    encode_values: Callable[[list[str]], str],
+) -> str:
+    """Build ``METHOD&URI&QUERY``; ``encode_values`` gives one parameter's encoded values."""
     # 1. METHOD: upper-cased.
     method = http_method.upper()
 
@@ -228,25 +261,11 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
     if not path.startswith("/"):
         path = "/" + path
 
-    # 3. QUERY: every parameter but "jwt",
-    entries = []
-    for name, values in params.items():
-        if name == "jwt":
-            continue
-        #   3.2 its values sorted by their decoded strings in UTF-16 code-unit order (Java's
-        #       String.compareTo); that differs from code-point order only for characters
-        #       outside the BMP, so ASCII values skip the key;
-        if len(values) > 1:
-            if all(value.isascii() for value in values):
-                values = sorted(values)
-            else:
-                values = sorted(values, key=_utf16_units)
-        #   3.3 the name and values percent-encoded, 3.4 values joined with ",",
-        if len(values) == 1:
-            encoded = _encode(values[0])
-        else:
-            encoded = ",".join([_encode(value) for value in values])
-        entries.append((_encode(name), encoded))
+    # 3. QUERY: every parameter but "jwt", its name percent-encoded (3.3), its values sorted,
+    #    encoded and joined by encode_values (3.2 to 3.4);
+    entries = [
+        (_encode(name), encode_values(values)) for name, values in params.items() if name != "jwt"
+    ]
     #   3.5 the entries sorted by encoded name and joined with "&".
     entries.sort()
     query = "&".join([f"{name}={values}" for name, values in entries])
@@ -254,9 +273,38 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
     return f"{method}&{path}&{query}"
 
 
+def _encode_values(values: list[str]) -> str:
+    """Encode one parameter's decoded values for the canonical query (SPEC §2, 3.2 to 3.4)."""
+    #   3.2 the values sorted by their decoded strings in UTF-16 code-unit order (Java's
+    #       String.compareTo); that differs from code-point order only for characters
+    #       outside the BMP, so ASCII values skip the key;
+    if len(values) == 1:
+        return _encode(values[0])
+    if all(value.isascii() for value in values):
+        values = sorted(values)
+    else:
+        values = sorted(values, key=_utf16_units)
+    #   3.3 each value percent-encoded, 3.4 the values joined with ",".
+    return ",".join([_encode(value) for value in values])
+
+
+def _encode_raw_values(raw: list[str]) -> str:
+    """Like :func:`_encode_values`, for one parameter's raw values as they appear in the query."""
+    if len(raw) == 1 and _is_canonical(raw[0]):
+        return raw[0]
+    return _encode_values([_decode(value) for value in raw])
+
+
 def qsh_of(canonical: str) -> str:
     """Return the lowercase hex SHA-256 of a canonical request's UTF-8 bytes."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _decode(text: str) -> str:
+    # Most names and many values need no decoding; the test here saves a call.
+    if "%" in text or "+" in text:
+        return _form_decode(text)
+    return text
 
 
 def _form_decode(text: str) -> str:

@@ -18,6 +18,8 @@ from atlassian_jwt.url_utils import (
     hash_url,
     parse_params,
     parse_query_params,
+    qsh_of,
+    split_url,
 )
 from tests.conftest import EXTRA, OFFICIAL
 
@@ -296,3 +298,52 @@ def test_form_decoding_is_unquote_plus(query: str) -> None:
 @given(value=st.text(st.characters(codec="utf-8"), max_size=16))
 def test_percent_encoding_is_quote(value: str) -> None:
     assert canonical_request("GET", "/p", {"n": [value]}) == f"GET&/p&n={quote(value, safe='')}"
+
+
+# Raw values that are already canonical skip decoding and encoding (issue 6): the result must
+# be byte for byte what decoding everything and encoding it again gives.
+
+_raw_query = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "%",
+                "+",
+                "=",
+                "&",
+                "&&",
+                "jwt",
+                "%6Awt",
+                "j",
+                "a",
+                "a%20b",
+                "a+b",
+                "%2",
+                "%20",
+                "%2b",
+                "%2B",
+                "%2F",
+                "%7E",
+                "%7e",
+                "%41",
+                "%7F",
+                "%00",
+                "%3A",
+                "%FF",
+                "%C3%A9",
+                "%zz",
+                "~",
+            ]
+        ),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=24,
+).map("".join)
+
+
+@given(query=_raw_query, method=st.sampled_from(["GET", "post"]))
+def test_the_raw_fast_path_equals_decoding_then_encoding(query: str, method: str) -> None:
+    path, raw = split_url(f"/x/p/?{query}")  # "#" starts a fragment
+    slow = canonical_request(method, path, parse_params(raw), "/x")
+    assert canonicalize_request(method, f"/x/p/?{query}", "/x") == slow
+    assert hash_url(method, f"/x/p/?{query}", "/x") == qsh_of(slow)
