@@ -95,6 +95,10 @@ class InstallAuthenticator:
         audiences = [url for base in self.app_base_urls for url in (base, base + "/")]
         self._rs256 = TokenVerifier(("RS256",), _RS256_CLAIMS, leeway, audience=audiences)
         self._hs256 = TokenVerifier(("HS256",), _HS256_CLAIMS, leeway)
+        # The last key that load_rsa_public_key accepted. Loaded keys are immutable, so when
+        # the provider returns that same object again (as the key providers do from their
+        # caches), it needs no second check.
+        self._checked_key: object = None
 
     @property
     def leeway(self) -> float:
@@ -183,10 +187,15 @@ class InstallAuthenticator:
         key = self.key_provider.get_key(kid)
         if key is None:
             raise exc.UnknownKeyError("No public key is known for the token's kid")
+        if key is self._checked_key:
+            return key
         try:
-            return load_rsa_public_key(key)
+            checked = load_rsa_public_key(key)
         except ValueError:
             raise exc.KeyFetchError("The key provider returned no RSA public key") from None
+        if checked is key:
+            self._checked_key = key
+        return checked
 
 
 def _check_qsh(

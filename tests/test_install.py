@@ -497,3 +497,27 @@ def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
     with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
         InstallAuthenticator(APP_BASE, key_provider=StaticKeyProvider({}))
+
+
+def test_a_key_checked_once_is_not_trusted_for_another_key(
+    atlassian_key: rsa.RSAPrivateKey,
+) -> None:
+    # The check of the provider's key is skipped only for the very object already checked.
+    class Provider:
+        key: Any = atlassian_key.public_key()
+
+        def get_key(self, kid: str) -> Any:
+            return self.key
+
+    provider = Provider()
+    installs = InstallAuthenticator(APP_BASE, key_provider=provider)
+    for _ in range(2):
+        assert installs.authenticate(
+            "POST", INSTALLED_URL, auth(install_token(atlassian_key)), lifecycle_body()
+        )
+    for bad in ("garbage", new_rsa_key(1024).public_key()):
+        provider.key = bad
+        with pytest.raises(atlassian_jwt.KeyFetchError):
+            installs.authenticate(
+                "POST", INSTALLED_URL, auth(install_token(atlassian_key)), lifecycle_body()
+            )
