@@ -23,13 +23,13 @@ from .tokens import (
 )
 from .url_utils import (
     BodyParams,
-    _canonical_from_raw,
-    _decode,
-    _parse_raw,
     base_path,
     canonical_request,
+    canonical_request_from_raw,
+    decode_component,
     merge_body_params,
     parse_params,
+    parse_raw_params,
     qsh_of,
     split_url,
 )
@@ -163,9 +163,9 @@ class Authenticator(abc.ABC):
             if body_params is None:
                 # Raw values, which the canonical request mostly uses as they are; only the
                 # token is decoded.
-                params = _parse_raw(query)
-                jwt_values = {"jwt": [_decode(value) for value in params.get("jwt", ())]}
-                canonical_of = _canonical_from_raw
+                params = parse_raw_params(query)
+                jwt_values = {"jwt": [decode_component(value) for value in params.get("jwt", ())]}
+                canonical_of = canonical_request_from_raw
             else:
                 params = parse_params(query)
                 merge_body_params(params, body_params)

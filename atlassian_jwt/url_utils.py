@@ -96,7 +96,9 @@ def canonicalize_request(
     """
     path, query = split_url(url)
     if body_params is None:
-        return _canonical_from_raw(http_method, path, _parse_raw(query), base_path(base_url))
+        return canonical_request_from_raw(
+            http_method, path, parse_raw_params(query), base_path(base_url)
+        )
     params = parse_params(query)
     merge_body_params(params, body_params)
     return canonical_request(http_method, path, params, base_path(base_url))
@@ -177,10 +179,13 @@ def parse_params(query: str) -> Params:
     U+FFFD. A malformed escape such as ``%zz`` stays as it is. A piece with an empty name is
     dropped, as Tomcat drops it.
     """
-    return {name: [_decode(value) for value in raw] for name, raw in _parse_raw(query).items()}
+    return {
+        name: [decode_component(value) for value in raw]
+        for name, raw in parse_raw_params(query).items()
+    }
 
 
-def _parse_raw(query: str) -> Params:
+def parse_raw_params(query: str) -> Params:
     """Like :func:`parse_params`, but leave the values as they appear in ``query``."""
     params: Params = {}
     if not query:
@@ -189,7 +194,7 @@ def _parse_raw(query: str) -> Params:
         name, _, value = piece.partition("=")
         if not name:
             continue
-        name = _decode(name)
+        name = decode_component(name)
         values = params.get(name)
         if values is None:
             params[name] = [value]
@@ -225,8 +230,8 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
     return _assemble(http_method, path, params, base, _encode_values)
 
 
-def _canonical_from_raw(http_method: str, path: str, params: Params, base: str = "") -> str:
-    """Like :func:`canonical_request`, but from the raw values of :func:`_parse_raw`.
+def canonical_request_from_raw(http_method: str, path: str, params: Params, base: str = "") -> str:
+    """Like :func:`canonical_request`, but from the raw values of :func:`parse_raw_params`.
 
     A single value that :func:`_is_canonical` accepts is its own encoding, so it is neither
     decoded nor encoded again; every other value goes the way of :func:`canonical_request`.
@@ -292,7 +297,7 @@ def _encode_raw_values(raw: list[str]) -> str:
     """Like :func:`_encode_values`, for one parameter's raw values as they appear in the query."""
     if len(raw) == 1 and _is_canonical(raw[0]):
         return raw[0]
-    return _encode_values([_decode(value) for value in raw])
+    return _encode_values([decode_component(value) for value in raw])
 
 
 def qsh_of(canonical: str) -> str:
@@ -300,7 +305,12 @@ def qsh_of(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _decode(text: str) -> str:
+def decode_component(text: str) -> str:
+    """Form-decode one name or value of a query: ``+`` is a space, ``%XX`` are UTF-8 bytes.
+
+    >>> decode_component("Australia%2FSydney+%E5%AE%AE")
+    'Australia/Sydney 宮'
+    """
     # Most names and many values need no decoding; the test here saves a call.
     if "%" in text or "+" in text:
         return _form_decode(text)
