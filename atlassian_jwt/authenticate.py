@@ -18,8 +18,8 @@ from .tokens import (
     DEFAULT_MAX_TOKEN_LENGTH,
     Headers,
     TokenVerifier,
+    parse_token,
     token_from_headers,
-    unverified_claims,
 )
 from .url_utils import (
     BodyParams,
@@ -174,8 +174,10 @@ class Authenticator(abc.ABC):
         except ValueError:
             raise exc.MalformedRequestError("The request URL is not valid text") from None
 
-        token = self._get_token(headers, jwt_values)
-        client_key = _issuer(unverified_claims(token, self.max_token_length))
+        # Decoded once: iss is read from it (unverified, only to find the secret), then the
+        # same decoded token is verified.
+        token = parse_token(self._get_token(headers, jwt_values), self.max_token_length)
+        client_key = _issuer(token.claims)
         claims = self._verifier.verify(token, self._shared_secret(client_key))
 
         token_qsh = claims["qsh"]

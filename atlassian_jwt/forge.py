@@ -20,7 +20,7 @@ import jwt
 
 from . import exceptions as exc
 from .keys import DEFAULT_KEY_TIMEOUT, load_rsa_public_key, require_crypto
-from .tokens import Headers, TokenVerifier, token_from_headers, unverified_header
+from .tokens import Headers, TokenVerifier, parse_token, token_from_headers
 from .url_utils import check_service_url
 
 __all__ = [
@@ -137,8 +137,8 @@ class ForgeInvocationVerifier:
             ``iss`` or ``aud``, expired.
         :raises KeyFetchError: if the key set cannot be fetched or read: answer 503.
         """
-        token = _token(headers_or_token)
-        header = unverified_header(token, self.max_token_length)
+        token = parse_token(_token(headers_or_token), self.max_token_length)
+        header = token.header
         if header.get("alg") != "RS256":
             raise exc.AlgorithmNotAllowedError("Forge invocation tokens must be signed with RS256")
         kid = header.get("kid")

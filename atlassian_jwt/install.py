@@ -26,8 +26,8 @@ from .tokens import (
     DEFAULT_MAX_TOKEN_LENGTH,
     Headers,
     TokenVerifier,
+    parse_token,
     token_from_headers,
-    unverified_header,
 )
 from .url_utils import base_path, canonical_request, parse_params, split_url
 
@@ -150,11 +150,12 @@ class InstallAuthenticator:
         except (TypeError, ValueError):
             raise exc.MalformedRequestError("The request URL is not valid text") from None
         client_key = parse_lifecycle_body(body)["clientKey"]
-        token = token_from_headers(headers)
-        if token is None:
+        raw_token = token_from_headers(headers)
+        if raw_token is None:
             raise exc.TokenMissingError("No Authorization: JWT header")
 
-        header = unverified_header(token, self.max_token_length)
+        token = parse_token(raw_token, self.max_token_length)
+        header = token.header
         algorithm = header.get("alg")
         if algorithm == "RS256":
             claims = self._rs256.verify(token, self._key_for(header.get("kid")))

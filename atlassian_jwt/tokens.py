@@ -14,19 +14,27 @@ signed-install authenticator and the Forge verifier make the same decisions the 
 from __future__ import annotations
 
 import binascii
+import inspect
 import json
+import re
+import threading
+import warnings
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import jwt
+from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.utils import base64url_encode
 
 from . import exceptions as exc
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
     "Headers",
+    "ParsedToken",
     "TokenVerifier",
     "decode_unverified",
+    "parse_token",
     "token_from_headers",
 ]
 
@@ -75,6 +83,39 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
     return None
 
 
+class ParsedToken(NamedTuple):
+    """A compact JWS decoded once: its parts as the signature covers them. **Unverified.**"""
+
+    #: The JOSE header.
+    header: dict[str, Any]
+    #: The claims (the payload).
+    claims: dict[str, Any]
+    #: The bytes the signature covers: the first two segments as they appear in the token.
+    signing_input: bytes
+    #: The decoded signature.
+    signature: bytes
+
+
+def parse_token(token: str, max_length: int | None = DEFAULT_MAX_TOKEN_LENGTH) -> ParsedToken:
+    """Decode a token's three segments once, strictly, **without verifying anything**.
+
+    :class:`TokenVerifier` verifies the result, so that a caller which must read a claim
+    before verifying (``iss``, to find the secret) decodes the token only once.
+
+    :param max_length: refuse longer tokens before decoding (``None``: no limit).
+    :raises TokenTooLargeError: if the token is longer than ``max_length``.
+    :raises MalformedTokenError: if it is not three unpadded base64url segments, each in its
+        one canonical spelling, of which the first two are JSON objects.
+    """
+    header_segment, payload_segment, signature_segment = _segments(token, max_length)
+    return ParsedToken(
+        _json_object(header_segment, "header"),
+        _json_object(payload_segment, "payload"),
+        token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii"),
+        _base64url(signature_segment, "signature"),
+    )
+
+
 def decode_unverified(
     token: str, max_length: int = DEFAULT_MAX_TOKEN_LENGTH
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -85,8 +126,8 @@ def decode_unverified(
 
     :returns: ``(header, claims)``, both JSON objects.
     :raises TokenTooLargeError: if the token is longer than ``max_length``.
-    :raises MalformedTokenError: if it is not three base64url segments of which the first two
-        are JSON objects.
+    :raises MalformedTokenError: if it is not three segments of which the first two are
+        unpadded base64url (see :func:`parse_token`) of JSON objects.
     """
     header_segment, payload_segment = _segments(token, max_length)[:2]
     return _json_object(header_segment, "header"), _json_object(payload_segment, "payload")
@@ -102,10 +143,10 @@ def unverified_header(token: str, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) ->
     return _json_object(_segments(token, max_length)[0], "header")
 
 
-def _segments(token: object, max_length: int) -> list[str]:
+def _segments(token: object, max_length: int | None) -> list[str]:
     if not isinstance(token, str):
         raise exc.MalformedTokenError("The token is not a string")
-    if len(token) > max_length:
+    if max_length is not None and len(token) > max_length:
         raise exc.TokenTooLargeError(
             f"The token is {len(token)} characters long, more than the {max_length} allowed",
             length=len(token),
@@ -117,16 +158,30 @@ def _segments(token: object, max_length: int) -> list[str]:
     return segments
 
 
-# base64url to base64, for binascii; the segments are ASCII (checked in _segments).
+# The base64url alphabet, without padding (RFC 7515 §2); the segments are ASCII (_segments).
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+# base64url to base64, for binascii.
 _FROM_BASE64URL = bytes.maketrans(b"-_", b"+/")
 
 
+def _base64url(segment: str, what: str) -> bytes:
+    # A length of 4n + 1 leaves a character with no whole byte in it.
+    if len(segment) % 4 == 1 or not _BASE64URL.fullmatch(segment):
+        raise exc.MalformedTokenError(f"The token {what} is not unpadded base64url")
+    padded = segment.encode("ascii").translate(_FROM_BASE64URL) + b"=" * (-len(segment) % 4)
+    decoded = binascii.a2b_base64(padded)
+    # The last character may carry bits beyond the last byte; only the spelling with those bits
+    # zero is accepted (as PyJWT accepts it), so that a token has exactly one spelling.
+    if binascii.b2a_base64(decoded, newline=False) != padded:
+        raise exc.MalformedTokenError(f"The token {what} is not canonical base64url")
+    return decoded
+
+
 def _json_object(segment: str, what: str) -> dict[str, Any]:
+    raw = _base64url(segment, what)
     try:
-        # What jwt.utils.base64url_decode does (pad, translate, lenient decode), in one call.
-        padded = segment.encode("ascii").translate(_FROM_BASE64URL) + b"=" * (-len(segment) % 4)
-        value = json.loads(binascii.a2b_base64(padded))
-    except (binascii.Error, ValueError, RecursionError):
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
         # ValueError covers invalid JSON and invalid UTF-8; RecursionError, deeply nested JSON.
         raise exc.MalformedTokenError(f"The token {what} is not base64url-encoded JSON") from None
     if not isinstance(value, dict):
@@ -134,14 +189,8 @@ def _json_object(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-# PyJWT's exceptions, most specific first, and the rejection each becomes.
+# PyJWT's claim errors, most specific first, and the rejection each becomes.
 _TRANSLATIONS: tuple[tuple[type[Exception], type[exc.TokenRejectedError], str], ...] = (
-    (
-        jwt.InvalidAlgorithmError,
-        exc.AlgorithmNotAllowedError,
-        "The token's algorithm is not allowed",
-    ),
-    (jwt.InvalidSignatureError, exc.InvalidSignatureError, "The token's signature is invalid"),
     (jwt.ExpiredSignatureError, exc.TokenExpiredError, "The token has expired"),
     (jwt.ImmatureSignatureError, exc.TokenNotYetValidError, "The token is not yet valid"),
     (jwt.InvalidAudienceError, exc.InvalidAudienceError, "The token's audience is not this app"),
@@ -149,12 +198,16 @@ _TRANSLATIONS: tuple[tuple[type[Exception], type[exc.TokenRejectedError], str], 
     (jwt.InvalidIssuedAtError, exc.InvalidClaimError, 'The "iat" claim is not an integer'),
     (jwt.exceptions.InvalidSubjectError, exc.InvalidClaimError, 'The "sub" claim is not a string'),
     (jwt.exceptions.InvalidJTIError, exc.InvalidClaimError, 'The "jti" claim is not a string'),
-    (jwt.InvalidKeyError, exc.TokenRejectedError, "The key for this token is not usable"),
 )
 
 
 class TokenVerifier:
     """Verify signature and claims of a token with PyJWT, with everything pinned up front.
+
+    The token is decoded once, by :func:`parse_token` (or by the caller, who passes the
+    :class:`ParsedToken`); the signature is checked by PyJWT's own implementation of the
+    algorithm, and the claims by PyJWT's own claim validation, so that nothing is decoded
+    twice and no cryptography or claim rule is written here.
 
     :param algorithms: the only algorithms accepted; never read from the token.
     :param required: claims that must be present (and not ``null``).
@@ -182,21 +235,50 @@ class TokenVerifier:
             audience if audience is None or isinstance(audience, str) else list(audience)
         )
         self.issuer = issuer
+        # PyJWT's implementations of the pinned algorithms (RS256 only with cryptography).
+        self._implementations = {
+            name: _ALGORITHMS[name] for name in self.algorithms if name in _ALGORITHMS
+        }
         # Options merged once here rather than on every decode.
         self._jwt = jwt.PyJWT(
             options={"require": list(required), "verify_aud": audience is not None}
         )
 
-    def verify(self, token: str, key: Any) -> dict[str, Any]:
+    def verify(self, token: str | ParsedToken, key: Any) -> dict[str, Any]:
         """Return the claims of ``token`` once its signature and claims check out.
 
+        :param token: the token, or what :func:`parse_token` made of it.
+        :param key: the HMAC secret, or the public key object, for the token's algorithm.
         :raises TokenRejectedError: (a subclass of it) for every failure.
         """
+        parsed = token if isinstance(token, ParsedToken) else parse_token(token, None)
+        header = parsed.header
+        # What PyJWT checks of the header, and stricter: no extension is understood here, so
+        # a token that lists one as critical (RFC 7515 §4.1.11) is refused, as is b64=false.
+        if "crit" in header or header.get("b64", True) is not True:
+            raise exc.MalformedTokenError("The token needs a JWS extension this app does not use")
+        if not isinstance(header.get("kid", ""), str):
+            raise exc.MalformedTokenError("The token's kid is not a string")
+        name = header.get("alg")
+        if not isinstance(name, str) or name not in self._implementations:
+            raise exc.AlgorithmNotAllowedError("The token's algorithm is not allowed")
+        algorithm = self._implementations[name]
         try:
-            return self._jwt.decode(
-                token,
-                key,
-                algorithms=self.algorithms,
+            prepared = _prepared_key(name, algorithm, key)
+            valid = algorithm.verify(parsed.signing_input, prepared, parsed.signature)
+        except (jwt.InvalidKeyError, TypeError, ValueError):
+            raise exc.TokenRejectedError("The key for this token is not usable") from None
+        if not valid:
+            raise exc.InvalidSignatureError("The token's signature is invalid")
+        self._check_claims(parsed.claims)
+        return parsed.claims
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        try:
+            _validate_claims(
+                self._jwt,
+                claims,
+                self._jwt.options,
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway,
@@ -216,3 +298,74 @@ def _translate(error: jwt.PyJWTError) -> exc.TokenRejectedError:
         if isinstance(error, pyjwt_type):
             return our_type(message)
     return exc.MalformedTokenError("The token could not be decoded")
+
+
+#: PyJWT's implementations of the algorithms, by name.
+_ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
+
+
+def _has_claim_validation() -> bool:
+    """Whether this PyJWT validates claims apart from decoding, as 2.10 to 2.15 do."""
+    method = getattr(jwt.PyJWT, "_validate_claims", None)
+    try:
+        parameters = inspect.signature(method).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return {"payload", "options", "audience", "issuer", "leeway"} <= set(parameters)
+
+
+def _validate_claims_by_decoding(
+    decoder: jwt.PyJWT, claims: dict[str, Any], options: Any, **checks: Any
+) -> None:
+    # For a PyJWT whose claim validation cannot be called alone: decode an unsigned token of
+    # the same claims, which runs the same validation (the signature was checked already).
+    header, payload = (json.dumps(part).encode() for part in ({"alg": "none"}, claims))
+    token = b".".join([base64url_encode(header), base64url_encode(payload), b""])
+    unsigned: Any = {**options, "verify_signature": False}
+    decoder.decode(token, options=unsigned, **checks)
+
+
+# PyJWT's own claim validation, called without the decode around it: the signature was checked
+# and the token decoded once already.
+_validate_claims: Any = (
+    jwt.PyJWT._validate_claims  # noqa: SLF001 - the one private PyJWT API used; see above
+    if _has_claim_validation()
+    else _validate_claims_by_decoding
+)
+
+
+# Keys that PyJWT's prepare_key accepted, with its warning about their length if any: text and
+# bytes keys (shared secrets, PEM) by algorithm and value. Preparing an HMAC key checks that it
+# is no asymmetric key or certificate, which costs more than verifying a token's signature;
+# each tenant's secret is checked once, not on every request. At most _MAX_PREPARED keys are
+# kept, the oldest dropped first.
+_prepared: dict[tuple[str, str | bytes], tuple[Any, str | None]] = {}
+_prepared_lock = threading.Lock()
+_MAX_PREPARED = 1024
+
+
+def _prepared_key(name: str, algorithm: Algorithm, key: Any) -> Any:
+    """Return ``algorithm.prepare_key(key)``, prepared once per text or bytes key."""
+    if not isinstance(key, (str, bytes)):
+        # A key object (an RSA public key): PyJWT's preparation only checks its type.
+        prepared, warning = algorithm.prepare_key(key), None
+    else:
+        entry = _prepared.get((name, key))
+        if entry is None:
+            prepared = algorithm.prepare_key(key)
+            entry = (prepared, _key_length_warning(algorithm, prepared))
+            with _prepared_lock:
+                while len(_prepared) >= _MAX_PREPARED:
+                    del _prepared[next(iter(_prepared))]
+                _prepared[(name, key)] = entry
+        prepared, warning = entry
+    if warning:
+        # What PyJWT warns of every key shorter than its hash (from PyJWT 2.11 on).
+        warnings.warn(warning, jwt.warnings.InsecureKeyLengthWarning, stacklevel=4)
+    return prepared
+
+
+def _key_length_warning(algorithm: Algorithm, prepared: Any) -> str | None:
+    check = getattr(algorithm, "check_key_length", None)
+    message: str | None = check(prepared) if check is not None else None
+    return message

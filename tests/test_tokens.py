@@ -1,28 +1,52 @@
-"""The unverified read of a token decodes segments exactly as PyJWT's own helper does."""
+"""Reading a token once, strictly, and verifying it with PyJWT's algorithms and claim checks.
+
+The verifier decodes a token itself (once) and hands the signature to PyJWT's implementation of
+the algorithm and the claims to PyJWT's claim validation. These tests hold it to PyJWT's own
+``jwt.decode``: on any token, both accept it or both refuse it, for the same reason.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import warnings
 from typing import Any
+from unittest import mock
 
+import jwt
 import pytest
+import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 from jwt.utils import base64url_decode
 
-from atlassian_jwt import MalformedTokenError
-from atlassian_jwt.tokens import decode_unverified
+from atlassian_jwt import exceptions as exc
+from atlassian_jwt import tokens
+from atlassian_jwt.tokens import ParsedToken, TokenVerifier, decode_unverified, parse_token
+
+from .conftest import SECRET
 
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
+NOW = 1_700_000_000
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _reference(segment: str) -> Any:
-    """What the read gave when it used jwt.utils.base64url_decode (before issue 6)."""
+    """A segment read by the rule: the one unpadded base64url spelling of a JSON object.
+
+    Decoded leniently, then encoded again: only a segment that comes back unchanged is spelled
+    canonically (no padding, no stray characters, no stray bits in the last character).
+    """
     try:
-        value = json.loads(base64url_decode(segment.encode("ascii")))
+        decoded = base64url_decode(segment.encode("ascii"))
+        value = json.loads(decoded)
     except (binascii.Error, ValueError):
+        return "malformed"
+    if _b64(decoded) != segment:
         return "malformed"
     return value if isinstance(value, dict) else "malformed"
 
@@ -30,7 +54,7 @@ def _reference(segment: str) -> Any:
 def _ours(segment: str) -> Any:
     try:
         return decode_unverified(f"{_HEADER}.{segment}.sig")[1]
-    except MalformedTokenError:
+    except exc.MalformedTokenError:
         return "malformed"
 
 
@@ -38,22 +62,293 @@ _objects = st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size
 
 
 @given(claims=_objects, strip=st.integers(0, 2), junk=st.sampled_from(["", "=", "==", "!", "+/"]))
-def test_payload_segments_decode_as_pyjwt_decodes_them(
-    claims: dict[str, Any], strip: int, junk: str
-) -> None:
+def test_payload_segments_decode_by_the_rule(claims: dict[str, Any], strip: int, junk: str) -> None:
     # Valid segments, with padding left on or cut short, and invalid characters appended.
     segment = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode()
     segment = segment.rstrip("=") if strip == 0 else segment[: len(segment) - strip]
     assert _ours(segment + junk) == _reference(segment + junk)
 
 
-@given(segment=st.text(st.sampled_from("AZaz09-_+/=!"), max_size=24))
-def test_arbitrary_segments_decode_or_fail_as_pyjwt_does(segment: str) -> None:
+@given(segment=st.text(st.sampled_from("AZaz09-_+/=!e3"), max_size=24))
+def test_arbitrary_segments_decode_or_fail_by_the_rule(segment: str) -> None:
     assert _ours(segment) == _reference(segment)
 
 
-@pytest.mark.parametrize("segment", ["", "e30", "e30=", "e30==", "W10", "bnVsbA", "x"])
-def test_known_segments(segment: str) -> None:
-    # e30 is {}, W10 is [], bnVsbA is null: only a JSON object is a payload.
-    assert _ours(segment) == ({} if segment.startswith("e30") else "malformed")
-    assert _reference(segment) == _ours(segment)
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        ("e30", {}),  # {}
+        ("e30=", "malformed"),  # padded: JWS segments are never padded
+        ("e30==", "malformed"),
+        ("e31", "malformed"),  # {} too, leniently: stray bits in the last character
+        ("W10", "malformed"),  # []
+        ("bnVsbA", "malformed"),  # null
+        ("", "malformed"),
+        ("x", "malformed"),
+    ],
+)
+def test_known_segments(segment: str, expected: Any) -> None:
+    assert _ours(segment) == expected
+    assert _reference(segment) == expected
+
+
+def test_parse_token_keeps_what_the_signature_covers() -> None:
+    token = jwt.encode({"iss": "x", "n": 1}, SECRET, algorithm="HS256")
+    parsed = parse_token(token)
+    head, body, signature = token.split(".")
+    assert parsed.header == {"alg": "HS256", "typ": "JWT"}
+    assert parsed.claims == {"iss": "x", "n": 1}
+    assert parsed.signing_input == f"{head}.{body}".encode()
+    assert _b64(parsed.signature) == signature
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["a.b", "a.b.c.d", "e30.e30.e30=", "e30.e30.!!!!", "e30.e30.e31", "é30.e30.e30", 42],
+)
+def test_parse_token_refuses_what_is_not_a_compact_jws(token: Any) -> None:
+    with pytest.raises(exc.MalformedTokenError):
+        parse_token(token)
+
+
+def test_parse_token_refuses_long_tokens_before_decoding() -> None:
+    with pytest.raises(exc.TokenTooLargeError):
+        parse_token("!" * 101 + ".e30.e30", max_length=100)
+    assert parse_token("e30.e30.", max_length=None).claims == {}
+
+
+# The verifier against PyJWT's decode.
+
+REQUIRED = ("iss", "iat", "exp", "qsh")
+
+
+def _sign(header: dict[str, Any], claims: dict[str, Any], key: str) -> str:
+    """Sign as any product might, whatever the claims hold (jwt.encode refuses some)."""
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    signature = jwt.algorithms.HMACAlgorithm(jwt.algorithms.HMACAlgorithm.SHA256).sign(
+        signing_input.encode(), key.encode()
+    )
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def _pyjwt_outcome(token: str, key: Any, audience: str | None, **checks: Any) -> Any:
+    """PyJWT's own verdict: the claims, or the name of the rejection they map to."""
+    options: Any = {"require": list(REQUIRED), "verify_aud": audience is not None}
+    try:
+        return jwt.decode(
+            token, key, algorithms=["HS256"], options=options, audience=audience, **checks
+        )
+    except jwt.InvalidSignatureError:
+        return "invalid_signature"
+    except jwt.MissingRequiredClaimError:
+        return "missing_claim"
+    except jwt.ExpiredSignatureError:
+        return "token_expired"
+    except jwt.ImmatureSignatureError:
+        return "token_not_yet_valid"
+    except jwt.InvalidAudienceError:
+        return "invalid_audience"
+    except jwt.InvalidIssuerError:
+        return "invalid_issuer"
+    except (
+        jwt.InvalidIssuedAtError,
+        jwt.exceptions.InvalidSubjectError,
+        jwt.exceptions.InvalidJTIError,
+        TypeError,
+        ValueError,
+        OverflowError,
+    ):
+        return "invalid_claim"
+    except jwt.DecodeError:  # a time claim that is no number, for one
+        return "token_malformed"
+
+
+def _our_outcome(verifier: TokenVerifier, token: str, key: Any) -> Any:
+    try:
+        return verifier.verify(token, key)
+    except exc.TokenRejectedError as error:
+        return error.code
+
+
+# Both ways claims reach PyJWT: its claim validation alone, and (for a PyJWT without it callable
+# alone) a decode of the same claims.
+claim_checks = pytest.mark.parametrize(
+    "claim_check",
+    [
+        pytest.param(tokens._validate_claims, id="pyjwt-claim-validation"),
+        pytest.param(tokens._validate_claims_by_decoding, id="validated-by-decoding"),
+    ],
+)
+
+
+_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(NOW - 400, NOW + 400)
+    | st.floats(allow_nan=False, allow_infinity=True)
+    | st.text(max_size=6)
+    | st.lists(st.text(max_size=4), max_size=2)
+    | st.sampled_from([10**30, -(10**30), "1700000000", {"a": 1}])
+)
+_claims = st.fixed_dictionaries(
+    {},
+    optional={
+        "iss": _values | st.just("tenant"),
+        "iat": _values | st.integers(NOW - 100, NOW),
+        "exp": _values | st.integers(NOW, NOW + 400),
+        "nbf": _values,
+        "qsh": _values | st.just("abc"),
+        "aud": _values | st.just("tenant") | st.just(["tenant", "other"]),
+        "sub": _values,
+        "jti": _values,
+    },
+)
+
+
+@claim_checks
+@given(
+    claims=_claims,
+    right_key=st.booleans(),
+    leeway=st.sampled_from([0, 30, 90]),
+    audience=st.sampled_from([None, "tenant"]),
+    issuer=st.sampled_from([None, "tenant"]),
+)
+def test_verify_agrees_with_pyjwt_decode(
+    claim_check: Any,
+    claims: dict[str, Any],
+    right_key: bool,
+    leeway: int,
+    audience: str | None,
+    issuer: str | None,
+) -> None:
+    token = _sign({"alg": "HS256"}, claims, SECRET if right_key else SECRET[::-1])
+    verifier = TokenVerifier(("HS256",), REQUIRED, leeway, audience=audience, issuer=issuer)
+    with time_machine.travel(NOW, tick=False):
+        with mock.patch.object(tokens, "_validate_claims", claim_check):
+            ours = _our_outcome(verifier, token, SECRET)
+        theirs = _pyjwt_outcome(token, SECRET, audience, leeway=leeway, issuer=issuer)
+    assert ours == theirs
+
+
+@claim_checks
+def test_valid_token_gives_its_claims(claim_check: Any) -> None:
+    claims = {"iss": "tenant", "iat": NOW, "exp": NOW + 60, "qsh": "abc", "context": {"a": 1}}
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    with time_machine.travel(NOW, tick=False):
+        with mock.patch.object(tokens, "_validate_claims", claim_check):
+            verifier = TokenVerifier(("HS256",), REQUIRED, 0)
+            assert verifier.verify(token, SECRET) == claims
+            assert verifier.verify(parse_token(token), SECRET) == claims
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        ({"alg": "HS512"}, "algorithm_not_allowed"),
+        ({"alg": "none"}, "algorithm_not_allowed"),
+        ({"alg": ["HS256"]}, "algorithm_not_allowed"),
+        ({}, "algorithm_not_allowed"),
+        ({"alg": "HS256", "kid": 7}, "token_malformed"),
+        ({"alg": "HS256", "crit": ["exp"], "exp": 1}, "token_malformed"),
+        ({"alg": "HS256", "b64": False, "crit": ["b64"]}, "token_malformed"),
+        ({"alg": "HS256", "b64": False}, "token_malformed"),
+    ],
+)
+def test_headers_that_are_refused(header: dict[str, Any], code: str) -> None:
+    token = _sign(header, {"iss": "tenant", "iat": NOW, "exp": NOW + 60, "qsh": "abc"}, SECRET)
+    with time_machine.travel(NOW, tick=False), pytest.raises(exc.TokenRejectedError) as caught:
+        TokenVerifier(("HS256",), REQUIRED, 0).verify(token, SECRET)
+    assert caught.value.code == code
+
+
+def test_b64_true_is_the_default_and_accepted() -> None:
+    claims = {"iss": "tenant", "iat": NOW, "exp": NOW + 60, "qsh": "abc"}
+    token = jwt.encode(claims, SECRET, algorithm="HS256", headers={"b64": True})
+    with time_machine.travel(NOW, tick=False):
+        assert TokenVerifier(("HS256",), REQUIRED, 0).verify(token, SECRET) == claims
+
+
+# Keys: each text or bytes key is prepared by PyJWT once.
+
+
+@pytest.fixture
+def counted_preparations(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record the keys PyJWT's HMAC implementation is asked to prepare."""
+    seen: list[Any] = []
+    algorithm = tokens._ALGORITHMS["HS256"]
+    original = algorithm.prepare_key
+
+    def prepare_key(key: Any) -> Any:
+        seen.append(key)
+        return original(key)
+
+    # On the verifier's instance only: PyJWT's jwt.encode in the tests has its own.
+    monkeypatch.setattr(algorithm, "prepare_key", prepare_key)
+    monkeypatch.setattr(tokens, "_prepared", {})
+    return seen
+
+
+def test_a_secret_is_prepared_once_for_many_tokens(counted_preparations: list[Any]) -> None:
+    verifier = TokenVerifier(("HS256",), REQUIRED, 0)
+    secret = "s" * 64
+    with time_machine.travel(NOW, tick=False):
+        for n in range(5):
+            claims = {"iss": "t", "iat": NOW, "exp": NOW + 60, "qsh": str(n)}
+            verifier.verify(jwt.encode(claims, secret, algorithm="HS256"), secret)
+    assert counted_preparations == [secret]
+
+
+def test_a_secret_that_pyjwt_refuses_is_refused_every_time(
+    counted_preparations: list[Any],
+) -> None:
+    # A PEM public key as an HMAC secret: PyJWT refuses to prepare it, and nothing is kept.
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQc=\n-----END PUBLIC KEY-----\n"
+    token = jwt.encode({"iss": "t"}, SECRET, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(exc.TokenRejectedError) as caught:
+            TokenVerifier(("HS256",), REQUIRED, 0).verify(token, pem)
+        assert "not usable" in str(caught.value)
+    assert counted_preparations == [pem, pem]
+    assert tokens._prepared == {}
+
+
+def test_prepared_keys_are_bounded(
+    counted_preparations: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens, "_MAX_PREPARED", 3)
+    verifier = TokenVerifier(("HS256",), REQUIRED, 0)
+    secrets = [f"{n:064d}" for n in range(5)]
+    with time_machine.travel(NOW, tick=False):
+        for secret in secrets + secrets[-1:]:
+            claims = {"iss": "t", "iat": NOW, "exp": NOW + 60, "qsh": "q"}
+            verifier.verify(jwt.encode(claims, secret, algorithm="HS256"), secret)
+    # The oldest were dropped; the newest, used twice, was prepared once.
+    assert [key for _, key in tokens._prepared] == secrets[2:]
+    assert counted_preparations == secrets
+
+
+def test_short_secrets_warn_as_pyjwt_warns() -> None:
+    short = "too-short"
+    claims = {"iss": "t", "iat": NOW, "exp": NOW + 60, "qsh": "q"}
+    token = jwt.encode(claims, SECRET, algorithm="HS256")  # signed with another key: refused
+    verifier = TokenVerifier(("HS256",), REQUIRED, 0)
+    for _ in range(2):  # the second time from the prepared key, which must warn again
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            with pytest.raises(jwt.InvalidSignatureError):
+                jwt.decode(token, short, algorithms=["HS256"])
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            with pytest.raises(exc.InvalidSignatureError):
+                verifier.verify(token, short)
+        assert [(w.category, str(w.message)) for w in ours] == [
+            (w.category, str(w.message)) for w in theirs
+        ]
+
+
+def test_parsed_token_is_a_named_tuple() -> None:
+    parsed = parse_token(jwt.encode({"a": 1}, SECRET, algorithm="HS256"))
+    assert isinstance(parsed, ParsedToken)
+    header, claims, signing_input, signature = parsed
+    assert (header["alg"], claims) == ("HS256", {"a": 1})
+    assert signing_input.count(b".") == 1 and len(signature) == 32
