@@ -11,8 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
-
+from .tokens import sign_hs256
 from .url_utils import hash_url
 
 __all__ = ["DEFAULT_LIFETIME", "encode_token"]
@@ -83,4 +82,6 @@ def encode_token(
         "aud": clientKey,
         **extra,
     }
-    return jwt.encode(payload, sharedSecret, algorithm="HS256")
+    # What jwt.encode(payload, sharedSecret, algorithm="HS256") returns, with the secret
+    # prepared by PyJWT once per tenant rather than on every call.
+    return sign_hs256(payload, sharedSecret)

@@ -201,6 +201,25 @@ _TRANSLATIONS: tuple[tuple[type[Exception], type[exc.TokenRejectedError], str], 
 )
 
 
+def sign_hs256(claims: dict[str, Any], secret: str | bytes) -> str:
+    """Return ``jwt.encode(claims, secret, algorithm="HS256")``, the same token byte for byte.
+
+    PyJWT's HS256 implementation makes the signature; the secret is prepared by PyJWT once per
+    secret rather than on every call (see :class:`TokenVerifier`). Claims that are not plain
+    JSON (a ``datetime`` ``nbf``, say) or a non-text ``iss`` go to ``jwt.encode`` itself,
+    which converts or refuses them as it always does.
+    """
+    try:
+        if not isinstance(claims.get("iss", ""), str):
+            raise TypeError
+        payload = json.dumps(claims, separators=(",", ":")).encode()
+    except (TypeError, ValueError):
+        return jwt.encode(claims, secret, algorithm="HS256")
+    signing_input = b"%s.%s" % (_HS256_HEADER, base64url_encode(payload))
+    signature = _ALGORITHMS["HS256"].sign(signing_input, _prepared_key("HS256", secret))
+    return (b"%s.%s" % (signing_input, base64url_encode(signature))).decode("ascii")
+
+
 class TokenVerifier:
     """Verify signature and claims of a token with PyJWT, with everything pinned up front.
 
@@ -264,7 +283,7 @@ class TokenVerifier:
             raise exc.AlgorithmNotAllowedError("The token's algorithm is not allowed")
         algorithm = self._implementations[name]
         try:
-            prepared = _prepared_key(name, algorithm, key)
+            prepared = _prepared_key(name, key)
             valid = algorithm.verify(parsed.signing_input, prepared, parsed.signature)
         except (jwt.InvalidKeyError, TypeError, ValueError):
             raise exc.TokenRejectedError("The key for this token is not usable") from None
@@ -302,6 +321,9 @@ def _translate(error: jwt.PyJWTError) -> exc.TokenRejectedError:
 
 #: PyJWT's implementations of the algorithms, by name.
 _ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
+
+# The header jwt.encode writes for HS256, encoded.
+_HS256_HEADER = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
 
 
 def _has_claim_validation() -> bool:
@@ -344,8 +366,9 @@ _prepared_lock = threading.Lock()
 _MAX_PREPARED = 1024
 
 
-def _prepared_key(name: str, algorithm: Algorithm, key: Any) -> Any:
-    """Return ``algorithm.prepare_key(key)``, prepared once per text or bytes key."""
+def _prepared_key(name: str, key: Any) -> Any:
+    """Return PyJWT's ``prepare_key(key)`` for algorithm ``name``, once per text or bytes key."""
+    algorithm = _ALGORITHMS[name]
     if not isinstance(key, (str, bytes)):
         # A key object (an RSA public key): PyJWT's preparation only checks its type.
         prepared, warning = algorithm.prepare_key(key), None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import json
 import warnings
 from typing import Any
@@ -23,7 +24,13 @@ from jwt.utils import base64url_decode
 
 from atlassian_jwt import exceptions as exc
 from atlassian_jwt import tokens
-from atlassian_jwt.tokens import ParsedToken, TokenVerifier, decode_unverified, parse_token
+from atlassian_jwt.tokens import (
+    ParsedToken,
+    TokenVerifier,
+    decode_unverified,
+    parse_token,
+    sign_hs256,
+)
 
 from .conftest import SECRET
 
@@ -352,3 +359,46 @@ def test_parsed_token_is_a_named_tuple() -> None:
     header, claims, signing_input, signature = parsed
     assert (header["alg"], claims) == ("HS256", {"a": 1})
     assert signing_input.count(b".") == 1 and len(signature) == 32
+
+
+# Signing: the same token as jwt.encode, byte for byte.
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+
+
+@given(
+    claims=st.dictionaries(st.text(max_size=6), _json_values, max_size=6),
+    secret=st.text(min_size=64, max_size=70) | st.binary(min_size=64, max_size=70),
+)
+def test_sign_hs256_is_jwt_encode(claims: dict[str, Any], secret: str | bytes) -> None:
+    try:
+        expected: Any = jwt.encode(claims, secret, algorithm="HS256")
+    except (TypeError, jwt.InvalidKeyError) as error:
+        expected = type(error)
+    try:
+        ours: Any = sign_hs256(claims, secret)
+    except (TypeError, jwt.InvalidKeyError) as error:
+        ours = type(error)
+    assert ours == expected
+
+
+def test_sign_hs256_leaves_what_is_not_plain_json_to_jwt_encode() -> None:
+    moment = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
+    token = sign_hs256({"iss": "app", "nbf": moment}, SECRET)
+    assert token == jwt.encode({"iss": "app", "nbf": moment}, SECRET, algorithm="HS256")
+    assert parse_token(token).claims["nbf"] == int(moment.timestamp())
+    for claims in ({"iss": 7}, {"iss": "app", "when": moment}):
+        with pytest.raises(TypeError):
+            sign_hs256(claims, SECRET)
+
+
+def test_sign_hs256_refuses_an_asymmetric_key_as_pyjwt_does() -> None:
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQc=\n-----END PUBLIC KEY-----\n"
+    with pytest.raises(jwt.InvalidKeyError):
+        jwt.encode({"iss": "app"}, pem, algorithm="HS256")
+    with pytest.raises(jwt.InvalidKeyError):
+        sign_hs256({"iss": "app"}, pem)
