@@ -93,6 +93,8 @@ class InstallAuthenticator:
         self.key_provider = key_provider if key_provider is not None else AtlassianKeyProvider()
         self.max_token_length = max_token_length
         audiences = [url for base in self.app_base_urls for url in (base, base + "/")]
+        # The path of each base, which the qsh of a callback to it is computed without.
+        self._base_paths = {base: base_path(base) for base in self.app_base_urls}
         self._rs256 = TokenVerifier(("RS256",), _RS256_CLAIMS, leeway, audience=audiences)
         self._hs256 = TokenVerifier(("HS256",), _HS256_CLAIMS, leeway)
         # The last key that load_rsa_public_key accepted. Loaded keys are immutable, so when
@@ -162,10 +164,14 @@ class InstallAuthenticator:
             audience = claims["aud"]
             named = {audience} if isinstance(audience, str) else set(audience)
             # The qsh is relative to the base URL the token was issued for.
-            bases = [base for base in self.app_base_urls if {base, base + "/"} & named]
+            prefixes = [
+                prefix
+                for base, prefix in self._base_paths.items()
+                if base in named or base + "/" in named
+            ]
         elif algorithm == "HS256" and shared_secret:
             claims = self._hs256.verify(token, shared_secret)
-            bases = list(self.app_base_urls)
+            prefixes = list(self._base_paths.values())
         else:
             raise exc.AlgorithmNotAllowedError(
                 "Lifecycle callbacks must be signed with RS256; HS256 is accepted only with "
@@ -177,7 +183,7 @@ class InstallAuthenticator:
             raise exc.InvalidIssuerError(
                 "The token's iss is not the clientKey of the body", client_key=client_key
             )
-        _check_qsh(claims["qsh"], http_method, path, params, bases)
+        _check_qsh(claims["qsh"], http_method, path, params, prefixes)
         return AuthResult(client_key, claims)
 
     def _key_for(self, kid: object) -> Any:
@@ -200,10 +206,11 @@ class InstallAuthenticator:
 
 
 def _check_qsh(
-    token_qsh: object, method: str, path: str, params: dict[str, list[str]], bases: list[str]
+    token_qsh: object, method: str, path: str, params: dict[str, list[str]], prefixes: list[str]
 ) -> None:
-    """Accept a ``qsh`` computed relative to any of ``bases``; else raise the first mismatch."""
-    first, *others = dict.fromkeys(base_path(base) for base in bases)
+    """Accept a ``qsh`` computed without any of the base ``prefixes``; else raise the first
+    mismatch."""
+    first, *others = dict.fromkeys(prefixes)
     for prefix in others:
         try:
             check_qsh(token_qsh, canonical_request(method, path, params, prefix))
@@ -223,7 +230,10 @@ def parse_lifecycle_body(body: LifecycleBody) -> dict[str, Any]:
     """
     if isinstance(body, (bytes, str)):
         try:
-            payload = json.loads(body, object_pairs_hook=_unique_names)
+            if isinstance(body, bytes):
+                # What json.loads does with bytes: UTF-8, -16 or -32, by the first bytes.
+                body = body.decode(json.detect_encoding(body), "surrogatepass")
+            payload = _BODY_DECODER.decode(body)
         except (ValueError, RecursionError):
             raise exc.MalformedRequestError("The callback's body is not valid JSON") from None
     else:
@@ -243,6 +253,10 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(result) != len(pairs):
         raise ValueError("duplicate name")
     return result
+
+
+# Made once: json.loads with a hook would make a decoder on every call.
+_BODY_DECODER = json.JSONDecoder(object_pairs_hook=_unique_names)
 
 
 def _normalised_base(url: object) -> str:

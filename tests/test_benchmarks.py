@@ -20,6 +20,7 @@ import jwt
 import pytest
 
 import atlassian_jwt
+from atlassian_jwt import tokens
 from atlassian_jwt.url_utils import hash_url, parse_params, split_url
 
 from .conftest import StoreAuthenticator
@@ -144,15 +145,24 @@ def test_rows_run_on_their_inputs_and_the_worker_gets_json() -> None:
         "authenticate (bad signature)",
         "floor: hash_url, jwt.encode",
         "floor: hash_url, jwt.decode",
+        "encode_token (new tenant)",
+        "authenticate (new tenant)",
     ]
     for row in rows:
         call, items = row.ours
         assert len(items) == 28
+        if row.before is not None:
+            row.before()
+            assert tokens._prepared == {}
         for args in items:
             call(*args)  # the bad-signature row raises unless the token is rejected
         if row.pyjwt:
             for args in row.pyjwt[1]:
                 row.pyjwt[0](*args)
+    # In the new-tenant rows every request has a secret of its own.
+    for row in rows[-2:]:
+        assert row.pyjwt is not None
+        assert len({secret for _, secret in row.pyjwt[1]}) == 28
     assert expected["count"] == 28 and len(expected["qsh"]) == 28
     assert set(setup) == {"op", "requests", "encode", "valid", "bad", "secrets"}
 
