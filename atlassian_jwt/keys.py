@@ -5,7 +5,8 @@ with an RSA key of Atlassian's; the token's ``kid`` header names it, and the pub
 PEM file at ``<key base>/<kid>``. A :class:`KeyProvider` turns a ``kid`` into that key:
 
 * :class:`AtlassianKeyProvider` fetches it from Atlassian's key server (production or staging),
-  caches it by ``kid`` and fetches each ``kid`` once, however many requests wait for it;
+  caches it by ``kid`` and fetches each ``kid`` once, however many requests wait for it (a
+  ``kid`` the server does not know is remembered for a minute);
 * :class:`StaticKeyProvider` holds keys given up front, for tests and for apps that pin keys.
 
 The RS256 path needs ``cryptography`` (``pip install 'atlassian-jwt[crypto]'``); the HTTP client
@@ -203,10 +204,10 @@ class AtlassianKeyProvider:
     :class:`~atlassian_jwt.exceptions.KeyFetchError` and are never remembered: the next request
     tries again.
 
-    HTTP 403 counts as a failure to fetch, not as an unknown ``kid``: it is what a proxy, a
-    firewall or a CDN that refuses *us* answers, and rejecting genuine installs for that would
-    be worse than answering 503 to a forged one (some S3-backed CDNs also answer 403 for a
-    missing file; a forged token is then answered 503 instead of 401, and still never accepted).
+    HTTP 403 counts as a failure to fetch, not as an unknown ``kid``: a proxy, a firewall or a
+    CDN that refuses the app answers 403 for keys that exist, and rejecting genuine installs
+    for that is worse than answering 503 to a forged one. (An S3-backed CDN may also answer 403
+    for a missing file; a forged token then gets 503 instead of 401, and is still refused.)
 
     :param environment: ``"production"`` or ``"staging"``; see :data:`KEY_BASE_URLS`.
     :param base_url: another key server, replacing the environment's: ``https://`` only,
