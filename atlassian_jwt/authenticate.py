@@ -25,7 +25,7 @@ from .url_utils import (
     BodyParams,
     base_path,
     canonical_request,
-    canonical_request_from_raw,
+    canonical_request_from_query,
     decode_component,
     merge_body_params,
     parse_params,
@@ -165,12 +165,10 @@ class Authenticator(abc.ABC):
                 # token is decoded.
                 params = parse_raw_params(query)
                 jwt_values = {"jwt": [decode_component(value) for value in params.get("jwt", ())]}
-                canonical_of = canonical_request_from_raw
             else:
                 params = parse_params(query)
                 merge_body_params(params, body_params)
                 jwt_values = params
-                canonical_of = canonical_request
         except ValueError:
             raise exc.MalformedRequestError("The request URL is not valid text") from None
 
@@ -182,7 +180,12 @@ class Authenticator(abc.ABC):
 
         token_qsh = claims["qsh"]
         if not (allow_context_qsh and token_qsh == CONTEXT_QSH):
-            canonical = canonical_of(http_method, path, params, self._base_path)
+            if body_params is None:
+                canonical = canonical_request_from_query(
+                    http_method, path, query, self._base_path, params
+                )
+            else:
+                canonical = canonical_request(http_method, path, params, self._base_path)
             check_qsh(token_qsh, canonical)
         return AuthResult(client_key, claims)
 

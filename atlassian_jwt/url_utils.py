@@ -46,16 +46,44 @@ _PERCENT_ENCODED = tuple(
     chr(byte) if _UNRESERVED.fullmatch(chr(byte)) else f"%{byte:02X}" for byte in range(256)
 )
 
-# Raw query text that is already canonical: unreserved characters and upper-case escapes of
-# the ASCII bytes that are not unreserved (%00-%2C, %2F, %3A-%40, %5B-%5E, %60, %7B-%7D, %7F).
-# Form-decoding such text and encoding it again gives it back unchanged, so it can skip both.
-# No "+" (a space), no lower-case hex, no escape of an unreserved character such as %7E, no
-# escape of a byte >= 0x80 (UTF-8, maybe invalid): each of those changes in the round trip.
-_CANONICAL = re.compile(
-    r"[A-Za-z0-9\-._~]*"
-    r"(?:%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF])[A-Za-z0-9\-._~]*)*"
+# Escapes that form-decoding and encoding again give back unchanged: upper-case escapes of the
+# ASCII bytes that are not unreserved (%00-%2C, %2F, %3A-%40, %5B-%5E, %60, %7B-%7D, %7F), and
+# upper-case escapes of whole, valid UTF-8 sequences (RFC 3629 §4: no overlong forms, no
+# surrogates, nothing above U+10FFFF). Not these, which change in the round trip: lower-case
+# hex, an escape of an unreserved character such as %7E, invalid or cut-off UTF-8 (which
+# decodes to U+FFFD).
+_CONTINUATION = "%[89AB][0-9A-F]"
+_ESCAPE = (
+    "%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF])"
+    f"|%(?:C[2-9A-F]|D[0-9A-F]){_CONTINUATION}"
+    f"|%E0%[AB][0-9A-F]{_CONTINUATION}"
+    f"|%E[1-9A-CEF](?:{_CONTINUATION}){{2}}"
+    f"|%ED%[89][0-9A-F]{_CONTINUATION}"
+    f"|%F0%(?:9[0-9A-F]|[AB][0-9A-F])(?:{_CONTINUATION}){{2}}"
+    f"|%F[1-3](?:{_CONTINUATION}){{3}}"
+    f"|%F4%8[0-9A-F](?:{_CONTINUATION}){{2}}"
 )
+# A raw value that is already canonical: unreserved characters and such escapes. It is its
+# own encoding, so it can skip decoding and encoding.
+_CANONICAL = re.compile(rf"[A-Za-z0-9\-._~]*(?:(?:{_ESCAPE})[A-Za-z0-9\-._~]*)*")
 _is_canonical = _CANONICAL.fullmatch
+# Raw ASCII text whose decoding changes nothing but "+" (a space) and such escapes: no other
+# "%". Its encoding is then str.translate of it, with those escapes kept and "+" made "%20".
+# Nor "&" or "=", which delimit the pieces of a query.
+_PLAIN = r"[\x00-\x24\x27-\x3C\x3E-\x7F]*"
+_TEXT = rf"{_PLAIN}(?:(?:{_ESCAPE}){_PLAIN})*"
+# A whole raw query of pieces "name=value" made of such text, each name non-empty.
+_QUERY_AS_IS = re.compile(rf"(?!=){_TEXT}={_TEXT}(?:&(?!=){_TEXT}={_TEXT})*")
+# Encodes such a query in one pass: the escapes' "%" and the "&" delimiters stay, the "="
+# delimiters become NUL (see _canonical_query_as_is), "+" is a space, every other character
+# is encoded.
+_AS_IS_TABLE = {
+    **{byte: escape for byte, escape in enumerate(_PERCENT_ENCODED[:128])},
+    ord("%"): "%",
+    ord("&"): "&",
+    ord("="): "\0",
+    ord("+"): "%20",
+}
 
 # Java's Character.isWhitespace, which StringUtils.isBlank uses to decide that a path is empty.
 # It differs from str.isspace: the no-break spaces (U+00A0, U+2007, U+202F) are not whitespace.
@@ -96,9 +124,7 @@ def canonicalize_request(
     """
     path, query = split_url(url)
     if body_params is None:
-        return canonical_request_from_raw(
-            http_method, path, parse_raw_params(query), base_path(base_url)
-        )
+        return canonical_request_from_query(http_method, path, query, base_path(base_url))
     params = parse_params(query)
     merge_body_params(params, body_params)
     return canonical_request(http_method, path, params, base_path(base_url))
@@ -239,6 +265,61 @@ def canonical_request_from_raw(http_method: str, path: str, params: Params, base
     return _assemble(http_method, path, params, base, _encode_raw_values)
 
 
+def canonical_request_from_query(
+    http_method: str, path: str, query: str, base: str = "", params: Params | None = None
+) -> str:
+    """Like :func:`canonical_request_from_raw`, from the raw query string itself.
+
+    A query of ASCII pieces that decoding leaves alone (see :func:`_canonical_query_as_is`) is
+    encoded and sorted whole, without being split into names and values.
+
+    :param params: ``parse_raw_params(query)``, if the caller has it already.
+    """
+    text = _canonical_query_as_is(query)
+    if text is None:
+        if params is None:
+            params = parse_raw_params(query)
+        text = _canonical_query(params, _encode_raw_values)
+    return f"{http_method.upper()}&{_canonical_uri(path, base)}&{text}"
+
+
+def _canonical_query_as_is(query: str) -> str | None:
+    """Return the canonical query of a raw query that :data:`_QUERY_AS_IS` accepts, else None.
+
+    Every piece of such a query is ``name=value`` in ASCII whose decoding changes nothing but
+    escapes that encoding gives back, so the whole query is encoded by one ``str.translate``,
+    and each encoded piece is its parameter's canonical entry, unless its name repeats (those
+    values are merged the general way). The entries then only need sorting by name, which is
+    sorting them with "=" replaced by a character below every character of an encoded name
+    (NUL): a name's end then sorts lowest, as it does when names alone are compared ("a"
+    before "a-b", although "a-b=" sorts before "a=").
+    """
+    if not _QUERY_AS_IS.fullmatch(query):
+        return None
+    entries = query.translate(_AS_IS_TABLE).split("&")
+    if "jwt=" in query:
+        entries = [entry for entry in entries if not entry.startswith("jwt\0")]
+    if len({entry.partition("\0")[0] for entry in entries}) != len(entries):
+        entries = _merge_repeated(entries)
+    entries.sort()
+    return "&".join(entries).replace("\0", "=")
+
+
+def _merge_repeated(entries: list[str]) -> list[str]:
+    """Merge the encoded ``name NUL value`` entries of repeated names into one entry each."""
+    values_by_name: dict[str, list[str]] = {}
+    for entry in entries:
+        name, _, value = entry.partition("\0")
+        values_by_name.setdefault(name, []).append(value)
+    return [
+        f"{name}\0{values[0]}"
+        if len(values) == 1
+        # An encoded value decodes to the raw value's decoding, so the general rule applies.
+        else f"{name}\0{_encode_values([decode_component(value) for value in values])}"
+        for name, values in values_by_name.items()
+    ]
+
+
 def _assemble(
     http_method: str,
     path: str,
@@ -249,8 +330,11 @@ def _assemble(
     """Build ``METHOD&URI&QUERY``; ``encode_values`` gives one parameter's encoded values."""
     # 1. METHOD: upper-cased.
     method = http_method.upper()
+    return f"{method}&{_canonical_uri(path, base)}&{_canonical_query(params, encode_values)}"
 
-    # 2. URI: the raw path,
+
+def _canonical_uri(path: str, base: str) -> str:
+    """2. URI: the raw path,"""
     #    2.1 without the base path, removed as a plain string prefix;
     if base and path.startswith(base):
         path = path[len(base) :]
@@ -265,17 +349,18 @@ def _assemble(
     #    2.5 starting with "/".
     if not path.startswith("/"):
         path = "/" + path
+    return path
 
-    # 3. QUERY: every parameter but "jwt", its name percent-encoded (3.3), its values sorted,
-    #    encoded and joined by encode_values (3.2 to 3.4);
+
+def _canonical_query(params: Params, encode_values: Callable[[list[str]], str]) -> str:
+    """3. QUERY: every parameter but "jwt", its name percent-encoded (3.3), its values sorted,
+    encoded and joined by ``encode_values`` (3.2 to 3.4);"""
     entries = [
         (_encode(name), encode_values(values)) for name, values in params.items() if name != "jwt"
     ]
     #   3.5 the entries sorted by encoded name and joined with "&".
     entries.sort()
-    query = "&".join([f"{name}={values}" for name, values in entries])
-
-    return f"{method}&{path}&{query}"
+    return "&".join([f"{name}={values}" for name, values in entries])
 
 
 def _encode_values(values: list[str]) -> str:
