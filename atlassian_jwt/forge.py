@@ -7,25 +7,25 @@ app's ARI (``ari:cloud:ecosystem::app/<app id>``). It carries no ``qsh``.
 
 from __future__ import annotations
 
-import http.client
+import json
 import math
 import re
 import threading
 import time
-import urllib.error
 from collections.abc import Mapping
 from typing import Any
 
 import jwt
 
 from . import exceptions as exc
-from .keys import DEFAULT_KEY_TIMEOUT, load_rsa_public_key, require_crypto
+from .keys import DEFAULT_KEY_TIMEOUT, fetch, load_rsa_public_key, require_crypto
 from .tokens import Headers, TokenVerifier, parse_token, token_from_headers
 from .url_utils import check_service_url
 
 __all__ = [
     "APP_ARI_PREFIX",
     "DEFAULT_FORGE_LEEWAY",
+    "DEFAULT_MAX_JWKS_BYTES",
     "FORGE_ISSUER",
     "FORGE_JWKS_URLS",
     "ForgeInvocationVerifier",
@@ -48,6 +48,9 @@ DEFAULT_FORGE_LEEWAY = 30
 
 #: Invocation tokens carry the call's context and run to a few kilobytes; more is refused.
 DEFAULT_MAX_FIT_LENGTH = 16 * 1024
+
+#: Forge's key set holds a few RSA keys, a few kilobytes; a larger answer is refused unread.
+DEFAULT_MAX_JWKS_BYTES = 256 * 1024
 
 #: At most one forced JWKS refresh per this many seconds for tokens whose ``kid`` is unknown,
 #: so that tokens with made-up key ids cannot make us fetch the key set on every request.
@@ -74,7 +77,10 @@ class ForgeInvocationVerifier:
 
     The key set is fetched with PyJWT's :class:`jwt.PyJWKClient` and cached by it (five
     minutes); a token whose ``kid`` is not in the cached set triggers a refresh at most once
-    every :data:`REFRESH_INTERVAL` seconds.
+    every :data:`REFRESH_INTERVAL` seconds. The download itself goes through the same capped
+    client as Atlassian's install keys: no redirects, at most ``max_jwks_bytes``, ``timeout``
+    for the connection, each read and the whole body (not the DNS lookup; see
+    :class:`~atlassian_jwt.keys.AtlassianKeyProvider`).
 
     :param app_id: the app's id, as in ``manifest.yml``: the bare id or the whole ARI
         (``ari:cloud:ecosystem::app/<id>``). The token's ``aud`` must be that ARI.
@@ -82,8 +88,10 @@ class ForgeInvocationVerifier:
     :param jwks_url: another JWKS URL, replacing the environment's: ``https://`` only, except
         plain ``http://`` to a loopback address (a test server).
     :param leeway: seconds of clock skew allowed for ``exp``, ``nbf`` and ``iat``.
-    :param timeout: seconds allowed for each connection and read when fetching the key set.
+    :param timeout: seconds allowed for connecting, for each read and for the whole download
+        of the key set.
     :param max_token_length: tokens longer than this are refused before any decoding.
+    :param max_jwks_bytes: a key set larger than this is refused (a ``KeyFetchError``).
     :raises ImportError: if ``cryptography`` is not installed.
     :raises ValueError: for an unusable ``app_id``, environment or ``jwks_url``.
     """
@@ -97,6 +105,7 @@ class ForgeInvocationVerifier:
         leeway: float = DEFAULT_FORGE_LEEWAY,
         timeout: float = DEFAULT_KEY_TIMEOUT,
         max_token_length: int = DEFAULT_MAX_FIT_LENGTH,
+        max_jwks_bytes: int = DEFAULT_MAX_JWKS_BYTES,
     ) -> None:
         require_crypto()
         if not isinstance(app_id, str):
@@ -108,12 +117,14 @@ class ForgeInvocationVerifier:
             raise ValueError(f"environment must be one of {sorted(FORGE_JWKS_URLS)}")
         if not timeout > 0 or not math.isfinite(timeout):
             raise ValueError("timeout must be a positive number of seconds")
+        if max_jwks_bytes <= 0:
+            raise ValueError("max_jwks_bytes must be positive")
         self.app_ari = APP_ARI_PREFIX + bare_id
         self.jwks_url = (
             check_service_url(jwks_url, "jwks_url") if jwks_url else FORGE_JWKS_URLS[environment]
         )
         self.max_token_length = max_token_length
-        self._jwks = jwt.PyJWKClient(self.jwks_url, timeout=timeout)
+        self._jwks = _CappedJWKClient(self.jwks_url, timeout, max_jwks_bytes)
         self._verifier = TokenVerifier(
             ("RS256",), _REQUIRED_CLAIMS, leeway, audience=self.app_ari, issuer=FORGE_ISSUER
         )
@@ -151,14 +162,9 @@ class ForgeInvocationVerifier:
             found = self._jwks.match_kid(self._jwks.get_signing_keys(), kid)
             if found is None and self._may_refresh():
                 found = self._jwks.match_kid(self._jwks.get_signing_keys(refresh=True), kid)
-        except (jwt.PyJWKClientConnectionError, OSError, http.client.HTTPException) as error:
-            if isinstance(error.__cause__, urllib.error.HTTPError):
-                error.__cause__.close()  # older PyJWT leaves it open
-            raise exc.KeyFetchError(
-                f"Could not fetch Forge's key set: {type(error).__name__}"
-            ) from None
-        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError, ValueError):
-            # Older PyJWT releases let a body that is not JSON out as a ValueError.
+        except exc.KeyFetchError:
+            raise
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError):
             raise exc.KeyFetchError("Forge's key set is not a usable JWKS") from None
         if found is None:
             raise exc.UnknownKeyError("Forge's key set has no key with the token's kid")
@@ -176,6 +182,43 @@ class ForgeInvocationVerifier:
                 return False
             self._last_refresh = now
             return True
+
+
+class _CappedJWKClient(jwt.PyJWKClient):
+    """PyJWT's JWKS client, downloading through :func:`atlassian_jwt.keys.fetch`.
+
+    PyJWT reads the whole answer, however large; only :meth:`fetch_data` is replaced, so
+    PyJWT's key set cache and key selection stay as they are. As PyJWT's own does (2.10.1 and
+    later), :meth:`fetch_data` stores the JSON object in the key set cache and returns it, but
+    only once it reads as a key set: a broken answer neither replaces the cached set nor lets
+    PyJWT 2.10.1's ``TypeError`` or ``AttributeError`` out.
+
+    :raises KeyFetchError: (from :meth:`fetch_data`) when the download fails: unreachable,
+        too slow, too large, a redirect, or any status but 200.
+    :raises PyJWKClientError: when the answer is not a JSON key set.
+    """
+
+    def __init__(self, uri: str, timeout: float, max_bytes: int) -> None:
+        super().__init__(uri, timeout=timeout)
+        self.max_bytes = max_bytes
+
+    def fetch_data(self) -> Any:
+        status, body = fetch(self.uri, self.timeout, self.max_bytes)
+        if status != 200:
+            raise exc.KeyFetchError(f"Forge's key set server answered HTTP {status}")
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            raise jwt.PyJWKClientError("Forge's key set is not JSON") from None
+        if not isinstance(data, dict):
+            raise jwt.PyJWKClientError("Forge's key set is not a JSON object")
+        try:
+            jwt.PyJWKSet.from_dict(data)
+        except Exception:  # PyJWT 2.10.1 lets TypeError and others out of malformed keys
+            raise jwt.PyJWKClientError("Forge's key set is not a usable JWKS") from None
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(data)
+        return data
 
 
 def _token(headers_or_token: Headers | str | None) -> str:

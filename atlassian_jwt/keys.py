@@ -5,7 +5,8 @@ with an RSA key of Atlassian's; the token's ``kid`` header names it, and the pub
 PEM file at ``<key base>/<kid>``. A :class:`KeyProvider` turns a ``kid`` into that key:
 
 * :class:`AtlassianKeyProvider` fetches it from Atlassian's key server (production or staging),
-  caches it by ``kid`` and fetches each ``kid`` once, however many requests wait for it;
+  caches it by ``kid`` and fetches each ``kid`` once, however many requests wait for it (a
+  ``kid`` the server does not know is remembered for a minute);
 * :class:`StaticKeyProvider` holds keys given up front, for tests and for apps that pin keys.
 
 The RS256 path needs ``cryptography`` (``pip install 'atlassian-jwt[crypto]'``); the HTTP client
@@ -14,6 +15,7 @@ is ``requests`` when it is installed, else the standard library.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import http.client
 import math
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_KEY_TIMEOUT",
     "DEFAULT_MAX_KEY_BYTES",
+    "DEFAULT_MAX_UNKNOWN_KIDS",
+    "DEFAULT_UNKNOWN_KID_TTL",
     "KEY_BASE_URLS",
     "KID_PATTERN",
     "AtlassianKeyProvider",
@@ -66,6 +70,15 @@ DEFAULT_KEY_TIMEOUT = 5.0
 #: A PEM RSA public key is under 1 KiB even at 4096 bits; anything much larger is not a key.
 DEFAULT_MAX_KEY_BYTES = 16 * 1024
 
+#: Seconds a ``kid`` the key server answered 404 or 410 for is answered from memory. Atlassian
+#: publishes a key before it signs with it, so a genuine ``kid`` is unknown only if a token
+#: outruns the key's publication; a minute absorbs repeats of a made-up ``kid`` yet soon
+#: notices a key that has since appeared.
+DEFAULT_UNKNOWN_KID_TTL = 60.0
+
+#: How many unknown ``kid`` values are remembered at most (the oldest is forgotten first).
+DEFAULT_MAX_UNKNOWN_KIDS = 1024
+
 #: Keys shorter than this are refused: no Atlassian key is, and they can be factored.
 MIN_RSA_KEY_BITS = 2048
 
@@ -73,6 +86,7 @@ MIN_RSA_KEY_BITS = 2048
 PublicKey = Union[str, bytes, "RSAPublicKey"]
 
 _INSTALL_HINT = "pip install 'atlassian-jwt[crypto]'"
+_UNKNOWN_KID = "Atlassian's key server has no key with the token's kid"
 _CHUNK = 4096
 
 
@@ -180,7 +194,20 @@ class AtlassianKeyProvider:
     The key is the PEM file at ``<base>/<kid>``; the base is Atlassian's production or staging
     key server, or an explicit ``base_url``. Keys are cached by ``kid`` for the life of the
     provider (Atlassian gives a rotated key a new ``kid``); concurrent requests for a ``kid``
-    not yet cached share one download. Failures are not cached: the next request tries again.
+    not yet cached share one download.
+
+    A ``kid`` the key server does not know (HTTP 404 or 410) is remembered for
+    ``unknown_kid_ttl`` seconds and answered :class:`~atlassian_jwt.exceptions.UnknownKeyError`
+    without a request, so that a token with a made-up ``kid`` sent again and again costs one
+    fetch per ``unknown_kid_ttl``, not one per request. Other failures (timeouts, refused
+    connections, HTTP 5xx and every other status, bodies that are not RSA public keys) are
+    :class:`~atlassian_jwt.exceptions.KeyFetchError` and are never remembered: the next request
+    tries again.
+
+    HTTP 403 counts as a failure to fetch, not as an unknown ``kid``: a proxy, a firewall or a
+    CDN that refuses the app answers 403 for keys that exist, and rejecting genuine installs
+    for that is worse than answering 503 to a forged one. (An S3-backed CDN may also answer 403
+    for a missing file; a forged token then gets 503 instead of 401, and is still refused.)
 
     :param environment: ``"production"`` or ``"staging"``; see :data:`KEY_BASE_URLS`.
     :param base_url: another key server, replacing the environment's: ``https://`` only,
@@ -188,11 +215,23 @@ class AtlassianKeyProvider:
     :param timeout: seconds for connecting, for each read, and for the whole download (checked
         between reads).
     :param max_bytes: responses larger than this are refused.
+    :param unknown_kid_ttl: seconds an unknown ``kid`` is remembered; ``0`` remembers none.
+    :param max_unknown_kids: at most this many unknown ``kid`` values are remembered; beyond it
+        the oldest is forgotten first.
     :raises ImportError: if ``cryptography`` is not installed.
-    :raises ValueError: for an unknown environment or an unacceptable ``base_url``.
+    :raises ValueError: for an unknown environment, an unacceptable ``base_url`` or a limit
+        out of range.
 
     .. warning:: Never build ``base_url`` from anything in a request: whoever chooses the key
        server chooses which tokens verify.
+
+    .. note:: ``timeout`` does not bound the DNS lookup of the key server's host name: Python
+       has no timeout for :func:`socket.getaddrinfo`, so a name server that does not answer
+       holds the request for as long as the system resolver waits before it gives up (and the
+       fetch ends in :class:`~atlassian_jwt.exceptions.KeyFetchError`). With glibc that is set
+       by ``options timeout:N attempts:N`` in ``/etc/resolv.conf`` or in ``RES_OPTIONS``; by
+       default 5 seconds a try, 2 tries. Keys are fetched once per ``kid``, so this delays at
+       most the first callbacks signed with a new key.
     """
 
     def __init__(
@@ -202,6 +241,8 @@ class AtlassianKeyProvider:
         base_url: str | None = None,
         timeout: float = DEFAULT_KEY_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_KEY_BYTES,
+        unknown_kid_ttl: float = DEFAULT_UNKNOWN_KID_TTL,
+        max_unknown_kids: int = DEFAULT_MAX_UNKNOWN_KIDS,
     ) -> None:
         require_crypto()
         if environment not in KEY_BASE_URLS:
@@ -210,6 +251,10 @@ class AtlassianKeyProvider:
             raise ValueError("timeout must be a positive number of seconds")
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
+        if not 0 <= unknown_kid_ttl < math.inf:
+            raise ValueError("unknown_kid_ttl must be a number of seconds, 0 or more")
+        if max_unknown_kids <= 0:
+            raise ValueError("max_unknown_kids must be positive")
         self.environment = environment
         self.base_url = (
             check_service_url(base_url, "A key server URL")
@@ -218,7 +263,11 @@ class AtlassianKeyProvider:
         )
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.unknown_kid_ttl = unknown_kid_ttl
+        self.max_unknown_kids = max_unknown_kids
         self._cache: dict[str, RSAPublicKey] = {}
+        # kid -> when to forget it, oldest first; with one TTL that is also soonest to expire.
+        self._unknown: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._in_flight: dict[str, concurrent.futures.Future[RSAPublicKey]] = {}
         self._lock = threading.Lock()
 
@@ -233,7 +282,8 @@ class AtlassianKeyProvider:
 
         :raises MalformedTokenError: if ``kid`` does not match :data:`KID_PATTERN` (nothing is
             fetched).
-        :raises UnknownKeyError: if the key server has no such key (HTTP 404 or 410).
+        :raises UnknownKeyError: if the key server has no such key (HTTP 404 or 410), now or
+            within the last ``unknown_kid_ttl`` seconds.
         :raises KeyFetchError: if the key cannot be fetched or is not an RSA public key.
         """
         url = self.key_url(kid)
@@ -241,6 +291,8 @@ class AtlassianKeyProvider:
             key = self._cache.get(kid)
             if key is not None:
                 return key
+            if self._known_unknown(kid):
+                raise exc.UnknownKeyError(_UNKNOWN_KID)
             future = self._in_flight.get(kid)
             leader = future is None
             if future is None:
@@ -250,21 +302,44 @@ class AtlassianKeyProvider:
         try:
             key = self._fetch(url)
         except BaseException as error:
-            future.set_exception(error)
-            raise
-        else:
-            with self._lock:
-                self._cache[kid] = key
-            future.set_result(key)
-            return key
-        finally:
             with self._lock:
                 del self._in_flight[kid]
+                if isinstance(error, exc.UnknownKeyError):
+                    self._remember_unknown(kid)
+            future.set_exception(error)
+            raise
+        with self._lock:
+            del self._in_flight[kid]
+            self._cache[kid] = key
+        future.set_result(key)
+        return key
+
+    def _known_unknown(self, kid: str) -> bool:
+        # Called with the lock held.
+        forget_at = self._unknown.get(kid)
+        if forget_at is None:
+            return False
+        if time.monotonic() < forget_at:
+            return True
+        del self._unknown[kid]
+        return False
+
+    def _remember_unknown(self, kid: str) -> None:
+        # Called with the lock held.
+        if not self.unknown_kid_ttl:
+            return
+        now = time.monotonic()
+        while self._unknown and next(iter(self._unknown.values())) <= now:
+            self._unknown.popitem(last=False)
+        self._unknown.pop(kid, None)
+        self._unknown[kid] = now + self.unknown_kid_ttl
+        while len(self._unknown) > self.max_unknown_kids:
+            self._unknown.popitem(last=False)
 
     def _fetch(self, url: str) -> RSAPublicKey:
         status, body = fetch(url, self.timeout, self.max_bytes)
         if status in (404, 410):
-            raise exc.UnknownKeyError("Atlassian's key server has no key with the token's kid")
+            raise exc.UnknownKeyError(_UNKNOWN_KID)
         if status != 200:
             raise exc.KeyFetchError(f"The key server answered HTTP {status}")
         try:

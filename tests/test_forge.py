@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ import pytest
 
 import atlassian_jwt
 from atlassian_jwt import ForgeInvocationVerifier
-from atlassian_jwt.forge import FORGE_ISSUER
+from atlassian_jwt.forge import DEFAULT_MAX_JWKS_BYTES, FORGE_ISSUER
 from tests.rsa_support import KeyServer, Response, new_rsa_key, refused_url, serve
 
 if TYPE_CHECKING:
@@ -199,13 +200,84 @@ def fetch_fails(forge: ForgeInvocationVerifier, token: str) -> None:
         Response(body=b'{"keys": []}'),
         Response(body=b'{"keys": [{"kty": "RSA", "kid": "x"}]}'),
         Response(body=b"{}", delay=5),
+        Response(302),
+        Response(body=b"[" * 200_000),
+        Response(body=b"\xff\xfe{"),
+        # Each of these escaped PyJWT 2.10.1 as AttributeError, TypeError or ValueError.
+        Response(body=b'{"keys": ["abc"]}'),
+        Response(body=b'{"keys": [{"kty": "RSA", "kid": "x", "n": 5, "e": "AQAB"}]}'),
+        Response(body=b'{"keys": [{"kty": "RSA", "kid": "x", "n": "!!!", "e": "AQAB"}]}'),
     ],
-    ids=["500", "404", "garbage", "not-an-object", "no-keys", "bad-key", "slow"],
+    ids=[
+        "500",
+        "404",
+        "garbage",
+        "not-an-object",
+        "no-keys",
+        "bad-key",
+        "slow",
+        "redirect",
+        "deeply-nested",
+        "not-utf8",
+        "key-not-an-object",
+        "n-not-a-string",
+        "n-not-base64url",
+    ],
 )
 def test_key_set_faults(server: KeyServer, forge_key: Any, response: Response) -> None:
     server.responses[JWKS_PATH] = response
     forge = ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
     fetch_fails(forge, fit(forge_key))
+
+
+@pytest.fixture(params=["requests", "urllib"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with requests, then with the standard library (requests made unimportable)."""
+    if request.param == "urllib":
+        monkeypatch.setitem(sys.modules, "requests", None)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
+def test_oversized_key_set(
+    server: KeyServer, forge_key: Any, send_length: bool, transport: str
+) -> None:
+    padding = " " * (DEFAULT_MAX_JWKS_BYTES + 1)
+    body = jwks((KID, forge_key))[:-1] + padding.encode() + b"}"
+    assert json.loads(body)["keys"]  # a valid key set, only too large
+    server.responses[JWKS_PATH] = Response(body=body, send_length=send_length)
+    forge = ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
+    with pytest.raises(atlassian_jwt.KeyFetchError, match="larger than"):
+        forge.verify(fit(forge_key))
+
+
+def test_max_jwks_bytes(server: KeyServer, forge_key: Any) -> None:
+    size = len(jwks((KID, forge_key)))
+    small = ForgeInvocationVerifier(
+        APP_ID, jwks_url=server.url + JWKS_PATH, max_jwks_bytes=size - 1
+    )
+    fetch_fails(small, fit(forge_key))
+    exact = ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, max_jwks_bytes=size)
+    assert exact.verify(fit(forge_key))["aud"] == APP_ARI
+
+
+def test_key_set_fetched_once_for_many_tokens(
+    forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer, transport: str
+) -> None:
+    for _ in range(20):
+        assert forge.verify(fit(forge_key))["iss"] == FORGE_ISSUER
+    assert server.hits == {JWKS_PATH: 1}
+
+
+def test_broken_refresh_keeps_the_cached_key_set(
+    forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer
+) -> None:
+    assert forge.verify(fit(forge_key))
+    server.responses[JWKS_PATH] = Response(body=b'{"keys": ["abc"]}')
+    with pytest.raises(atlassian_jwt.KeyFetchError):
+        forge.verify(fit(forge_key, kid="new-kid"))  # forces a refresh, which fails
+    assert forge.verify(fit(forge_key))["aud"] == APP_ARI
+    assert server.hits == {JWKS_PATH: 2}
 
 
 def test_key_set_unreachable(forge_key: Any) -> None:
@@ -236,6 +308,7 @@ def test_pinned_jwks_urls() -> None:
         {"jwks_url": "http://forge.example.com/jwks.json"},
         {"jwks_url": "file:///etc/jwks.json"},
         {"timeout": 0},
+        {"max_jwks_bytes": 0},
     ],
     ids=str,
 )

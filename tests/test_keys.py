@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -131,7 +132,16 @@ def test_plain_http_only_to_loopback(base_url: str) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"environment": "prod"}, {"timeout": 0}, {"timeout": float("inf")}, {"max_bytes": 0}],
+    [
+        {"environment": "prod"},
+        {"timeout": 0},
+        {"timeout": float("inf")},
+        {"max_bytes": 0},
+        {"unknown_kid_ttl": -1},
+        {"unknown_kid_ttl": float("inf")},
+        {"unknown_kid_ttl": float("nan")},
+        {"max_unknown_kids": 0},
+    ],
     ids=str,
 )
 def test_bad_settings(kwargs: dict[str, object]) -> None:
@@ -160,6 +170,150 @@ def test_unknown_kid_is_a_rejection(server: KeyServer, status: int, transport: s
         provider_for(server).get_key(KID)
     assert isinstance(info.value, atlassian_jwt.DecodeError)
     assert info.value.code == "unknown_key"
+
+
+# Unknown kids are remembered for a while.
+
+
+class Clock:
+    """Moves ``time.monotonic`` forward on demand (never back: the fetch deadlines use it too)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = 0.0
+        real = time.monotonic
+        monkeypatch.setattr(time, "monotonic", lambda: real() + self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def unknown(provider: keys.AtlassianKeyProvider, kid: str = KID) -> None:
+    with pytest.raises(atlassian_jwt.UnknownKeyError):
+        provider.get_key(kid)
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_unknown_kid_is_remembered_for_the_ttl(
+    server: KeyServer, clock: Clock, status: int, transport: str
+) -> None:
+    server.responses[f"/{KID}"] = Response(status)
+    provider = provider_for(server, unknown_kid_ttl=60)
+    for _ in range(5):
+        unknown(provider)
+    clock.advance(59)
+    unknown(provider)
+    assert server.hits == {f"/{KID}": 1}
+    clock.advance(2)
+    unknown(provider)
+    assert server.hits == {f"/{KID}": 2}
+
+
+def test_default_ttl_is_short(server: KeyServer, clock: Clock) -> None:
+    provider = provider_for(server)
+    assert provider.unknown_kid_ttl == keys.DEFAULT_UNKNOWN_KID_TTL <= 300
+    unknown(provider)
+    unknown(provider)
+    assert server.hit_count() == 1
+
+
+def test_a_kid_published_later_is_found_after_the_ttl(
+    server: KeyServer, clock: Clock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    provider = provider_for(server, unknown_kid_ttl=10)
+    unknown(provider)
+    server.responses[f"/{KID}"] = Response(body=public_pem(rsa_key).encode())
+    unknown(provider)  # still remembered as unknown
+    clock.advance(11)
+    assert provider.get_key(KID).public_numbers() == rsa_key.public_key().public_numbers()
+    assert server.hits == {f"/{KID}": 2}
+
+
+def test_zero_ttl_remembers_nothing(server: KeyServer) -> None:
+    provider = provider_for(server, unknown_kid_ttl=0)
+    unknown(provider)
+    unknown(provider)
+    assert server.hits == {f"/{KID}": 2}
+
+
+def test_unknown_kids_are_bounded_oldest_forgotten_first(server: KeyServer, clock: Clock) -> None:
+    provider = provider_for(server, max_unknown_kids=3)
+    kids = [f"kid-{n}" for n in range(5)]
+    for kid in kids:
+        unknown(provider, kid)
+    assert len(provider._unknown) == 3
+    for kid in kids[2:]:  # the three newest are remembered
+        unknown(provider, kid)
+    assert server.hit_count() == 5
+    unknown(provider, kids[0])  # the oldest was forgotten: fetched again
+    assert server.hits[f"/{kids[0]}"] == 2
+    assert len(provider._unknown) == 3
+
+
+def test_expired_unknown_kids_are_dropped(server: KeyServer, clock: Clock) -> None:
+    provider = provider_for(server, unknown_kid_ttl=10)
+    for n in range(50):
+        unknown(provider, f"kid-{n}")
+    clock.advance(11)
+    unknown(provider, "one-more")
+    assert list(provider._unknown) == ["one-more"]
+
+
+def test_concurrent_requests_for_an_unknown_kid_fetch_once(server: KeyServer) -> None:
+    server.responses[f"/{KID}"] = Response(404, delay=0.2)
+    provider = provider_for(server)
+    errors: list[BaseException] = []
+    start = threading.Barrier(32)
+
+    def ask() -> None:
+        start.wait()
+        try:
+            provider.get_key(KID)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(errors) == 32
+    assert all(isinstance(error, atlassian_jwt.UnknownKeyError) for error in errors)
+    assert server.hits == {f"/{KID}": 1}
+    unknown(provider)
+    assert server.hits == {f"/{KID}": 1}
+
+
+@pytest.mark.parametrize("status", [503, 500, 403])
+def test_fetch_failures_are_not_remembered(server: KeyServer, status: int) -> None:
+    server.responses[f"/{KID}"] = Response(status)
+    provider = provider_for(server)
+    for _ in range(2):
+        with pytest.raises(atlassian_jwt.KeyFetchError):
+            provider.get_key(KID)
+    assert server.hits == {f"/{KID}": 2}
+    assert not provider._unknown
+
+
+def test_timeouts_are_not_remembered(server: KeyServer) -> None:
+    server.responses[f"/{KID}"] = Response(404, delay=5)
+    provider = keys.AtlassianKeyProvider(base_url=server.url, timeout=0.2)
+    for _ in range(2):
+        with pytest.raises(atlassian_jwt.KeyFetchError, match="timed out"):
+            provider.get_key(KID)
+    assert server.hits == {f"/{KID}": 2}
+
+
+def test_403_is_a_fetch_failure_not_a_rejection(server: KeyServer, transport: str) -> None:
+    # An S3-backed CDN may answer 403 for a missing file, but so does a proxy or firewall that
+    # refuses us: a genuine install must get 503 (Atlassian retries), not 401.
+    server.responses[f"/{KID}"] = Response(403)
+    error = fetch_fails(provider_for(server))
+    assert "403" in str(error)
 
 
 def test_failures_are_not_cached(server: KeyServer, rsa_key: rsa.RSAPrivateKey) -> None:
