@@ -30,8 +30,9 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, Union
 
@@ -160,12 +161,15 @@ class SQLiteTenantStore:
     on first use; the directory must exist. Writers are serialised by SQLite: the database is
     in WAL mode (readers never wait for writers), a writer waits up to ``timeout`` seconds for
     a lock, and every change is one conditional ``INSERT ... ON CONFLICT`` statement, atomic on
-    its own.
+    its own. Several processes may open the same new file at once (workers that boot together):
+    start-up waits for the others, up to ``timeout`` seconds in all.
 
     :param path: the database file.
-    :param timeout: seconds to wait for another writer's lock before giving up.
+    :param timeout: seconds to wait for another connection's lock before giving up, at start-up
+        and in each call.
     :raises TenantStoreError: at once, if the directory is missing or the file is not a usable
-        tenant database (corrupt, another program's, not readable).
+        tenant database (corrupt, another program's, not readable); after ``timeout`` seconds,
+        if other connections keep the file locked all that time.
     """
 
     TABLE = "atlassian_jwt_tenants"
@@ -240,7 +244,43 @@ class SQLiteTenantStore:
         os.close(fd)
 
     def _open(self) -> None:
-        with self._connect() as connection:
+        # Workers that boot together open the store at the same instant. Switching a new file
+        # to WAL upgrades a read lock to a write lock, and SQLite fails that upgrade at once,
+        # without its busy handler, while another connection holds the write lock: so the whole
+        # start-up (each step idempotent) is retried while the database is locked, until
+        # ``timeout`` has passed since the first try.
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            try:
+                columns, check = self._set_up(max(deadline - time.monotonic(), 0.0))
+                break
+            except sqlite3.OperationalError as error:
+                if not _is_locked(error):
+                    raise self._error(error) from None
+                if time.monotonic() + pause > deadline:
+                    raise TenantStoreError(
+                        f"Cannot open the tenant store {str(self.path)!r}: the database stayed "
+                        f"locked by another connection for {self.timeout:g} s"
+                    ) from None
+            except sqlite3.Error as error:
+                raise self._error(error) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        if columns != {"client_key", "tenant", "event_time"}:
+            raise TenantStoreError(
+                f"The tenant store {str(self.path)!r} has a table {self.TABLE} of another shape"
+            )
+        if check != "ok":
+            raise TenantStoreError(f"The tenant store {str(self.path)!r} is corrupt")
+
+    def _set_up(self, timeout: float) -> tuple[set[str], str]:
+        """Put the file in WAL mode and create the table if need be, in one connection.
+
+        :returns: the table's column names and the result of ``PRAGMA quick_check``.
+        :raises sqlite3.Error: as raised, for :meth:`_open` to retry or report.
+        """
+        with closing(self._new_connection(timeout)) as connection:
             # WAL is a property of the file: set once here, it holds for every connection.
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute(
@@ -254,19 +294,12 @@ class SQLiteTenantStore:
             )
             columns = {row[1] for row in connection.execute(f"PRAGMA table_info({self.TABLE})")}
             (check,) = connection.execute("PRAGMA quick_check").fetchone()
-        if columns != {"client_key", "tenant", "event_time"}:
-            raise TenantStoreError(
-                f"The tenant store {str(self.path)!r} has a table {self.TABLE} of another shape"
-            )
-        if check != "ok":
-            raise TenantStoreError(f"The tenant store {str(self.path)!r} is corrupt")
+        return columns, check
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per call: nothing is shared between threads or survives a fork, and
-        # isolation_level=None leaves each statement to commit on its own.
         try:
-            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            connection = self._new_connection(self.timeout)
         except sqlite3.Error as error:
             raise self._error(error) from None
         try:
@@ -275,6 +308,11 @@ class SQLiteTenantStore:
             raise self._error(error) from None
         finally:
             connection.close()
+
+    def _new_connection(self, timeout: float) -> sqlite3.Connection:
+        # A connection per call: nothing is shared between threads or survives a fork, and
+        # isolation_level=None leaves each statement to commit on its own.
+        return sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
 
     def _error(self, error: sqlite3.Error) -> TenantStoreError:
         # sqlite3's messages name the problem ("file is not a database", "database is
@@ -307,6 +345,11 @@ def _checked_time(event_time: object) -> float | None:
     ):
         raise ValueError("event_time must be a finite number of seconds (a token's iat)")
     return float(event_time)
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock (``SQLITE_BUSY``)."""
+    return "database is locked" in str(error)
 
 
 def _is_stale(event_time: float | None, latest: float | None) -> bool:

@@ -304,6 +304,94 @@ def test_sqlite_two_processes_writing_at_once(tmp_path: Path) -> None:
         }
 
 
+OPENER = """
+import sys
+from atlassian_jwt.tenants import SQLiteTenantStore
+key = "own-" + sys.argv[1]
+for line in iter(sys.stdin.readline, ""):
+    store = SQLiteTenantStore(line.rstrip("\\n"), timeout=10)
+    store.save({"clientKey": key, "sharedSecret": line})
+    assert store.get(key) == {"clientKey": key, "sharedSecret": line}
+    print("ok", flush=True)
+"""
+
+
+def test_sqlite_processes_opening_a_new_file_at_once(tmp_path: Path) -> None:
+    """Workers that boot together: each round, every process opens the same new file at once.
+
+    Before start-up was retried, one round in twenty or so failed at once with "database is
+    locked": two processes switching the new file to WAL, where SQLite does not wait.
+    """
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(number)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for number in range(8)
+    ]
+    try:
+        for round_ in range(25):
+            path = tmp_path / f"{round_}.db"
+            for process in processes:  # each waits on stdin: this starts them all together
+                assert process.stdin is not None
+                process.stdin.write(f"{path}\n")
+                process.stdin.flush()
+            answers = [process.stdout.readline() for process in processes if process.stdout]
+            if answers != ["ok\n"] * len(processes):
+                break
+            store = SQLiteTenantStore(path)
+            assert [store.get(f"own-{number}") for number in range(8)] == [
+                {"clientKey": f"own-{number}", "sharedSecret": f"{path}\n"} for number in range(8)
+            ]
+    finally:
+        errors = [process.communicate(timeout=60)[1] for process in processes]  # closes stdin
+    assert answers == ["ok\n"] * len(processes), f"round {round_}: " + "".join(errors)
+    assert [process.returncode for process in processes] == [0] * len(processes)
+
+
+def test_sqlite_start_up_waits_for_a_writer_on_a_new_file(tmp_path: Path) -> None:
+    """Regression: switching a new file to WAL while another connection was writing to it
+    failed at once, not after ``timeout``, since SQLite's busy handler is not used there."""
+    path = tmp_path / "t.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.2, writer.rollback)
+    release.start()
+    try:
+        started = time.monotonic()
+        store = SQLiteTenantStore(path, timeout=10)
+        assert time.monotonic() - started >= 0.2
+    finally:
+        release.cancel()
+        release.join()
+        writer.close()
+    store.save({"clientKey": CLIENT_KEY})
+    assert store.get(CLIENT_KEY) == {"clientKey": CLIENT_KEY}
+
+
+def test_sqlite_start_up_locked_longer_than_timeout_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        with pytest.raises(TenantStoreError, match="locked by another connection for 0.3 s"):
+            SQLiteTenantStore(path, timeout=0.3)
+        assert 0.3 <= time.monotonic() - started < 3
+        holder.rollback()
+        # Nothing half-made: the file is as the holder left it, and opens later as usual.
+        assert holder.execute("SELECT name FROM sqlite_master").fetchall() == []
+        assert holder.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    finally:
+        holder.close()
+    SQLiteTenantStore(path, timeout=0.3).save({"clientKey": CLIENT_KEY})
+    assert SQLiteTenantStore(path).get(CLIENT_KEY) == {"clientKey": CLIENT_KEY}
+
+
 def test_sqlite_missing_directory_fails_at_start_up(tmp_path: Path) -> None:
     with pytest.raises(TenantStoreError, match="does not exist"):
         SQLiteTenantStore(tmp_path / "missing" / "tenants.db")
