@@ -209,11 +209,11 @@ def sign_hs256(claims: dict[str, Any], secret: str | bytes) -> str:
     JSON (a ``datetime`` ``nbf``, say) or a non-text ``iss`` go to ``jwt.encode`` itself,
     which converts or refuses them as it always does.
     """
+    if not isinstance(claims.get("iss", ""), str):
+        return jwt.encode(claims, secret, algorithm="HS256")
     try:
-        if not isinstance(claims.get("iss", ""), str):
-            raise TypeError
         payload = json.dumps(claims, separators=(",", ":")).encode()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # not JSON as it is; ValueError: a circular reference
         return jwt.encode(claims, secret, algorithm="HS256")
     signing_input = b"%s.%s" % (_HS256_HEADER, base64url_encode(payload))
     signature = _ALGORITHMS["HS256"].sign(signing_input, _prepared_key("HS256", secret))
