@@ -130,6 +130,9 @@ class ForgeInvocationVerifier:
         )
         self._refresh_lock = threading.Lock()
         self._last_refresh = -math.inf
+        # PyJWKClient does not lock its cache: without this, every request that arrives before
+        # the key set is cached (or while it is refreshed) would download it again.
+        self._fetch_lock = threading.Lock()
 
     @property
     def leeway(self) -> float:
@@ -159,9 +162,10 @@ class ForgeInvocationVerifier:
 
     def _key(self, kid: str) -> Any:
         try:
-            found = self._jwks.match_kid(self._jwks.get_signing_keys(), kid)
-            if found is None and self._may_refresh():
-                found = self._jwks.match_kid(self._jwks.get_signing_keys(refresh=True), kid)
+            with self._fetch_lock:
+                found = self._jwks.match_kid(self._jwks.get_signing_keys(), kid)
+                if found is None and self._may_refresh():
+                    found = self._jwks.match_kid(self._jwks.get_signing_keys(refresh=True), kid)
         except exc.KeyFetchError:
             raise
         except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError):

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -322,3 +323,15 @@ def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
     with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
         ForgeInvocationVerifier(APP_ID)
+
+
+def test_first_requests_at_once_fetch_the_key_set_once(
+    forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer
+) -> None:
+    # A slow key server, and 16 requests arriving before the key set is cached.
+    server.responses[JWKS_PATH] = Response(body=jwks((KID, forge_key)), delay=0.2)
+    tokens = [fit(forge_key, jti=str(n)) for n in range(16)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(forge.verify, tokens))
+    assert [claims["jti"] for claims in results] == [str(n) for n in range(16)]
+    assert server.hits == {JWKS_PATH: 1}
