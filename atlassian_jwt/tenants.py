@@ -161,9 +161,10 @@ class SQLiteTenantStore:
     on first use; the directory must exist. Writers are serialised by SQLite: the database is
     in WAL mode (readers never wait for writers), a writer waits up to ``timeout`` seconds for
     a lock, and every change is one conditional ``INSERT ... ON CONFLICT`` statement, atomic on
-    its own. On a filesystem that cannot do WAL (some network filesystems) SQLite keeps its
-    rollback journal without a word: still safe, but readers then wait for writers. Several processes may open the same new file at once (workers that boot together):
-    start-up waits for the others, up to ``timeout`` seconds in all.
+    its own. Several processes may open the same new file at once (workers that boot together):
+    start-up waits for the others, up to ``timeout`` seconds in all. On a filesystem that cannot
+    do WAL (some network filesystems) SQLite keeps its rollback journal without a word: still
+    safe, but readers then wait for writers.
 
     :param path: the database file.
     :param timeout: seconds to wait for another connection's lock before giving up, at start-up
