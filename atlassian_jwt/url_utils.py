@@ -253,25 +253,21 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
 
     :param base: a base path as returned by :func:`base_path`.
     """
-    return _assemble(http_method, path, params, base, _encode_values)
-
-
-def canonical_request_from_raw(http_method: str, path: str, params: Params, base: str = "") -> str:
-    """Like :func:`canonical_request`, but from the raw values of :func:`parse_raw_params`.
-
-    A single value that :func:`_is_canonical` accepts is its own encoding, so it is neither
-    decoded nor encoded again; every other value goes the way of :func:`canonical_request`.
-    """
-    return _assemble(http_method, path, params, base, _encode_raw_values)
+    # 1. METHOD: upper-cased; 2. URI; 3. QUERY.
+    method = http_method.upper()
+    return f"{method}&{_canonical_uri(path, base)}&{_canonical_query(params, _encode_values)}"
 
 
 def canonical_request_from_query(
     http_method: str, path: str, query: str, base: str = "", params: Params | None = None
 ) -> str:
-    """Like :func:`canonical_request_from_raw`, from the raw query string itself.
+    """Like :func:`canonical_request`, from the raw query string as it appears in the URL.
 
     A query of ASCII pieces that decoding leaves alone (see :func:`_canonical_query_as_is`) is
-    encoded and sorted whole, without being split into names and values.
+    encoded and sorted whole, without being split into names and values. Otherwise its raw
+    values are used: one that :func:`_is_canonical` accepts is its own encoding, so it is
+    neither decoded nor encoded again; every other value goes the way of
+    :func:`canonical_request`.
 
     :param params: ``parse_raw_params(query)``, if the caller has it already.
     """
@@ -280,6 +276,7 @@ def canonical_request_from_query(
         if params is None:
             params = parse_raw_params(query)
         text = _canonical_query(params, _encode_raw_values)
+    # 1. METHOD: upper-cased; 2. URI; 3. QUERY.
     return f"{http_method.upper()}&{_canonical_uri(path, base)}&{text}"
 
 
@@ -318,19 +315,6 @@ def _merge_repeated(entries: list[str]) -> list[str]:
         else f"{name}\0{_encode_values([decode_component(value) for value in values])}"
         for name, values in values_by_name.items()
     ]
-
-
-def _assemble(
-    http_method: str,
-    path: str,
-    params: Params,
-    base: str,
-    encode_values: Callable[[list[str]], str],
-) -> str:
-    """Build ``METHOD&URI&QUERY``; ``encode_values`` gives one parameter's encoded values."""
-    # 1. METHOD: upper-cased.
-    method = http_method.upper()
-    return f"{method}&{_canonical_uri(path, base)}&{_canonical_query(params, encode_values)}"
 
 
 def _canonical_uri(path: str, base: str) -> str:
