@@ -318,7 +318,7 @@ def _merge_repeated(entries: list[str]) -> list[str]:
 
 
 def _canonical_uri(path: str, base: str) -> str:
-    """2. URI: the raw path,"""
+    """Step 2 of the canonical request (SPEC §2), the URI: the raw path,"""
     #    2.1 without the base path, removed as a plain string prefix;
     if base and path.startswith(base):
         path = path[len(base) :]
@@ -337,8 +337,11 @@ def _canonical_uri(path: str, base: str) -> str:
 
 
 def _canonical_query(params: Params, encode_values: Callable[[list[str]], str]) -> str:
-    """3. QUERY: every parameter but "jwt", its name percent-encoded (3.3), its values sorted,
-    encoded and joined by ``encode_values`` (3.2 to 3.4);"""
+    """Step 3 of the canonical request (SPEC §2), the query, from parsed parameters.
+
+    Every parameter but "jwt", its name percent-encoded (3.3) and its values sorted, encoded
+    and joined by ``encode_values`` (3.2 to 3.4);
+    """
     entries = [
         (_encode(name), encode_values(values)) for name, values in params.items() if name != "jwt"
     ]
