@@ -48,6 +48,7 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tokens import token_from_headers
 from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root, wsgi_target
 
@@ -62,12 +63,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
-OnEvent = Callable[[str, AuthResult], None]
-
-#: The lifecycle callbacks, each a method of the handler and, by default, a URL of that name.
-LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
 #: The setting that names the Authenticator.
 SETTING = "ATLASSIAN_JWT_AUTHENTICATOR"

@@ -42,15 +42,10 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
-
-#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
-OnEvent = Callable[[str, AuthResult], None]
-
-#: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
-LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
 
 async def authenticate_request(
