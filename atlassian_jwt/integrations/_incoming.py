@@ -1,4 +1,4 @@
-"""What the framework helpers share: the request URL as received, and how a failure answers.
+"""What the framework helpers share: the request URL as received, and the answers.
 
 Atlassian hashes the request target it sent, relative to the app's base URL. Frameworks hand
 views a *decoded* path (``/a%2Fb`` and ``/a/b`` look alike), so the helpers read the raw target
@@ -14,26 +14,39 @@ Then the base path is removed: the path of the Authenticator's ``base_url`` when
 (the core does that), else the framework's mount point (WSGI ``SCRIPT_NAME``, ASGI
 ``root_path``) when the raw path starts with it.
 
+**The answers.** A rejected token answers 401 with ``WWW-Authenticate``; a key server or a
+tenant store that cannot be used now answers 503, since the token may be genuine and Atlassian
+retries. Only the failure's ``code`` is logged.
+
 Nothing here imports a framework, so it is importable (and tested) without any extra.
 """
 
 from __future__ import annotations
 
+import http
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
+from ..authenticate import AuthResult
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tenants import TenantStoreError
 from ..url_utils import split_url
 
 __all__ = [
     "FAILURES",
+    "FAILURE_STATUSES",
+    "FORM_CONTENT_TYPE",
+    "FailureResponse",
+    "LifecycleRequest",
     "asgi_target",
-    "failure",
+    "failure_response",
     "is_form",
+    "lifecycle_paths",
     "relative_to_root",
+    "run_lifecycle_callback",
     "wsgi_target",
 ]
 
@@ -43,13 +56,56 @@ logger = logging.getLogger("atlassian_jwt.integrations")
 # gives no raw path; everything else (space, non-ASCII, "%") is percent-encoded, upper-case.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
-#: What a helper turns into a response: a rejected token (401); a key server or a tenant store
-#: that cannot be used now (503: the token may be genuine, and Atlassian retries).
-FAILURES = (DecodeError, KeyFetchError, TenantStoreError)
+#: The one kind of body whose fields a signer hashes with the query parameters.
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
-#: The status and body each failure answers with: nothing more, so as to help no attacker.
-UNAUTHORIZED = (401, "Unauthorized")
-UNAVAILABLE = (503, "Service Unavailable")
+#: The status each kind of failure answers with, first match wins: a key server or a tenant
+#: store that cannot be used now 503 (the token may be genuine, and Atlassian retries), a
+#: rejection 401. Any verifier's errors fall into these.
+FAILURE_STATUSES: tuple[tuple[type[Exception], int], ...] = (
+    (KeyFetchError, 503),
+    (TenantStoreError, 503),
+    (DecodeError, 401),
+)
+
+#: What a helper turns into a response rather than letting it through.
+FAILURES: tuple[type[Exception], ...] = tuple(kind for kind, _ in FAILURE_STATUSES)
+
+
+class FailureResponse(NamedTuple):
+    """The response to a failed verification, for a helper to build in its framework's type."""
+
+    #: 401 or 503.
+    status: int
+    #: The status's reason phrase and nothing more, so as to help no attacker.
+    body: str
+    #: ``WWW-Authenticate`` on a 401; nothing on a 503.
+    headers: dict[str, str]
+
+
+def failure_response(error: Exception, *, scheme: str = "JWT") -> FailureResponse:
+    """Log a failed verification by its ``code`` only, and return the response to send.
+
+    :param error: one of :data:`FAILURES`: a :class:`~atlassian_jwt.DecodeError` (401), or a
+        :class:`~atlassian_jwt.KeyFetchError` or
+        :class:`~atlassian_jwt.tenants.TenantStoreError` (503). Neither the token, the secret
+        nor the URL (which may carry the token) is logged.
+    :param scheme: the ``WWW-Authenticate`` challenge of a 401: the scheme of the
+        ``Authorization`` header the route expects.
+    :returns: the status, the bare body and the headers.
+    :raises TypeError: if ``error`` is none of :data:`FAILURES`.
+    """
+    status = next((status for kind, status in FAILURE_STATUSES if isinstance(error, kind)), None)
+    if status is None:
+        raise TypeError(f"not an authentication failure: {type(error).__name__}") from error
+    if status == 401:
+        logger.info("Atlassian JWT rejected, answering 401: %s", getattr(error, "code", "rejected"))
+        headers = {"WWW-Authenticate": scheme}
+    else:
+        code = getattr(error, "code", "store_unavailable")
+        logger.warning("Atlassian JWT not verified, answering %d: %s", status, code)
+        headers = {}
+    return FailureResponse(status, http.HTTPStatus(status).phrase, headers)
 
 
 def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> str:
@@ -61,7 +117,7 @@ def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> 
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if isinstance(raw, str) and raw:
-        path, query = _split(_wsgi_text(raw))
+        path, query = _split_request_url(_wsgi_text(raw))
     else:
         if decoded_path is None:
             # SCRIPT_NAME + PATH_INFO is the whole path as the server saw it, decoded.
@@ -98,7 +154,7 @@ def relative_to_root(target: str, root: str, authenticator: object) -> str:
     root = root.rstrip("/")
     if not root:
         return target
-    path, query = _split(target)
+    path, query = _split_request_url(target)
     segments = len(root.split("/"))
     head = "/".join(path.split("/")[:segments])
     rest = path[len(head) :]
@@ -109,30 +165,60 @@ def relative_to_root(target: str, root: str, authenticator: object) -> str:
 
 def is_form(content_type: str | None) -> bool:
     """Whether a ``Content-Type`` is ``application/x-www-form-urlencoded`` (any parameters)."""
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+    return (content_type or "").split(";", 1)[0].strip().lower() == FORM_CONTENT_TYPE
 
 
-def failure(error: Exception) -> tuple[int, str]:
-    """Log a failed authentication by its ``code`` only, and return the status and body to send.
+def lifecycle_paths(paths: Mapping[str, str] | None, prefix: str = "/") -> dict[str, str]:
+    """Return the route of each lifecycle event: ``prefix`` + its name, unless ``paths`` says.
 
-    :param error: one of :data:`FAILURES`: a :class:`~atlassian_jwt.DecodeError` (401), or a
-        :class:`~atlassian_jwt.KeyFetchError` or
-        :class:`~atlassian_jwt.tenants.TenantStoreError` (503). Neither the token, the secret
-        nor the URL (which may carry the token) is logged.
+    :param paths: routes for some events, from the descriptor's ``lifecycle`` URLs.
+    :param prefix: what goes before an event's name by default.
+    :returns: a route for each of :data:`~atlassian_jwt.lifecycle.LIFECYCLE_EVENTS`, in order.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event, which would
+        otherwise leave that event on its default route, silently.
     """
-    if isinstance(error, (KeyFetchError, TenantStoreError)):
-        code = getattr(error, "code", "store_unavailable")
-        logger.warning("Atlassian JWT not verified, answering 503: %s", code)
-        return UNAVAILABLE
-    if isinstance(error, DecodeError):
-        logger.info("Atlassian JWT rejected, answering 401: %s", getattr(error, "code", "rejected"))
-        return UNAUTHORIZED
-    raise TypeError(f"not an authentication failure: {type(error).__name__}") from error
+    unknown = sorted(set(paths or ()) - set(LIFECYCLE_EVENTS))
+    if unknown:
+        raise ValueError(
+            f"Not lifecycle events: {', '.join(unknown)}; the events are "
+            f"{', '.join(LIFECYCLE_EVENTS)}"
+        )
+    return {event: (paths or {}).get(event, prefix + event) for event in LIFECYCLE_EVENTS}
 
 
-def _split(url: str) -> tuple[str, str]:
+#: What a lifecycle route hands its handler: the method, the URL as received
+#: (:func:`wsgi_target`, :func:`asgi_target`), the headers and the raw body.
+LifecycleRequest = tuple[str, str, Any, bytes]
+
+
+def run_lifecycle_callback(
+    event: str,
+    callback: Callable[..., AuthResult],
+    on_event: OnEvent | None,
+    read_request: Callable[[], LifecycleRequest],
+) -> FailureResponse | None:
+    """Hand a lifecycle request to the handler, then tell the app; ``None`` means 204.
+
+    :param event: the lifecycle event, one of
+        :data:`~atlassian_jwt.lifecycle.LIFECYCLE_EVENTS`.
+    :param callback: the handler's method for the event, which verifies the request before it
+        changes anything.
+    :param on_event: called as ``on_event(event, result)`` once the request is verified.
+    :param read_request: returns what the handler is given; a rejection it raises (a URL that
+        is not text, say) is answered as the handler's would be.
+    :returns: the response to a failure (:func:`failure_response`), else ``None``.
+    """
+    try:
+        result = callback(*read_request())
+    except FAILURES as error:
+        return failure_response(error)
+    if on_event is not None:
+        on_event(event, result)
+    return None
+
+
+def _split_request_url(url: str) -> tuple[str, str]:
+    # The one place the helpers turn a URL that is not text into a rejection.
     try:
         return split_url(url)
     except ValueError:

@@ -50,7 +50,18 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
 from ..authenticate import Authenticator, AuthResult
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tokens import token_from_headers
-from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root, wsgi_target
+from ._incoming import (
+    FAILURES,
+    FailureResponse,
+    LifecycleRequest,
+    asgi_target,
+    failure_response,
+    is_form,
+    lifecycle_paths,
+    relative_to_root,
+    run_lifecycle_callback,
+    wsgi_target,
+)
 
 __all__ = [
     "LIFECYCLE_EVENTS",
@@ -96,8 +107,8 @@ def _load_authenticator(dotted: str) -> Authenticator:
 
 
 def authenticate_request(
+    authenticator: Authenticator | None,
     request: HttpRequest,
-    authenticator: Authenticator | None = None,
     *,
     allow_context_qsh: bool = False,
     include_form_body: bool = False,
@@ -108,16 +119,23 @@ def authenticate_request(
     ``raw_path`` under ASGI), with the mount point (``SCRIPT_NAME``, or ``FORCE_SCRIPT_NAME``)
     removed unless the Authenticator has a ``base_url``.
 
-    :param authenticator: by default, the one the settings name.
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator`; ``None`` for the one the
+        settings name.
+    :param request: the request.
+    :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
+    :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
+        body with the query parameters, for views whose signer included them.
+    :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
     if authenticator is None:
         authenticator = get_authenticator()
+    body_params = None
+    if include_form_body and is_form(request.META.get("CONTENT_TYPE")):
+        body_params = _form_body(request)
     url = relative_to_root(_target(request), request.META.get("SCRIPT_NAME", ""), authenticator)
-    content_type = request.META.get("CONTENT_TYPE")
-    body_params = _form_body(request) if include_form_body and is_form(content_type) else None
     return authenticator.authenticate(
         request.method or "GET",
         url,
@@ -236,16 +254,15 @@ def lifecycle_urls(
         ``{"installed": "lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
         the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event.
     """
-    routes = {event: event for event in LIFECYCLE_EVENTS}
-    routes.update(paths or {})
     return [
         path(
-            routes[event],
+            route,
             _lifecycle_view(event, getattr(handler, event), on_event),
             name=f"atlassian-{event}",
         )
-        for event in LIFECYCLE_EVENTS
+        for event, route in lifecycle_paths(paths, prefix="").items()
     ]
 
 
@@ -253,13 +270,11 @@ def _lifecycle_view(
     event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
 ) -> Callable[[HttpRequest], HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
-        try:
-            result = callback(request.method, _target(request), request.headers, request.body)
-        except FAILURES as error:
-            return _failure_response(error)
-        if on_event is not None:
-            on_event(event, result)
-        return HttpResponse(status=204)
+        def read() -> LifecycleRequest:
+            return request.method or "POST", _target(request), request.headers, request.body
+
+        failed = run_lifecycle_callback(event, callback, on_event, read)
+        return HttpResponse(status=204) if failed is None else _response(failed)
 
     # The handler verifies the callback's own token (RS256 for installed): no CSRF cookie, no
     # middleware check with the shared-secret Authenticator.
@@ -275,13 +290,13 @@ def _verify(
         return None
     try:
         result = authenticate_request(
-            request,
             authenticator,
+            request,
             allow_context_qsh=options.allow_context_qsh,
             include_form_body=options.include_form_body,
         )
     except FAILURES as error:
-        return _failure_response(error)
+        return _response(failure_response(error))
     request.atlassian_jwt = result
     request._atlassian_jwt_checked = options
     return None
@@ -295,12 +310,10 @@ def _target(request: HttpRequest) -> str:
     return wsgi_target(request.META, request.path)
 
 
-def _failure_response(error: Exception) -> HttpResponse:
-    status, body = failure(error)
-    response = HttpResponse(body, status=status, content_type="text/plain")
-    if status == 401:
-        response["WWW-Authenticate"] = "JWT"
-    return response
+def _response(failed: FailureResponse) -> HttpResponse:
+    return HttpResponse(
+        failed.body, status=failed.status, content_type="text/plain", headers=failed.headers
+    )
 
 
 def _form_body(request: HttpRequest) -> bytes:

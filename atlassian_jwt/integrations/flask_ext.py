@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 try:
-    from flask import Blueprint, Request, Response, g, request
+    from flask import Blueprint, Request, Response, g
+    from flask import request as current_request
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
     raise ImportError(
         "atlassian_jwt.integrations.flask_ext needs Flask: pip install 'atlassian-jwt[flask]'"
@@ -34,7 +35,17 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
 
 from ..authenticate import Authenticator, AuthResult
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
-from ._incoming import FAILURES, failure, is_form, relative_to_root, wsgi_target
+from ._incoming import (
+    FAILURES,
+    FailureResponse,
+    LifecycleRequest,
+    failure_response,
+    is_form,
+    lifecycle_paths,
+    relative_to_root,
+    run_lifecycle_callback,
+    wsgi_target,
+)
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_blueprint", "require_jwt"]
 
@@ -43,7 +54,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def authenticate_request(
     authenticator: Authenticator,
-    req: Request | None = None,
+    request: Request | None = None,
     *,
     allow_context_qsh: bool = False,
     include_form_body: bool = False,
@@ -53,16 +64,21 @@ def authenticate_request(
     The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), with the
     app's mount point (``SCRIPT_NAME``) removed unless the Authenticator has a ``base_url``.
 
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
+    :param request: the request; by default the one being handled.
     :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
     :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
         body with the query parameters, for routes whose signer included them.
+    :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
-    req = request if req is None else req
+    req = current_request if request is None else request
+    body_params = None
+    if include_form_body and is_form(req.content_type):
+        body_params = _form_body(req)
     url = relative_to_root(wsgi_target(req.environ), req.root_path, authenticator)
-    body_params = _form_body(req) if include_form_body and is_form(req.content_type) else None
     return authenticator.authenticate(
         req.method,
         url,
@@ -98,7 +114,7 @@ def require_jwt(
                     include_form_body=include_form_body,
                 )
             except FAILURES as error:
-                return _failure_response(error)
+                return _response(failure_response(error))
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -128,13 +144,12 @@ def lifecycle_blueprint(
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
         the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event.
     """
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
-    routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
-    routes.update(paths or {})
-    for event in LIFECYCLE_EVENTS:
+    for event, route in lifecycle_paths(paths).items():
         blueprint.add_url_rule(
-            routes[event],
+            route,
             event,
             _lifecycle_view(event, getattr(handler, event), on_event),
             methods=["POST"],
@@ -146,24 +161,21 @@ def _lifecycle_view(
     event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
 ) -> Callable[[], Response]:
     def view() -> Response:
-        try:
-            url = wsgi_target(request.environ)
-            result = callback(request.method, url, request.headers, request.get_data(cache=True))
-        except FAILURES as error:
-            return _failure_response(error)
-        if on_event is not None:
-            on_event(event, result)
-        return Response(status=204)
+        failed = run_lifecycle_callback(event, callback, on_event, _lifecycle_request)
+        return Response(status=204) if failed is None else _response(failed)
 
     return view
 
 
-def _failure_response(error: Exception) -> Response:
-    status, body = failure(error)
-    response = Response(body, status=status, mimetype="text/plain")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = "JWT"
-    return response
+def _lifecycle_request() -> LifecycleRequest:
+    req = current_request
+    return req.method, wsgi_target(req.environ), req.headers, req.get_data(cache=True)
+
+
+def _response(failed: FailureResponse) -> Response:
+    return Response(
+        failed.body, status=failed.status, mimetype="text/plain", headers=failed.headers
+    )
 
 
 def _form_body(req: Request) -> bytes | dict[str, Sequence[str]]:

@@ -43,7 +43,17 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
 
 from ..authenticate import Authenticator, AuthResult
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
-from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root
+from ._incoming import (
+    FAILURES,
+    FailureResponse,
+    LifecycleRequest,
+    asgi_target,
+    failure_response,
+    is_form,
+    lifecycle_paths,
+    relative_to_root,
+    run_lifecycle_callback,
+)
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
 
@@ -60,6 +70,12 @@ async def authenticate_request(
     The URL is the raw target the server received (``raw_path`` and ``query_string``), with the
     app's mount point (``root_path``) removed unless the Authenticator has a ``base_url``.
 
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
+    :param request: the request.
+    :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
+    :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
+        body with the query parameters, for routes whose signer included them.
+    :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
@@ -102,9 +118,8 @@ def require_jwt(
                 include_form_body=include_form_body,
             )
         except FAILURES as error:
-            status, detail = failure(error)
-            headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
-            raise HTTPException(status, detail, headers=headers) from None
+            failed = failure_response(error)
+            raise HTTPException(failed.status, failed.body, headers=failed.headers) from None
         request.state.atlassian_jwt = result
         return result
 
@@ -130,16 +145,13 @@ def lifecycle_routes(
         ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` (in a worker thread) once a callback
         is verified and the store updated, e.g. to act on ``enabled``/``disabled``.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event.
     """
-    routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
-    routes.update(paths or {})
     return [
         Route(
-            routes[event],
-            _lifecycle_endpoint(event, getattr(handler, event), on_event),
-            methods=["POST"],
+            route, _lifecycle_endpoint(event, getattr(handler, event), on_event), methods=["POST"]
         )
-        for event in LIFECYCLE_EVENTS
+        for event, route in lifecycle_paths(paths).items()
     ]
 
 
@@ -148,17 +160,12 @@ def _lifecycle_endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = await request.body()
-        try:
-            result = await run_in_threadpool(
-                callback, request.method, asgi_target(request.scope), request.headers, body
-            )
-        except FAILURES as error:
-            status, text = failure(error)
-            headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
-            return PlainTextResponse(text, status_code=status, headers=headers)
-        if on_event is not None:
-            await run_in_threadpool(on_event, event, result)
-        return Response(status_code=204)
+
+        def read() -> LifecycleRequest:
+            return request.method, asgi_target(request.scope), request.headers, body
+
+        failed = await run_in_threadpool(run_lifecycle_callback, event, callback, on_event, read)
+        return Response(status_code=204) if failed is None else _response(failed)
 
     return endpoint
 
@@ -166,6 +173,10 @@ def _lifecycle_endpoint(
 def _root_path(request: Request) -> str:
     root = request.scope.get("root_path", "")
     return root if isinstance(root, str) else ""
+
+
+def _response(failed: FailureResponse) -> Response:
+    return PlainTextResponse(failed.body, status_code=failed.status, headers=failed.headers)
 
 
 async def _form_body(request: Request) -> bytes | dict[str, list[str]]:

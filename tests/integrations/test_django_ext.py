@@ -18,6 +18,7 @@ from django.urls import include, path, re_path
 
 import atlassian_jwt
 from atlassian_jwt.integrations.django_ext import (
+    authenticate_request,
     get_authenticator,
     jwt_exempt,
     lifecycle_urls,
@@ -290,6 +291,8 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
         client = Client()
         assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+    with pytest.raises(ValueError, match="instaled"):
+        lifecycle_urls(handler, {"instaled": "hooks/install"})
 
 
 def test_the_authenticator_comes_from_the_settings() -> None:
@@ -307,16 +310,23 @@ def test_the_authenticator_comes_from_the_settings() -> None:
 def test_form_fields_already_read_by_other_code_are_still_hashed() -> None:
     from django.test import RequestFactory
 
-    from atlassian_jwt.integrations.django_ext import authenticate_request
-
     form = {"comment": "a b+c", "id": "7"}
     token = sign("POST", "/form", body_params=form)
     request = RequestFactory().post(
         "/form", urlencode(form), "application/x-www-form-urlencoded", headers=auth_header(token)
     )
     assert request.POST["id"] == "7"  # the stream is consumed: request.body is gone
-    result = authenticate_request(request, include_form_body=True)
+    result = authenticate_request(None, request, include_form_body=True)
     assert result.client_key == CLIENT_KEY
+
+
+def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
+    from django.test import RequestFactory
+
+    target = "/page?x=1"
+    request = RequestFactory().get(target, headers=auth_header(sign("GET", target)))
+    assert authenticate_request(authenticator(), request).client_key == CLIENT_KEY
+    assert authenticate_request(None, request).client_key == CLIENT_KEY  # from the settings
 
 
 def test_readme_example() -> None:

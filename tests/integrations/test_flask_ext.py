@@ -12,6 +12,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 import atlassian_jwt
 from atlassian_jwt.integrations.flask_ext import (
+    authenticate_request,
     lifecycle_blueprint,
     require_jwt,
 )
@@ -191,6 +192,20 @@ def test_a_base_url_without_a_path_keeps_the_mount_point_in_the_hash() -> None:
     assert outer.test_client().get("/app/page", headers=auth_header(token)).status_code == 200
 
 
+def test_a_body_that_is_no_form_is_not_hashed_on_a_form_route(client: FlaskClient) -> None:
+    token = sign("POST", "/form")
+    response = client.post("/form", json={"id": "7"}, headers=auth_header(token))
+    assert response.status_code == 200
+
+
+def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
+    app = make_app()
+    target = "/page?x=1"
+    with app.test_request_context(target, headers=auth_header(sign("GET", target))):
+        assert authenticate_request(authenticator()).client_key == CLIENT_KEY
+        assert authenticate_request(authenticator(), request).client_key == CLIENT_KEY
+
+
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
 def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> None:
     handler = RecordingHandler()
@@ -216,6 +231,17 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     assert len(events) == 1  # only the verified callback reached the app
 
 
+def test_a_lifecycle_request_whose_url_is_not_text_is_a_401() -> None:
+    handler = RecordingHandler()
+    app = Flask(__name__)
+    app.register_blueprint(lifecycle_blueprint(handler))
+    client = app.test_client()
+    headers = {"Authorization": "JWT t"}
+    not_utf8 = client.post("/installed", headers=headers, environ_overrides={"RAW_URI": "/\xff"})
+    assert not_utf8.status_code == 401
+    assert handler.calls == []
+
+
 def test_lifecycle_paths_follow_the_descriptor() -> None:
     handler = RecordingHandler()
     app = Flask(__name__)
@@ -223,6 +249,8 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
     client = app.test_client()
     assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+    with pytest.raises(ValueError, match="instaled"):
+        lifecycle_blueprint(handler, paths={"instaled": "/hooks/install"})
 
 
 def test_readme_example() -> None:

@@ -1,4 +1,5 @@
-"""The request target as received, for WSGI and ASGI, without any framework installed."""
+"""What the framework helpers share, without any framework installed: the request target as
+received (WSGI and ASGI), the answers to failures, the lifecycle routes."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ import pytest
 
 import atlassian_jwt
 from atlassian_jwt.integrations._incoming import (
+    FAILURES,
+    FailureResponse,
     asgi_target,
-    failure,
+    failure_response,
     is_form,
+    lifecycle_paths,
     relative_to_root,
+    run_lifecycle_callback,
     wsgi_target,
 )
+from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
 from atlassian_jwt.tenants import TenantStoreError
+from tests.conftest import CLIENT_KEY
 from tests.integrations.web_helpers import authenticator
 
 
@@ -119,13 +126,72 @@ def test_is_form(content_type: str | None, expected: bool) -> None:
 
 def test_failures_answer_401_or_503_and_log_the_code(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
-    assert failure(atlassian_jwt.QshMismatchError("no", token_qsh="abc")) == (401, "Unauthorized")
-    assert failure(atlassian_jwt.KeyFetchError("down")) == (503, "Service Unavailable")
-    assert failure(TenantStoreError("locked")) == (503, "Service Unavailable")
+    rejected = failure_response(atlassian_jwt.QshMismatchError("no", token_qsh="abc"))
+    assert rejected == (401, "Unauthorized", {"WWW-Authenticate": "JWT"})
+    assert failure_response(atlassian_jwt.KeyFetchError("down")) == (503, "Service Unavailable", {})
+    assert failure_response(TenantStoreError("locked")) == (503, "Service Unavailable", {})
     assert [record.getMessage().rsplit(": ", 1)[1] for record in caplog.records] == [
         "qsh_mismatch",
         "key_fetch_failed",
         "store_unavailable",
     ]
     with pytest.raises(TypeError):
-        failure(ValueError("not ours"))
+        failure_response(ValueError("not ours"))
+
+
+def test_a_401_challenges_with_the_scheme_the_route_expects() -> None:
+    bearer = failure_response(atlassian_jwt.TokenMissingError("none"), scheme="Bearer")
+    assert bearer.headers == {"WWW-Authenticate": "Bearer"}
+
+
+def test_every_rejection_and_unavailability_is_a_failure() -> None:
+    # What the helpers catch is exactly what failure_response answers.
+    for error in (atlassian_jwt.DecodeError("x"), atlassian_jwt.UnknownKeyError("x")):
+        assert isinstance(error, FAILURES) and failure_response(error).status == 401
+    assert not isinstance(ValueError("x"), FAILURES)
+
+
+def test_lifecycle_paths() -> None:
+    assert lifecycle_paths(None) == {event: f"/{event}" for event in LIFECYCLE_EVENTS}
+    assert lifecycle_paths({"installed": "hooks/i"}, prefix="") == {
+        "installed": "hooks/i",
+        "uninstalled": "uninstalled",
+        "enabled": "enabled",
+        "disabled": "disabled",
+    }
+    with pytest.raises(ValueError, match="Not lifecycle events: Installed, install"):
+        lifecycle_paths({"install": "/i", "Installed": "/i"})
+
+
+def test_a_lifecycle_callback_reaches_the_app_only_once_verified() -> None:
+    events: list[tuple[str, atlassian_jwt.AuthResult]] = []
+    result = atlassian_jwt.AuthResult(CLIENT_KEY, {})
+    calls: list[tuple[str, str, Any, bytes]] = []
+
+    def verified(method: str, url: str, headers: Any, body: bytes) -> atlassian_jwt.AuthResult:
+        calls.append((method, url, headers, body))
+        return result
+
+    def rejected(*_: Any) -> atlassian_jwt.AuthResult:
+        raise atlassian_jwt.TokenMissingError("none")
+
+    def record(event: str, outcome: atlassian_jwt.AuthResult) -> None:
+        events.append((event, outcome))
+
+    request: tuple[str, str, Any, bytes] = ("POST", "/enabled?a=1", {}, b"{}")
+    assert run_lifecycle_callback("enabled", verified, record, lambda: request) is None
+    assert calls == [request] and events == [("enabled", result)]
+    failed = run_lifecycle_callback("enabled", rejected, record, lambda: request)
+    assert isinstance(failed, FailureResponse) and failed.status == 401
+    # a request whose URL cannot be read is answered as a rejection too, not with a 500
+    unreadable = run_lifecycle_callback(
+        "enabled", verified, record, lambda: ("POST", wsgi_target({"RAW_URI": "/\xff"}), {}, b"")
+    )
+    assert unreadable == (401, "Unauthorized", {"WWW-Authenticate": "JWT"})
+    assert events == [("enabled", result)] and len(calls) == 1
+
+    def broken(*_: Any) -> atlassian_jwt.AuthResult:
+        raise ValueError("a bug in the app")
+
+    with pytest.raises(ValueError):  # anything else is the app's bug, not a 401
+        run_lifecycle_callback("enabled", broken, record, lambda: request)

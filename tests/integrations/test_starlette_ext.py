@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ with warnings.catch_warnings():
 import atlassian_jwt
 from atlassian_jwt import AuthResult
 from atlassian_jwt.integrations.starlette_ext import (
+    authenticate_request,
     lifecycle_routes,
     require_jwt,
 )
@@ -167,6 +169,20 @@ def test_a_root_path_set_by_the_server_behind_a_proxy() -> None:
     assert client.get(target, headers=auth_header(sign("GET", target))).status_code == 200
 
 
+def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
+    target = "/page?x=1"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/page",
+        "raw_path": b"/page",
+        "query_string": b"x=1",
+        "headers": [(b"authorization", f"JWT {sign('GET', target)}".encode())],
+    }
+    result = asyncio.run(authenticate_request(authenticator(), Request(scope)))
+    assert result.client_key == CLIENT_KEY
+
+
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
 def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> None:
     handler = RecordingHandler()
@@ -193,6 +209,8 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
     client = TestClient(Starlette(routes=routes))
     assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+    with pytest.raises(ValueError, match="instaled"):
+        lifecycle_routes(handler, {"instaled": "/hooks/install"})
 
 
 # FastAPI resolves the annotations of a route from the module's globals, so the dependencies
