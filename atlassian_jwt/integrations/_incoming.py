@@ -1,18 +1,25 @@
 """What the framework helpers share: the request URL as received, and the answers.
 
-Atlassian hashes the request target it sent, relative to the app's base URL. Frameworks hand
-views a *decoded* path (``/a%2Fb`` and ``/a/b`` look alike), so the helpers read the raw target
-the server received instead:
+**The hashed path.** Atlassian hashes the request target it sent, relative to the app's base
+URL. The helpers hash the whole path the server received, and the core then removes exactly the
+path of the Authenticator's ``base_url`` (when it has one) and nothing else: not a framework's
+mount point (ASGI ``root_path``, WSGI ``SCRIPT_NAME``, Django's ``FORCE_SCRIPT_NAME``), nor
+anything a middleware or a request header decides (werkzeug's ``ProxyFix`` sets ``SCRIPT_NAME``
+from ``X-Forwarded-Prefix``). Were the mount point removed, a token signed for ``/settings``
+would open ``/admin/settings`` of an app mounted at ``/admin``. An app served under a prefix
+(a ``Mount``, ``DispatcherMiddleware``, a proxy path) whose descriptor ``baseUrl`` includes
+that prefix sets ``base_url`` to that ``baseUrl``.
 
-* WSGI: ``RAW_URI`` (gunicorn, werkzeug) or ``REQUEST_URI`` (uWSGI, mod_wsgi, werkzeug); a
-  server that sets neither (``wsgiref``, Django's ``runserver``) only gives the decoded
-  ``PATH_INFO``, which is re-encoded as clients encode paths, and the raw ``QUERY_STRING``;
-* ASGI: ``raw_path`` and ``query_string``; the decoded ``path`` re-encoded when a server
-  leaves ``raw_path`` out.
+Frameworks hand views a *decoded* path (``/a%2Fb`` and ``/a/b`` look alike), so the raw target
+is read instead:
 
-Then the base path is removed: the path of the Authenticator's ``base_url`` when it has one
-(the core does that), else the framework's mount point (WSGI ``SCRIPT_NAME``, ASGI
-``root_path``) when the raw path starts with it.
+* WSGI: ``RAW_URI`` (gunicorn, werkzeug) or ``REQUEST_URI`` (uWSGI, mod_wsgi, werkzeug). A
+  server that sets neither (``wsgiref``, Django's ``runserver``, waitress) only gives the
+  decoded ``SCRIPT_NAME`` + ``PATH_INFO``, which are re-encoded as clients encode paths, with
+  the raw ``QUERY_STRING``; there ``SCRIPT_NAME`` is all that tells the path, so a request on
+  which werkzeug's ``ProxyFix`` has replaced it from ``X-Forwarded-Prefix`` is refused;
+* ASGI: ``raw_path`` and ``query_string``; the decoded ``path`` re-encoded when a server leaves
+  ``raw_path`` out. Both include the ``root_path`` (uvicorn's ``--root-path`` adds it to them).
 
 **The answers.** A rejected token answers 401 with ``WWW-Authenticate``; a key server or a
 tenant store that cannot be used now answers 503, since the token may be genuine and Atlassian
@@ -27,7 +34,7 @@ import http
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from ..authenticate import AuthResult
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
@@ -45,7 +52,6 @@ __all__ = [
     "failure_response",
     "is_form",
     "lifecycle_paths",
-    "relative_to_root",
     "run_lifecycle_callback",
     "wsgi_target",
 ]
@@ -55,6 +61,10 @@ logger = logging.getLogger("atlassian_jwt.integrations")
 # RFC 3986 pchar and "/": what a client leaves unencoded in a path. Used only when the server
 # gives no raw path; everything else (space, non-ASCII, "%") is percent-encoded, upper-case.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+# werkzeug's ProxyFix keeps the environ values it may replace under this key; with x_prefix it
+# replaces SCRIPT_NAME with the request's X-Forwarded-Prefix.
+_PROXY_FIX_ORIGINAL = "werkzeug.proxy_fix.orig"
 
 #: The one kind of body whose fields a signer hashes with the query parameters.
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -111,14 +121,25 @@ def failure_response(error: Exception, *, scheme: str = "JWT") -> FailureRespons
 def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> str:
     """Return the request target a WSGI server received: the raw path and raw query string.
 
+    The whole path, mount point included; see the module's notes.
+
+    :param environ: the WSGI environ.
     :param decoded_path: the whole decoded path as text, for a framework that has replaced
-        ``PATH_INFO`` in the environ with text (Django); by default ``SCRIPT_NAME`` +
+        ``SCRIPT_NAME`` and ``PATH_INFO`` in the environ (Django); by default ``SCRIPT_NAME`` +
         ``PATH_INFO`` as PEP 3333 has them. Only used when there is no raw URI.
+    :returns: the path and, if any, ``?`` and the query.
+    :raises MalformedRequestError: if the target is not UTF-8 text, or if there is no raw URI
+        and a middleware has set ``SCRIPT_NAME`` from a request header.
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if isinstance(raw, str) and raw:
         path, query = _split_request_url(_wsgi_text(raw))
     else:
+        if _script_name_from_header(environ):
+            raise MalformedRequestError(
+                "The path the request was received at is not known: the server gives no raw "
+                "URI and SCRIPT_NAME was set from X-Forwarded-Prefix"
+            )
         if decoded_path is None:
             # SCRIPT_NAME + PATH_INFO is the whole path as the server saw it, decoded.
             decoded = _wsgi_bytes(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
@@ -130,7 +151,14 @@ def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> 
 
 
 def asgi_target(scope: Mapping[str, Any]) -> str:
-    """Return the request target an ASGI server received: ``raw_path`` and ``query_string``."""
+    """Return the request target an ASGI server received: ``raw_path`` and ``query_string``.
+
+    The whole path, mount point included: a ``Mount`` only adds to ``root_path``, which is not
+    removed.
+
+    :param scope: the ASGI connection scope.
+    :returns: the path and, if any, ``?`` and the query.
+    """
     raw = scope.get("raw_path")
     if isinstance(raw, (bytes, bytearray)) and raw:
         # Some servers have put the query string in raw_path too; the query is query_string.
@@ -140,27 +168,6 @@ def asgi_target(scope: Mapping[str, Any]) -> str:
     query = scope.get("query_string") or b""
     # Django's test AsyncClient passes text, against the ASGI spec; text is taken as it is.
     return _join(path, query if isinstance(query, str) else _utf8_text(bytes(query)))
-
-
-def relative_to_root(target: str, root: str, authenticator: object) -> str:
-    """Remove the app's mount point ``root`` (decoded) from the raw ``target``.
-
-    Only when the Authenticator has no ``base_url``: with one, its path is the app's base path
-    and the core removes it, so removing ``root`` as well would remove the prefix twice. The
-    root is removed only at a segment boundary, compared with the raw segments decoded.
-    """
-    if getattr(authenticator, "base_url", None) is not None:
-        return target
-    root = root.rstrip("/")
-    if not root:
-        return target
-    path, query = _split_request_url(target)
-    segments = len(root.split("/"))
-    head = "/".join(path.split("/")[:segments])
-    rest = path[len(head) :]
-    if unquote(head, errors="replace") != root or (rest and not rest.startswith("/")):
-        return target
-    return _join(rest or "/", query)
 
 
 def is_form(content_type: str | None) -> bool:
@@ -215,6 +222,13 @@ def run_lifecycle_callback(
     if on_event is not None:
         on_event(event, result)
     return None
+
+
+def _script_name_from_header(environ: Mapping[str, Any]) -> bool:
+    original = environ.get(_PROXY_FIX_ORIGINAL)
+    if not isinstance(original, Mapping) or not environ.get("HTTP_X_FORWARDED_PREFIX"):
+        return False
+    return bool((environ.get("SCRIPT_NAME") or "") != (original.get("SCRIPT_NAME") or ""))
 
 
 def _split_request_url(url: str) -> tuple[str, str]:

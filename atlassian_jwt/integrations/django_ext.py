@@ -25,6 +25,15 @@ fails answers 503, with a bare body; the failure's ``code`` is logged (logger
 ``atlassian_jwt.integrations``), never the token. Views decorated with :func:`require_jwt` are
 exempt from Django's CSRF check: Atlassian's POSTs carry no CSRF cookie, and the token (sent
 explicitly, never by the browser on its own) stands in for it.
+
+**Under a prefix.** The path hashed is the whole path the server received (``RAW_URI`` or
+``REQUEST_URI`` under WSGI, ``raw_path`` under ASGI), minus the path of the Authenticator's
+``base_url`` and nothing else: neither ``SCRIPT_NAME`` nor ``FORCE_SCRIPT_NAME`` nor the ASGI
+``root_path`` is removed. A site served at ``/app`` whose descriptor ``baseUrl`` is
+``https://apps.example.com/app`` passes ``base_url="https://apps.example.com/app"`` to its
+Authenticator. Where the server gives no raw URI (``runserver``), the path is the server's
+``SCRIPT_NAME`` + ``PATH_INFO``; with ``FORCE_SCRIPT_NAME`` set, which replaces the server's
+``SCRIPT_NAME``, it is ``PATH_INFO`` alone.
 """
 
 from __future__ import annotations
@@ -58,7 +67,6 @@ from ._incoming import (
     failure_response,
     is_form,
     lifecycle_paths,
-    relative_to_root,
     run_lifecycle_callback,
     wsgi_target,
 )
@@ -116,8 +124,8 @@ def authenticate_request(
     """Verify the token of a Django request.
 
     The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI`` under WSGI,
-    ``raw_path`` under ASGI), with the mount point (``SCRIPT_NAME``, or ``FORCE_SCRIPT_NAME``)
-    removed unless the Authenticator has a ``base_url``.
+    ``raw_path`` under ASGI), its whole path; the core removes the path of the
+    Authenticator's ``base_url``, and nothing else is.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator`; ``None`` for the one the
         settings name.
@@ -135,10 +143,9 @@ def authenticate_request(
     body_params = None
     if include_form_body and is_form(request.META.get("CONTENT_TYPE")):
         body_params = _form_body(request)
-    url = relative_to_root(_target(request), request.META.get("SCRIPT_NAME", ""), authenticator)
     return authenticator.authenticate(
         request.method or "GET",
-        url,
+        _target(request),
         request.headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
@@ -248,7 +255,9 @@ def lifecycle_urls(
     :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
-    Include them with ``path("atlassian/", include(lifecycle_urls(handler)))``.
+    Include them with ``path("atlassian/", include(lifecycle_urls(handler)))``. The handler
+    gets the whole URL the server received, as :func:`authenticate_request` hashes it: its
+    authenticators remove the path of the app's base URL.
 
     :param paths: a route for some events other than ``<event>``, e.g.
         ``{"installed": "lifecycle/installed"}``.
@@ -306,8 +315,11 @@ def _target(request: HttpRequest) -> str:
     scope = getattr(request, "scope", None)
     if isinstance(scope, Mapping):
         return asgi_target(scope)
-    # Django replaces PATH_INFO in META with decoded text; request.path is that text in full.
-    return wsgi_target(request.META, request.path)
+    # Django replaces SCRIPT_NAME and PATH_INFO in META with text, SCRIPT_NAME with
+    # FORCE_SCRIPT_NAME when that is set: then the server's own SCRIPT_NAME is gone, and
+    # PATH_INFO is the path the server saw.
+    decoded = request.path_info if settings.FORCE_SCRIPT_NAME is not None else request.path
+    return wsgi_target(request.META, decoded)
 
 
 def _response(failed: FailureResponse) -> HttpResponse:

@@ -17,6 +17,13 @@
 A rejected token answers 401, and a key that could not be fetched or a tenant store that
 fails answers 503, with a bare body; the failure's ``code`` is logged (logger
 ``atlassian_jwt.integrations``), never the token.
+
+**Under a prefix.** The path hashed is the whole path the server received (``RAW_URI`` or
+``REQUEST_URI``), minus the path of the Authenticator's ``base_url`` and nothing else:
+``SCRIPT_NAME`` is not removed, whether ``DispatcherMiddleware`` or ``ProxyFix(x_prefix=...)``
+set it. An app mounted at ``/app`` whose descriptor ``baseUrl`` is
+``https://apps.example.com/app`` passes ``base_url="https://apps.example.com/app"`` to its
+Authenticator (and the lifecycle handler gets that base URL as its ``app_base_url``).
 """
 
 from __future__ import annotations
@@ -42,7 +49,6 @@ from ._incoming import (
     failure_response,
     is_form,
     lifecycle_paths,
-    relative_to_root,
     run_lifecycle_callback,
     wsgi_target,
 )
@@ -61,8 +67,8 @@ def authenticate_request(
 ) -> AuthResult:
     """Verify the token of a Flask request (the current one by default).
 
-    The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), with the
-    app's mount point (``SCRIPT_NAME``) removed unless the Authenticator has a ``base_url``.
+    The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), its whole
+    path; the core removes the path of the Authenticator's ``base_url``, and nothing else is.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param request: the request; by default the one being handled.
@@ -78,10 +84,9 @@ def authenticate_request(
     body_params = None
     if include_form_body and is_form(req.content_type):
         body_params = _form_body(req)
-    url = relative_to_root(wsgi_target(req.environ), req.root_path, authenticator)
     return authenticator.authenticate(
         req.method,
-        url,
+        wsgi_target(req.environ),
         req.headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
@@ -140,6 +145,9 @@ def lifecycle_blueprint(
 
     :param handler: the lifecycle handler, which verifies each callback before it stores,
         replaces or removes anything.
+    The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
+    it: its authenticators remove the path of the app's base URL.
+
     :param paths: a route for some events other than ``/<event>`` (the descriptor's
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and

@@ -22,6 +22,13 @@ tenant store that fails ``HTTPException(503)``, with a bare detail; the failure'
 logged (logger ``atlassian_jwt.integrations``), never the token. The result is also put in
 ``request.state.atlassian_jwt``. The Authenticator and the lifecycle handler run in a worker
 thread, since they may read a database or fetch a key.
+
+**Under a prefix.** The path hashed is the whole path the server received (``raw_path``),
+minus the path of the Authenticator's ``base_url`` and nothing else: the ``root_path`` of a
+``Mount``, of FastAPI's ``app.mount`` or of the server (uvicorn's ``--root-path``, which it
+also puts in ``raw_path``) is not removed. An app mounted at ``/app`` whose descriptor
+``baseUrl`` is ``https://apps.example.com/app`` passes
+``base_url="https://apps.example.com/app"`` to its Authenticator.
 """
 
 from __future__ import annotations
@@ -51,7 +58,6 @@ from ._incoming import (
     failure_response,
     is_form,
     lifecycle_paths,
-    relative_to_root,
     run_lifecycle_callback,
 )
 
@@ -67,8 +73,9 @@ async def authenticate_request(
 ) -> AuthResult:
     """Verify the token of a Starlette request.
 
-    The URL is the raw target the server received (``raw_path`` and ``query_string``), with the
-    app's mount point (``root_path``) removed unless the Authenticator has a ``base_url``.
+    The URL is the raw target the server received (``raw_path`` and ``query_string``), its
+    whole path; the core removes the path of the Authenticator's ``base_url``, and nothing else
+    is.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param request: the request.
@@ -80,14 +87,13 @@ async def authenticate_request(
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
-    url = relative_to_root(asgi_target(request.scope), _root_path(request), authenticator)
     body_params: bytes | dict[str, list[str]] | None = None
     if include_form_body and is_form(request.headers.get("content-type")):
         body_params = await _form_body(request)
     return await run_in_threadpool(
         authenticator.authenticate,
         request.method,
-        url,
+        asgi_target(request.scope),
         request.headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
@@ -140,6 +146,8 @@ def lifecycle_routes(
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
     Add them with ``Starlette(routes=[...])`` or ``app.router.routes.extend(...)`` (FastAPI).
+    The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
+    it: its authenticators remove the path of the app's base URL.
 
     :param paths: a route for some events other than ``/<event>``, e.g.
         ``{"installed": "/lifecycle/installed"}``.
@@ -168,11 +176,6 @@ def _lifecycle_endpoint(
         return Response(status_code=204) if failed is None else _response(failed)
 
     return endpoint
-
-
-def _root_path(request: Request) -> str:
-    root = request.scope.get("root_path", "")
-    return root if isinstance(root, str) else ""
 
 
 def _response(failed: FailureResponse) -> Response:

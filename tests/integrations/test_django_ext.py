@@ -227,35 +227,74 @@ def test_async_views_under_asgi() -> None:
     assert body["client_key"] == CLIENT_KEY
 
 
-@pytest.mark.parametrize("with_base_url", [False, True])
-def test_a_site_mounted_under_a_prefix(with_base_url: bool) -> None:
-    base = {"base_url": "https://apps.example.com/app"} if with_base_url else {}
-    view = require_jwt(authenticator(**base))(claims_view)
-    mounted = urlconf([re_path(r"^p/", view)])
-    client = Client()
-    target = "/p/a%2Fb?x=1"
-    with override_settings(ROOT_URLCONF=mounted):
-        # the server received /app/p/...; SCRIPT_NAME says the site lives under /app
-        ok = client.get(
-            target,
-            headers=auth_header(sign("GET", target)),
-            SCRIPT_NAME="/app",
-            REQUEST_URI="/app" + target,
-        )
-        prefixed = client.get(
-            target,
-            headers=auth_header(sign("GET", "/app" + target)),
-            SCRIPT_NAME="/app",
-            REQUEST_URI="/app" + target,
-        )
-    assert (ok.status_code, prefixed.status_code) == (200, 401)
+def mounted(target: str, token_for: str, base_url: str | None = None, **extra: Any) -> int:
+    """GET ``target`` of a site whose every path is one view, with a token for ``token_for``."""
+    view = require_jwt(authenticator(base_url=base_url))(claims_view)
+    with override_settings(ROOT_URLCONF=urlconf([re_path(r"^", view)])):
+        response = Client().get(target, headers=auth_header(sign("GET", token_for)), **extra)
+    status: int = response.status_code
+    return status
+
+
+#: What a server (mod_wsgi's WSGIScriptAlias, say) passes for /app/p/...: SCRIPT_NAME says the
+#: site lives under /app.
+UNDER_APP = {"SCRIPT_NAME": "/app", "REQUEST_URI": "/app/p/a%2Fb?x=1"}
+
+
+def test_regression_mount_point_shortens_hashed_path() -> None:
+    # The whole path received is hashed: a token for the path without /app must not open it.
+    shortened = mounted("/p/a%2Fb?x=1", "/p/a%2Fb?x=1", **UNDER_APP)
+    whole = mounted("/p/a%2Fb?x=1", "/app/p/a%2Fb?x=1", **UNDER_APP)
+    assert (shortened, whole) == (401, 200)
+
+
+def test_a_site_mounted_at_its_base_url() -> None:
+    # Atlassian hashes the path relative to the app's base URL: with that base_url, its path
+    # comes off, and only it.
+    base_url = "https://apps.example.com/app"
+    relative = mounted("/p/a%2Fb?x=1", "/p/a%2Fb?x=1", base_url, **UNDER_APP)
+    whole = mounted("/p/a%2Fb?x=1", "/app/p/a%2Fb?x=1", base_url, **UNDER_APP)
+    assert (relative, whole) == (200, 401)
+
+
+def test_regression_force_script_name_shortens_hashed_path() -> None:
+    # FORCE_SCRIPT_NAME is a setting, not where the request went: a token for /p/x must not
+    # open /app/p/x, which the site received (and routes) as /app/p/x.
+    target = "/app/p/x?y=1"
+    with override_settings(FORCE_SCRIPT_NAME="/app"):
+        shortened = mounted(target, "/p/x?y=1", REQUEST_URI=target)
+        whole = mounted(target, target, REQUEST_URI=target)
+    assert (shortened, whole) == (401, 200)
+
+
+def test_regression_force_script_name_shortens_hashed_path_under_asgi() -> None:
+    async def run() -> tuple[int, int]:
+        client = AsyncClient()
+        short = await client.get("/app/async", headers=auth_header(sign("GET", "/async")))
+        whole = await client.get("/app/async", headers=auth_header(sign("GET", "/app/async")))
+        return short.status_code, whole.status_code
+
+    with override_settings(FORCE_SCRIPT_NAME="/app"):
+        assert asyncio.run(run()) == (401, 200)
 
 
 def test_force_script_name_behind_a_proxy_that_strips_the_prefix() -> None:
+    # The proxy removed /app: the server received /p/x, which Atlassian signed relative to the
+    # base URL .../app; FORCE_SCRIPT_NAME only tells Django how to build URLs.
     target = "/p/x?y=1"
     with override_settings(FORCE_SCRIPT_NAME="/app"):
-        response = Client().get(target, headers=auth_header(sign("GET", target)))
-    assert response.status_code == 200
+        for extra in ({}, {"REQUEST_URI": target}):  # runserver gives no raw URI
+            assert mounted(target, target, **extra) == 200
+            assert mounted(target, target, "https://apps.example.com/app", **extra) == 200
+            assert mounted(target, "/app" + target, **extra) == 401
+
+
+def test_regression_force_script_name_changes_the_lifecycle_path(client: Client) -> None:
+    # The lifecycle views pass the handler the URL the server received, as the views hash it.
+    with override_settings(FORCE_SCRIPT_NAME="/app"):
+        response = client.post("/lifecycle/installed", headers={"Authorization": "JWT t"})
+    assert response.status_code == 204
+    assert [call[2] for call in HANDLER.calls] == ["/lifecycle/installed"]
 
 
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])

@@ -16,14 +16,12 @@ from atlassian_jwt.integrations._incoming import (
     failure_response,
     is_form,
     lifecycle_paths,
-    relative_to_root,
     run_lifecycle_callback,
     wsgi_target,
 )
 from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
 from atlassian_jwt.tenants import TenantStoreError
 from tests.conftest import CLIENT_KEY
-from tests.integrations.web_helpers import authenticator
 
 
 def wsgi(raw: str) -> str:
@@ -86,27 +84,62 @@ def test_asgi_uses_raw_path_and_query_string(scope: dict[str, Any], expected: st
     assert asgi_target(scope) == expected
 
 
+@pytest.mark.parametrize("key", ["RAW_URI", "REQUEST_URI"])
+def test_wsgi_keeps_the_mount_point_the_raw_uri_includes(key: str) -> None:
+    # DispatcherMiddleware, mod_wsgi's WSGIScriptAlias or ProxyFix put /app in SCRIPT_NAME;
+    # what the server received is still /app/p.
+    environ = {key: "/app/p?x=1", "SCRIPT_NAME": "/app", "PATH_INFO": "/p", "QUERY_STRING": "x=1"}
+    assert wsgi_target(environ) == "/app/p?x=1"
+
+
+def proxy_fixed(script_name: str, prefix: str | None, original: str | None = "") -> dict[str, Any]:
+    """An environ without a raw URI, after werkzeug's ProxyFix (``original`` its SCRIPT_NAME)."""
+    environ: dict[str, Any] = {
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": "/page",
+        "QUERY_STRING": "",
+        "werkzeug.proxy_fix.orig": {"SCRIPT_NAME": original},
+    }
+    if prefix is not None:
+        environ["HTTP_X_FORWARDED_PREFIX"] = prefix
+    return environ
+
+
 @pytest.mark.parametrize(
-    ("target", "root", "expected"),
+    "environ",
     [
-        ("/app/p/x?y=1", "/app", "/p/x?y=1"),
-        ("/app/p/x?y=1", "/app/", "/p/x?y=1"),
-        ("/app?y=1", "/app", "/?y=1"),
-        ("/app/", "/app", "/"),
-        ("/application/p", "/app", "/application/p"),  # only at a segment boundary
-        ("/p/x", "/app", "/p/x"),  # a proxy already removed it
-        ("/my%20app/p", "/my app", "/p"),  # the root is decoded, the target raw
-        ("/a/b/p", "/a/b", "/p"),
-        ("/app/p", "", "/app/p"),
+        proxy_fixed("/a", "/a"),  # ProxyFix(x_prefix=1) took SCRIPT_NAME from the header
+        proxy_fixed("/a/app", "/a"),  # ... and a DispatcherMiddleware inside it added /app
+        proxy_fixed("/a", "/a", original=None),  # the server set no SCRIPT_NAME at all
     ],
 )
-def test_the_mount_point_comes_off(target: str, root: str, expected: str) -> None:
-    assert relative_to_root(target, root, authenticator()) == expected
+def test_without_a_raw_uri_a_script_name_from_a_header_is_a_rejection(
+    environ: dict[str, Any],
+) -> None:
+    with pytest.raises(atlassian_jwt.MalformedRequestError):
+        wsgi_target(environ)
 
 
-def test_with_a_base_url_only_the_core_removes_a_prefix() -> None:
-    with_base = authenticator(base_url="https://apps.example.com/app")
-    assert relative_to_root("/app/app/p", "/app", with_base) == "/app/app/p"
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (proxy_fixed("", "/a"), "/page"),  # ProxyFix without x_prefix left SCRIPT_NAME alone
+        (proxy_fixed("/srv", "/a", original="/srv"), "/srv/page"),
+        (proxy_fixed("/a", None), "/a/page"),  # no header: SCRIPT_NAME came from elsewhere
+        ({**proxy_fixed("/a", "/a"), "RAW_URI": "/page"}, "/page"),  # the raw URI decides
+    ],
+)
+def test_a_script_name_that_no_header_set_is_part_of_the_path(
+    environ: dict[str, Any], expected: str
+) -> None:
+    assert wsgi_target(environ) == expected
+
+
+def test_asgi_keeps_the_root_path_raw_path_includes() -> None:
+    # A Starlette Mount or FastAPI's app.mount only add to root_path.
+    scope = {"raw_path": b"/app/p", "path": "/app/p", "root_path": "/app", "query_string": b""}
+    assert asgi_target(scope) == "/app/p"
+    assert asgi_target({**scope, "raw_path": None}) == "/app/p"
 
 
 @pytest.mark.parametrize(

@@ -151,22 +151,34 @@ def test_form_fields_are_hashed_when_the_route_says_so(client: TestClient) -> No
     assert post("/form-ignored", form, sign("POST", "/form-ignored")) == 200
 
 
-@pytest.mark.parametrize("with_base_url", [False, True])
-def test_an_app_mounted_under_a_prefix(with_base_url: bool) -> None:
-    base = {"base_url": "https://apps.example.com/app"} if with_base_url else {}
-    outer = Starlette(routes=[Mount("/app", app=make_app(authenticator(**base)))])
-    client = TestClient(outer)
+def test_regression_mount_point_shortens_hashed_path() -> None:
+    # Mount("/admin", ...) puts /admin in root_path. The app was reached at /admin/page: a
+    # token for /page (another route of the same app) must not open it.
+    client = TestClient(Starlette(routes=[Mount("/admin", app=make_app())]))
     target = "/p/a%2Fb?x=1"
-    ok = client.get("/app" + target, headers=auth_header(sign("GET", target)))
-    prefixed = client.get("/app" + target, headers=auth_header(sign("GET", "/app" + target)))
-    assert (ok.status_code, prefixed.status_code) == (200, 401)
+    shortened = client.get("/admin" + target, headers=auth_header(sign("GET", target)))
+    whole = client.get("/admin" + target, headers=auth_header(sign("GET", "/admin" + target)))
+    assert (shortened.status_code, whole.status_code) == (401, 200)
+
+
+def test_an_app_mounted_at_its_base_url() -> None:
+    # Atlassian hashes the path relative to the app's base URL (https://apps.example.com/app):
+    # with that base_url, its path comes off, and only it.
+    inner = make_app(authenticator(base_url="https://apps.example.com/app"))
+    client = TestClient(Starlette(routes=[Mount("/app", app=inner)]))
+    target = "/p/a%2Fb?x=1"
+    relative = client.get("/app" + target, headers=auth_header(sign("GET", target)))
+    whole = client.get("/app" + target, headers=auth_header(sign("GET", "/app" + target)))
+    assert (relative.status_code, whole.status_code) == (200, 401)
 
 
 def test_a_root_path_set_by_the_server_behind_a_proxy() -> None:
-    # uvicorn --root-path /app puts the prefix the proxy removed back into raw_path.
+    # A server that announces a root_path but gives the path as received: what it received is
+    # hashed. (uvicorn's --root-path also puts the prefix in raw_path: then set base_url.)
     client = TestClient(make_app(), root_path="/app")
     target = "/page?x=1"
     assert client.get(target, headers=auth_header(sign("GET", target))).status_code == 200
+    assert client.get(target, headers=auth_header(sign("GET", "/app" + target))).status_code == 401
 
 
 def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
@@ -258,6 +270,35 @@ class TestFastAPI:
 
     def test_lifecycle_routes_mount_on_fastapi(self, client: TestClient) -> None:
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
+
+
+def fastapi_mounted(base_url: str | None) -> tuple[int, int]:
+    """GET /admin/settings of a FastAPI app under app.mount("/admin"), with a token for
+    /settings and one for /admin/settings."""
+    auth = authenticator(base_url=base_url)
+    sub = FastAPI()
+
+    @sub.get("/settings")
+    async def settings(jwt: AuthResult = Depends(require_jwt(auth))) -> dict[str, Any]:  # noqa: B008
+        return {"client_key": jwt.client_key}
+
+    app = FastAPI()
+    app.mount("/admin", sub)
+    client = TestClient(app)
+    short = client.get("/admin/settings", headers=auth_header(sign("GET", "/settings")))
+    whole = client.get("/admin/settings", headers=auth_header(sign("GET", "/admin/settings")))
+    return short.status_code, whole.status_code
+
+
+def test_regression_fastapi_mount_shortens_hashed_path() -> None:
+    # A token Atlassian signed for /settings must not open /admin/settings, and the genuine
+    # token for /admin/settings must open it.
+    assert fastapi_mounted(None) == (401, 200)
+
+
+def test_a_fastapi_app_mounted_at_its_base_url() -> None:
+    # With the base URL the app was described with (.../admin), Atlassian signs /settings.
+    assert fastapi_mounted("https://apps.example.com/admin") == (200, 401)
 
 
 def test_readme_example() -> None:
