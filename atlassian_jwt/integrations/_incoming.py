@@ -1,4 +1,4 @@
-"""What the framework helpers share: the request URL as received, and the answers.
+"""What the framework helpers share: the request URL as received, the form rule, the answers.
 
 **The hashed path.** Atlassian hashes the request target it sent, relative to the app's base
 URL. The helpers hash the whole path the server received, and the core then removes exactly the
@@ -20,6 +20,11 @@ is read instead:
   which werkzeug's ``ProxyFix`` has replaced it from ``X-Forwarded-Prefix`` is refused;
 * ASGI: ``raw_path`` and ``query_string``; the decoded ``path`` re-encoded when a server leaves
   ``raw_path`` out. Both include the ``root_path`` (uvicorn's ``--root-path`` adds it to them).
+
+**Signed forms.** A route that asks for its form to be signed hashes the fields of an
+``application/x-www-form-urlencoded`` body, the only body Atlassian's signers hash. A
+``multipart/form-data`` body there is refused: frameworks parse its fields into
+``request.form``, ``request.POST`` or FastAPI's ``Form()``, and none of them would be signed.
 
 **The answers.** A rejected token answers 401 with ``WWW-Authenticate``; a key server or a
 tenant store that cannot be used now answers 503, since the token may be genuine and Atlassian
@@ -53,6 +58,7 @@ __all__ = [
     "is_form",
     "lifecycle_paths",
     "run_lifecycle_callback",
+    "should_hash_form",
     "wsgi_target",
 ]
 
@@ -172,7 +178,28 @@ def asgi_target(scope: Mapping[str, Any]) -> str:
 
 def is_form(content_type: str | None) -> bool:
     """Whether a ``Content-Type`` is ``application/x-www-form-urlencoded`` (any parameters)."""
-    return (content_type or "").split(";", 1)[0].strip().lower() == FORM_CONTENT_TYPE
+    return _media_type(content_type) == FORM_CONTENT_TYPE
+
+
+def should_hash_form(content_type: str | None) -> bool:
+    """Whether to hash the body of a request to a route whose signer hashed its form.
+
+    :param content_type: the media type as the framework's own form parser reads it (Flask's
+        ``request.mimetype``, Django's ``request.content_type``), or the ``Content-Type``
+        header.
+    :returns: ``True`` for an ``application/x-www-form-urlencoded`` body; ``False`` for a body
+        that no framework reads as form fields (JSON, say, or none).
+    :raises MalformedRequestError: for a ``multipart/`` body. Frameworks hand its fields to the
+        view (``request.form``, ``request.POST``, FastAPI's ``Form()``) and no signer hashes
+        them, so the route would get form fields that were not signed.
+    """
+    media_type = _media_type(content_type)
+    if media_type.startswith("multipart/"):
+        raise MalformedRequestError(
+            "A signed form must be application/x-www-form-urlencoded: the fields of a "
+            "multipart body are not signed"
+        )
+    return is_form(media_type)
 
 
 def lifecycle_paths(paths: Mapping[str, str] | None, prefix: str = "/") -> dict[str, str]:
@@ -229,6 +256,10 @@ def _script_name_from_header(environ: Mapping[str, Any]) -> bool:
     if not isinstance(original, Mapping) or not environ.get("HTTP_X_FORWARDED_PREFIX"):
         return False
     return bool((environ.get("SCRIPT_NAME") or "") != (original.get("SCRIPT_NAME") or ""))
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def _split_request_url(url: str) -> tuple[str, str]:

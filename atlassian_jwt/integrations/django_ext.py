@@ -65,9 +65,9 @@ from ._incoming import (
     LifecycleRequest,
     asgi_target,
     failure_response,
-    is_form,
     lifecycle_paths,
     run_lifecycle_callback,
+    should_hash_form,
     wsgi_target,
 )
 
@@ -132,7 +132,8 @@ def authenticate_request(
     :param request: the request.
     :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
     :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
-        body with the query parameters, for views whose signer included them.
+        body with the query parameters, for views whose signer included them; a
+        ``multipart/form-data`` body is then refused, as its fields would not be signed.
     :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
@@ -141,7 +142,7 @@ def authenticate_request(
     if authenticator is None:
         authenticator = get_authenticator()
     body_params = None
-    if include_form_body and is_form(request.META.get("CONTENT_TYPE")):
+    if include_form_body and should_hash_form(request.content_type):
         body_params = _form_body(request)
     return authenticator.authenticate(
         request.method or "GET",
@@ -165,7 +166,8 @@ def require_jwt(
     :param authenticator: by default, the one the settings name.
     :param allow_context_qsh: also accept context tokens. Only for views the app's own front
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
-    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
+        refuse a ``multipart/form-data`` body, whose fields would not be signed.
     """
     options = _Options(allow_context_qsh, include_form_body)
 

@@ -47,9 +47,9 @@ from ._incoming import (
     FailureResponse,
     LifecycleRequest,
     failure_response,
-    is_form,
     lifecycle_paths,
     run_lifecycle_callback,
+    should_hash_form,
     wsgi_target,
 )
 
@@ -74,7 +74,8 @@ def authenticate_request(
     :param request: the request; by default the one being handled.
     :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
     :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
-        body with the query parameters, for routes whose signer included them.
+        body with the query parameters, for routes whose signer included them; a
+        ``multipart/form-data`` body is then refused, as its fields would not be signed.
     :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
@@ -82,7 +83,7 @@ def authenticate_request(
     """
     req = current_request if request is None else request
     body_params = None
-    if include_form_body and is_form(req.content_type):
+    if include_form_body and should_hash_form(req.mimetype):
         body_params = _form_body(req)
     return authenticator.authenticate(
         req.method,
@@ -106,7 +107,8 @@ def require_jwt(
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param allow_context_qsh: also accept context tokens. Only for routes the app's own front
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
-    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
+        refuse a ``multipart/form-data`` body, whose fields would not be signed.
     """
 
     def decorate(view: F) -> F:

@@ -56,9 +56,9 @@ from ._incoming import (
     LifecycleRequest,
     asgi_target,
     failure_response,
-    is_form,
     lifecycle_paths,
     run_lifecycle_callback,
+    should_hash_form,
 )
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
@@ -81,14 +81,15 @@ async def authenticate_request(
     :param request: the request.
     :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
     :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
-        body with the query parameters, for routes whose signer included them.
+        body with the query parameters, for routes whose signer included them; a
+        ``multipart/form-data`` body is then refused, as its fields would not be signed.
     :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
     body_params: bytes | dict[str, list[str]] | None = None
-    if include_form_body and is_form(request.headers.get("content-type")):
+    if include_form_body and should_hash_form(request.headers.get("content-type")):
         body_params = await _form_body(request)
     return await run_in_threadpool(
         authenticator.authenticate,
@@ -111,7 +112,9 @@ def require_jwt(
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param allow_context_qsh: also accept context tokens. Only for routes the app's own front
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
-    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
+        refuse a ``multipart/form-data`` body (FastAPI's ``Form()`` reads both), whose fields
+        would not be signed.
     :returns: ``async (request) -> AuthResult``, raising ``HTTPException`` (401 or 503).
     """
 

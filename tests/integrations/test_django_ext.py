@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +28,7 @@ from atlassian_jwt.integrations.django_ext import (
 from tests.conftest import CLIENT_KEY
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
+    MULTIPART_TYPES,
     RAW_TARGETS,
     BrokenStoreAuthenticator,
     RecordingHandler,
@@ -34,6 +36,7 @@ from tests.integrations.web_helpers import (
     auth_header,
     authenticator,
     context_token,
+    multipart,
     rejection_codes,
     sign,
 )
@@ -203,6 +206,36 @@ def test_form_fields_are_hashed_when_the_view_says_so(client: Client) -> None:
     assert post("/form", form, sign("POST", "/form")) == 401
     assert post("/form", {**form, "id": "8"}, body_token) == 401
     assert post("/form-ignored", form, sign("POST", "/form-ignored")) == 200
+
+
+@pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+def test_regression_multipart_form_reaches_the_view_unsigned(
+    client: Client, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Django parses a multipart body into request.POST too, and no signer hashes it: on a view
+    # whose form is signed it is refused, whatever the token.
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    form = {"comment": "a b+c", "id": "7"}
+    for token in (sign("POST", "/form"), sign("POST", "/form", body_params=form)):
+        response = client.post(
+            "/form", multipart(form), content_type=content_type, headers=auth_header(token)
+        )
+        assert (response.status_code, response["WWW-Authenticate"]) == (401, "JWT")
+    # Django's own multipart encoding (the test client's default), with a file, the same
+    upload = io.BytesIO(b"file content")
+    upload.name = "a.txt"
+    response = client.post(
+        "/form", {"id": "7", "upload": upload}, headers=auth_header(sign("POST", "/form"))
+    )
+    assert response.status_code == 401
+    assert caplog.text.count(": request_malformed") == 3
+    ignored = client.post(
+        "/form-ignored",
+        multipart(form),
+        content_type=content_type,
+        headers=auth_header(sign("POST", "/form-ignored")),
+    )
+    assert ignored.status_code == 200
 
 
 def test_the_middleware_exposes_an_optional_verified_caller(client: Client) -> None:

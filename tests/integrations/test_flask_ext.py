@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -20,12 +21,14 @@ from atlassian_jwt.integrations.flask_ext import (
 )
 from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
+    MULTIPART_TYPES,
     RAW_TARGETS,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
     authenticator,
     context_token,
+    multipart,
     rejection_codes,
     sign,
 )
@@ -270,6 +273,36 @@ def test_a_base_url_without_a_path_keeps_the_mount_point_in_the_hash() -> None:
     outer.wsgi_app = DispatcherMiddleware(outer.wsgi_app, {"/app": inner})  # type: ignore[method-assign]
     token = sign("GET", "/app/page")
     assert outer.test_client().get("/app/page", headers=auth_header(token)).status_code == 200
+
+
+@pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+def test_regression_multipart_form_reaches_the_view_unsigned(
+    client: FlaskClient, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A route that asked for its form to be signed: werkzeug parses a multipart body into
+    # request.form too, and no signer hashes it. Neither a token for the bare request nor one
+    # for the fields as a urlencoded form lets it through.
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    form = {"comment": "a b+c", "id": "7"}
+    for token in (sign("POST", "/form"), sign("POST", "/form", body_params=form)):
+        response = client.post(
+            "/form", data=multipart(form), content_type=content_type, headers=auth_header(token)
+        )
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "JWT"
+    # werkzeug's own multipart encoding, with a file, the same
+    files = {"id": "7", "upload": (io.BytesIO(b"file content"), "a.txt")}
+    token = sign("POST", "/form")
+    assert client.post("/form", data=files, headers=auth_header(token)).status_code == 401
+    assert caplog.text.count(": request_malformed") == 3
+    # a route that did not opt in does not hash its body, whatever it is
+    ignored = client.post(
+        "/form-ignored",
+        data=multipart(form),
+        content_type=content_type,
+        headers=auth_header(sign("POST", "/form-ignored")),
+    )
+    assert ignored.status_code == 200
 
 
 def test_a_body_that_is_no_form_is_not_hashed_on_a_form_route(client: FlaskClient) -> None:

@@ -1,5 +1,5 @@
 """What the framework helpers share, without any framework installed: the request target as
-received (WSGI and ASGI), the answers to failures, the lifecycle routes."""
+received (WSGI and ASGI), the form rule, the answers to failures, the lifecycle routes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from atlassian_jwt.integrations._incoming import (
     is_form,
     lifecycle_paths,
     run_lifecycle_callback,
+    should_hash_form,
     wsgi_target,
 )
 from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
@@ -155,6 +156,32 @@ def test_asgi_keeps_the_root_path_raw_path_includes() -> None:
 )
 def test_is_form(content_type: str | None, expected: bool) -> None:
     assert is_form(content_type) is expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/x-www-form-urlencoded", True),
+        ("Application/X-WWW-Form-Urlencoded; charset=UTF-8", True),
+        ("application/json", False),
+        ("text/plain", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_should_hash_form(content_type: str | None, expected: bool) -> None:
+    assert should_hash_form(content_type) is expected
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=x", " Multipart/Form-Data ;boundary=x", "multipart/mixed"],
+)
+def test_a_multipart_body_cannot_be_a_signed_form(content_type: str) -> None:
+    with pytest.raises(atlassian_jwt.MalformedRequestError) as caught:
+        should_hash_form(content_type)
+    assert caught.value.code == "request_malformed"
+    assert "multipart" in str(caught.value)
 
 
 def test_failures_answer_401_or_503_and_log_the_code(caplog: pytest.LogCaptureFixture) -> None:

@@ -30,12 +30,14 @@ from atlassian_jwt.integrations.starlette_ext import (
 )
 from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
+    MULTIPART_TYPES,
     RAW_TARGETS,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
     authenticator,
     context_token,
+    multipart,
     rejection_codes,
     sign,
 )
@@ -181,6 +183,27 @@ def test_a_root_path_set_by_the_server_behind_a_proxy() -> None:
     assert client.get(target, headers=auth_header(sign("GET", "/app" + target))).status_code == 401
 
 
+def post_multipart(client: TestClient, target: str, token: str, content_type: str) -> int:
+    form = {"comment": "a b+c"}
+    headers = {**auth_header(token), "Content-Type": content_type}
+    status: int = client.post(target, content=multipart(form), headers=headers).status_code
+    return status
+
+
+@pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+def test_regression_multipart_form_reaches_the_view_unsigned(
+    client: TestClient, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On a route that asked for its form to be signed, a multipart body (which request.form()
+    # parses too, unsigned) is refused, whatever the token.
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    for token in (sign("POST", "/form"), sign("POST", "/form", body_params={"comment": "a b+c"})):
+        assert post_multipart(client, "/form", token, content_type) == 401
+    assert caplog.text.count(": request_malformed") == 2
+    token = sign("POST", "/form-ignored")
+    assert post_multipart(client, "/form-ignored", token, content_type) == 200
+
+
 def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
     target = "/page?x=1"
     scope = {
@@ -267,6 +290,18 @@ class TestFastAPI:
         assert response.json() == {"client_key": CLIENT_KEY, "comment": "a b+c"}
         tampered = client.post("/submit", content=urlencode({"comment": "x"}), headers=headers)
         assert tampered.status_code == 401
+
+    @pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+    def test_regression_multipart_form_reaches_the_view_unsigned(
+        self, client: TestClient, content_type: str
+    ) -> None:
+        # FastAPI's Form() reads a multipart body as readily as a urlencoded one: on a route
+        # whose form is signed, it never reaches the view.
+        for token in (
+            sign("POST", "/submit"),
+            sign("POST", "/submit", body_params={"comment": "a b+c"}),
+        ):
+            assert post_multipart(client, "/submit", token, content_type) == 401
 
     def test_lifecycle_routes_mount_on_fastapi(self, client: TestClient) -> None:
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
