@@ -26,7 +26,7 @@ see :mod:`atlassian_jwt.tenants`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import exceptions as exc
@@ -38,7 +38,15 @@ from .tokens import Headers
 if TYPE_CHECKING:
     from .install import InstallAuthenticator, LifecycleBody
 
-__all__ = ["LifecycleHandler"]
+__all__ = ["LIFECYCLE_EVENTS", "LifecycleHandler", "OnEvent"]
+
+#: The Connect lifecycle callbacks: each a method of :class:`LifecycleHandler` and, in the
+#: framework helpers, a ``POST`` route of the same name unless the app says otherwise.
+LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
+
+#: ``on_event(event, result)``: what an app does once a lifecycle callback has been verified
+#: (and the store updated); the framework helpers call it with the event's name.
+OnEvent = Callable[[str, AuthResult], None]
 
 
 class LifecycleHandler:

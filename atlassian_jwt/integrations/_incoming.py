@@ -1,39 +1,64 @@
-"""What the framework helpers share: the request URL as received, and how a failure answers.
+"""What the framework helpers share: the request URL as received, the form rule, the answers.
 
-Atlassian hashes the request target it sent, relative to the app's base URL. Frameworks hand
-views a *decoded* path (``/a%2Fb`` and ``/a/b`` look alike), so the helpers read the raw target
-the server received instead:
+**The hashed path.** Atlassian hashes the request target it sent, relative to the app's base
+URL. The helpers hash the whole path the server received, and the core then removes exactly the
+path of the Authenticator's ``base_url`` (when it has one) and nothing else: not a framework's
+mount point (ASGI ``root_path``, WSGI ``SCRIPT_NAME``, Django's ``FORCE_SCRIPT_NAME``), nor
+anything a middleware or a request header decides (werkzeug's ``ProxyFix`` sets ``SCRIPT_NAME``
+from ``X-Forwarded-Prefix``). Were the mount point removed, a token signed for ``/settings``
+would open ``/admin/settings`` of an app mounted at ``/admin``. An app served under a prefix
+(a ``Mount``, ``DispatcherMiddleware``, a proxy path) whose descriptor ``baseUrl`` includes
+that prefix sets ``base_url`` to that ``baseUrl``.
 
-* WSGI: ``RAW_URI`` (gunicorn, werkzeug) or ``REQUEST_URI`` (uWSGI, mod_wsgi, werkzeug); a
-  server that sets neither (``wsgiref``, Django's ``runserver``) only gives the decoded
-  ``PATH_INFO``, which is re-encoded as clients encode paths, and the raw ``QUERY_STRING``;
-* ASGI: ``raw_path`` and ``query_string``; the decoded ``path`` re-encoded when a server
-  leaves ``raw_path`` out.
+Frameworks hand views a *decoded* path (``/a%2Fb`` and ``/a/b`` look alike), so the raw target
+is read instead:
 
-Then the base path is removed: the path of the Authenticator's ``base_url`` when it has one
-(the core does that), else the framework's mount point (WSGI ``SCRIPT_NAME``, ASGI
-``root_path``) when the raw path starts with it.
+* WSGI: ``RAW_URI`` (gunicorn, werkzeug) or ``REQUEST_URI`` (uWSGI, mod_wsgi, werkzeug). A
+  server that sets neither (``wsgiref``, Django's ``runserver``, waitress) only gives the
+  decoded ``SCRIPT_NAME`` + ``PATH_INFO``, which are re-encoded as clients encode paths, with
+  the raw ``QUERY_STRING``; there ``SCRIPT_NAME`` is all that tells the path, so a request on
+  which werkzeug's ``ProxyFix`` has replaced it from ``X-Forwarded-Prefix`` is refused;
+* ASGI: ``raw_path`` and ``query_string``; the decoded ``path`` re-encoded when a server leaves
+  ``raw_path`` out. Both include the ``root_path`` (uvicorn's ``--root-path`` adds it to them).
+
+**Signed forms.** A route that asks for its form to be signed hashes the fields of an
+``application/x-www-form-urlencoded`` body, the only body Atlassian's signers hash. A
+``multipart/form-data`` body there is refused: frameworks parse its fields into
+``request.form``, ``request.POST`` or FastAPI's ``Form()``, and none of them would be signed.
+
+**The answers.** A rejected token answers 401 with ``WWW-Authenticate``; a key server or a
+tenant store that cannot be used now answers 503, since the token may be genuine and Atlassian
+retries. Only the failure's ``code`` is logged.
 
 Nothing here imports a framework, so it is importable (and tested) without any extra.
 """
 
 from __future__ import annotations
 
+import http
 import logging
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, unquote
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
+from ..authenticate import AuthResult
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tenants import TenantStoreError
 from ..url_utils import split_url
 
 __all__ = [
     "FAILURES",
+    "FAILURE_STATUSES",
+    "FORM_CONTENT_TYPE",
+    "FailureResponse",
+    "LifecycleRequest",
     "asgi_target",
-    "failure",
+    "failure_response",
     "is_form",
-    "relative_to_root",
+    "lifecycle_paths",
+    "run_lifecycle_callback",
+    "should_hash_form",
     "wsgi_target",
 ]
 
@@ -43,26 +68,84 @@ logger = logging.getLogger("atlassian_jwt.integrations")
 # gives no raw path; everything else (space, non-ASCII, "%") is percent-encoded, upper-case.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
-#: What a helper turns into a response: a rejected token (401); a key server or a tenant store
-#: that cannot be used now (503: the token may be genuine, and Atlassian retries).
-FAILURES = (DecodeError, KeyFetchError, TenantStoreError)
+# werkzeug's ProxyFix keeps the environ values it may replace under this key; with x_prefix it
+# replaces SCRIPT_NAME with the request's X-Forwarded-Prefix.
+_PROXY_FIX_ORIGINAL = "werkzeug.proxy_fix.orig"
 
-#: The status and body each failure answers with: nothing more, so as to help no attacker.
-UNAUTHORIZED = (401, "Unauthorized")
-UNAVAILABLE = (503, "Service Unavailable")
+#: The one kind of body whose fields a signer hashes with the query parameters.
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+#: The status each kind of failure answers with, first match wins: a key server or a tenant
+#: store that cannot be used now 503 (the token may be genuine, and Atlassian retries), a
+#: rejection 401. Any verifier's errors fall into these.
+FAILURE_STATUSES: tuple[tuple[type[Exception], int], ...] = (
+    (KeyFetchError, 503),
+    (TenantStoreError, 503),
+    (DecodeError, 401),
+)
+
+#: What a helper turns into a response rather than letting it through.
+FAILURES: tuple[type[Exception], ...] = tuple(kind for kind, _ in FAILURE_STATUSES)
+
+
+class FailureResponse(NamedTuple):
+    """The response to a failed verification, for a helper to build in its framework's type."""
+
+    #: 401 or 503.
+    status: int
+    #: The status's reason phrase and nothing more, so as to help no attacker.
+    body: str
+    #: ``WWW-Authenticate`` on a 401; nothing on a 503.
+    headers: dict[str, str]
+
+
+def failure_response(error: Exception, *, scheme: str = "JWT") -> FailureResponse:
+    """Log a failed verification by its ``code`` only, and return the response to send.
+
+    :param error: one of :data:`FAILURES`: a :class:`~atlassian_jwt.DecodeError` (401), or a
+        :class:`~atlassian_jwt.KeyFetchError` or
+        :class:`~atlassian_jwt.tenants.TenantStoreError` (503). Neither the token, the secret
+        nor the URL (which may carry the token) is logged.
+    :param scheme: the ``WWW-Authenticate`` challenge of a 401: the scheme of the
+        ``Authorization`` header the route expects.
+    :returns: the status, the bare body and the headers.
+    :raises TypeError: if ``error`` is none of :data:`FAILURES`.
+    """
+    status = next((status for kind, status in FAILURE_STATUSES if isinstance(error, kind)), None)
+    if status is None:
+        raise TypeError(f"not an authentication failure: {type(error).__name__}") from error
+    if status == 401:
+        logger.info("Atlassian JWT rejected, answering 401: %s", getattr(error, "code", "rejected"))
+        headers = {"WWW-Authenticate": scheme}
+    else:
+        code = getattr(error, "code", "store_unavailable")
+        logger.warning("Atlassian JWT not verified, answering %d: %s", status, code)
+        headers = {}
+    return FailureResponse(status, http.HTTPStatus(status).phrase, headers)
 
 
 def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> str:
     """Return the request target a WSGI server received: the raw path and raw query string.
 
+    The whole path, mount point included; see the module's notes.
+
+    :param environ: the WSGI environ.
     :param decoded_path: the whole decoded path as text, for a framework that has replaced
-        ``PATH_INFO`` in the environ with text (Django); by default ``SCRIPT_NAME`` +
+        ``SCRIPT_NAME`` and ``PATH_INFO`` in the environ (Django); by default ``SCRIPT_NAME`` +
         ``PATH_INFO`` as PEP 3333 has them. Only used when there is no raw URI.
+    :returns: the path and, if any, ``?`` and the query.
+    :raises MalformedRequestError: if the target is not UTF-8 text, or if there is no raw URI
+        and a middleware has set ``SCRIPT_NAME`` from a request header.
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if isinstance(raw, str) and raw:
-        path, query = _split(_wsgi_text(raw))
+        path, query = _split_request_url(_wsgi_text(raw))
     else:
+        if _script_name_from_header(environ):
+            raise MalformedRequestError(
+                "The path the request was received at is not known: the server gives no raw "
+                "URI and SCRIPT_NAME was set from X-Forwarded-Prefix"
+            )
         if decoded_path is None:
             # SCRIPT_NAME + PATH_INFO is the whole path as the server saw it, decoded.
             decoded = _wsgi_bytes(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
@@ -74,7 +157,14 @@ def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> 
 
 
 def asgi_target(scope: Mapping[str, Any]) -> str:
-    """Return the request target an ASGI server received: ``raw_path`` and ``query_string``."""
+    """Return the request target an ASGI server received: ``raw_path`` and ``query_string``.
+
+    The whole path, mount point included: a ``Mount`` only adds to ``root_path``, which is not
+    removed.
+
+    :param scope: the ASGI connection scope.
+    :returns: the path and, if any, ``?`` and the query.
+    """
     raw = scope.get("raw_path")
     if isinstance(raw, (bytes, bytearray)) and raw:
         # Some servers have put the query string in raw_path too; the query is query_string.
@@ -86,53 +176,94 @@ def asgi_target(scope: Mapping[str, Any]) -> str:
     return _join(path, query if isinstance(query, str) else _utf8_text(bytes(query)))
 
 
-def relative_to_root(target: str, root: str, authenticator: object) -> str:
-    """Remove the app's mount point ``root`` (decoded) from the raw ``target``.
-
-    Only when the Authenticator has no ``base_url``: with one, its path is the app's base path
-    and the core removes it, so removing ``root`` as well would remove the prefix twice. The
-    root is removed only at a segment boundary, compared with the raw segments decoded.
-    """
-    if getattr(authenticator, "base_url", None) is not None:
-        return target
-    root = root.rstrip("/")
-    if not root:
-        return target
-    path, query = _split(target)
-    segments = len(root.split("/"))
-    head = "/".join(path.split("/")[:segments])
-    rest = path[len(head) :]
-    if unquote(head, errors="replace") != root or (rest and not rest.startswith("/")):
-        return target
-    return _join(rest or "/", query)
-
-
 def is_form(content_type: str | None) -> bool:
     """Whether a ``Content-Type`` is ``application/x-www-form-urlencoded`` (any parameters)."""
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+    return _media_type(content_type) == FORM_CONTENT_TYPE
 
 
-def failure(error: Exception) -> tuple[int, str]:
-    """Log a failed authentication by its ``code`` only, and return the status and body to send.
+def should_hash_form(content_type: str | None) -> bool:
+    """Whether to hash the body of a request to a route whose signer hashed its form.
 
-    :param error: one of :data:`FAILURES`: a :class:`~atlassian_jwt.DecodeError` (401), or a
-        :class:`~atlassian_jwt.KeyFetchError` or
-        :class:`~atlassian_jwt.tenants.TenantStoreError` (503). Neither the token, the secret
-        nor the URL (which may carry the token) is logged.
+    :param content_type: the media type as the framework's own form parser reads it (Flask's
+        ``request.mimetype``, Django's ``request.content_type``), or the ``Content-Type``
+        header.
+    :returns: ``True`` for an ``application/x-www-form-urlencoded`` body; ``False`` for a body
+        that no framework reads as form fields (JSON, say, or none).
+    :raises MalformedRequestError: for a ``multipart/`` body. Frameworks hand its fields to the
+        view (``request.form``, ``request.POST``, FastAPI's ``Form()``) and no signer hashes
+        them, so the route would get form fields that were not signed.
     """
-    if isinstance(error, (KeyFetchError, TenantStoreError)):
-        code = getattr(error, "code", "store_unavailable")
-        logger.warning("Atlassian JWT not verified, answering 503: %s", code)
-        return UNAVAILABLE
-    if isinstance(error, DecodeError):
-        logger.info("Atlassian JWT rejected, answering 401: %s", getattr(error, "code", "rejected"))
-        return UNAUTHORIZED
-    raise TypeError(f"not an authentication failure: {type(error).__name__}") from error
+    media_type = _media_type(content_type)
+    if media_type.startswith("multipart/"):
+        raise MalformedRequestError(
+            "A signed form must be application/x-www-form-urlencoded: the fields of a "
+            "multipart body are not signed"
+        )
+    return is_form(media_type)
 
 
-def _split(url: str) -> tuple[str, str]:
+def lifecycle_paths(paths: Mapping[str, str] | None, prefix: str = "/") -> dict[str, str]:
+    """Return the route of each lifecycle event: ``prefix`` + its name, unless ``paths`` says.
+
+    :param paths: routes for some events, from the descriptor's ``lifecycle`` URLs.
+    :param prefix: what goes before an event's name by default.
+    :returns: a route for each of :data:`~atlassian_jwt.lifecycle.LIFECYCLE_EVENTS`, in order.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event, which would
+        otherwise leave that event on its default route, silently.
+    """
+    unknown = sorted(set(paths or ()) - set(LIFECYCLE_EVENTS))
+    if unknown:
+        raise ValueError(
+            f"Not lifecycle events: {', '.join(unknown)}; the events are "
+            f"{', '.join(LIFECYCLE_EVENTS)}"
+        )
+    return {event: (paths or {}).get(event, prefix + event) for event in LIFECYCLE_EVENTS}
+
+
+#: What a lifecycle route hands its handler: the method, the URL as received
+#: (:func:`wsgi_target`, :func:`asgi_target`), the headers and the raw body.
+LifecycleRequest = tuple[str, str, Any, bytes]
+
+
+def run_lifecycle_callback(
+    event: str,
+    callback: Callable[..., AuthResult],
+    on_event: OnEvent | None,
+    read_request: Callable[[], LifecycleRequest],
+) -> FailureResponse | None:
+    """Hand a lifecycle request to the handler, then tell the app; ``None`` means 204.
+
+    :param event: the lifecycle event, one of
+        :data:`~atlassian_jwt.lifecycle.LIFECYCLE_EVENTS`.
+    :param callback: the handler's method for the event, which verifies the request before it
+        changes anything.
+    :param on_event: called as ``on_event(event, result)`` once the request is verified.
+    :param read_request: returns what the handler is given; a rejection it raises (a URL that
+        is not text, say) is answered as the handler's would be.
+    :returns: the response to a failure (:func:`failure_response`), else ``None``.
+    """
+    try:
+        result = callback(*read_request())
+    except FAILURES as error:
+        return failure_response(error)
+    if on_event is not None:
+        on_event(event, result)
+    return None
+
+
+def _script_name_from_header(environ: Mapping[str, Any]) -> bool:
+    original = environ.get(_PROXY_FIX_ORIGINAL)
+    if not isinstance(original, Mapping) or not environ.get("HTTP_X_FORWARDED_PREFIX"):
+        return False
+    return bool((environ.get("SCRIPT_NAME") or "") != (original.get("SCRIPT_NAME") or ""))
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _split_request_url(url: str) -> tuple[str, str]:
+    # The one place the helpers turn a URL that is not text into a rejection.
     try:
         return split_url(url)
     except ValueError:

@@ -25,6 +25,15 @@ fails answers 503, with a bare body; the failure's ``code`` is logged (logger
 ``atlassian_jwt.integrations``), never the token. Views decorated with :func:`require_jwt` are
 exempt from Django's CSRF check: Atlassian's POSTs carry no CSRF cookie, and the token (sent
 explicitly, never by the browser on its own) stands in for it.
+
+**Under a prefix.** The path hashed is the whole path the server received (``RAW_URI`` or
+``REQUEST_URI`` under WSGI, ``raw_path`` under ASGI), minus the path of the Authenticator's
+``base_url`` and nothing else: neither ``SCRIPT_NAME`` nor ``FORCE_SCRIPT_NAME`` nor the ASGI
+``root_path`` is removed. A site served at ``/app`` whose descriptor ``baseUrl`` is
+``https://apps.example.com/app`` passes ``base_url="https://apps.example.com/app"`` to its
+Authenticator. Where the server gives no raw URI (``runserver``), the path is the server's
+``SCRIPT_NAME`` + ``PATH_INFO``; with ``FORCE_SCRIPT_NAME`` set, which replaces the server's
+``SCRIPT_NAME``, it is ``PATH_INFO`` alone.
 """
 
 from __future__ import annotations
@@ -48,8 +57,19 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tokens import token_from_headers
-from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root, wsgi_target
+from ._incoming import (
+    FAILURES,
+    FailureResponse,
+    LifecycleRequest,
+    asgi_target,
+    failure_response,
+    lifecycle_paths,
+    run_lifecycle_callback,
+    should_hash_form,
+    wsgi_target,
+)
 
 __all__ = [
     "LIFECYCLE_EVENTS",
@@ -62,12 +82,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
-OnEvent = Callable[[str, AuthResult], None]
-
-#: The lifecycle callbacks, each a method of the handler and, by default, a URL of that name.
-LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
 #: The setting that names the Authenticator.
 SETTING = "ATLASSIAN_JWT_AUTHENTICATOR"
@@ -101,8 +115,8 @@ def _load_authenticator(dotted: str) -> Authenticator:
 
 
 def authenticate_request(
+    authenticator: Authenticator | None,
     request: HttpRequest,
-    authenticator: Authenticator | None = None,
     *,
     allow_context_qsh: bool = False,
     include_form_body: bool = False,
@@ -110,22 +124,29 @@ def authenticate_request(
     """Verify the token of a Django request.
 
     The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI`` under WSGI,
-    ``raw_path`` under ASGI), with the mount point (``SCRIPT_NAME``, or ``FORCE_SCRIPT_NAME``)
-    removed unless the Authenticator has a ``base_url``.
+    ``raw_path`` under ASGI), its whole path; the core removes the path of the
+    Authenticator's ``base_url``, and nothing else is.
 
-    :param authenticator: by default, the one the settings name.
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator`; ``None`` for the one the
+        settings name.
+    :param request: the request.
+    :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
+    :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
+        body with the query parameters, for views whose signer included them; a
+        ``multipart/form-data`` body is then refused, as its fields would not be signed.
+    :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
     if authenticator is None:
         authenticator = get_authenticator()
-    url = relative_to_root(_target(request), request.META.get("SCRIPT_NAME", ""), authenticator)
-    content_type = request.META.get("CONTENT_TYPE")
-    body_params = _form_body(request) if include_form_body and is_form(content_type) else None
+    body_params = None
+    if include_form_body and should_hash_form(request.content_type):
+        body_params = _form_body(request)
     return authenticator.authenticate(
         request.method or "GET",
-        url,
+        _target(request),
         request.headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
@@ -145,7 +166,8 @@ def require_jwt(
     :param authenticator: by default, the one the settings name.
     :param allow_context_qsh: also accept context tokens. Only for views the app's own front
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
-    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
+        refuse a ``multipart/form-data`` body, whose fields would not be signed.
     """
     options = _Options(allow_context_qsh, include_form_body)
 
@@ -235,22 +257,23 @@ def lifecycle_urls(
     :class:`atlassian_jwt.lifecycle.LifecycleHandler` has them — and answers 204 when it
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
-    Include them with ``path("atlassian/", include(lifecycle_urls(handler)))``.
+    Include them with ``path("atlassian/", include(lifecycle_urls(handler)))``. The handler
+    gets the whole URL the server received, as :func:`authenticate_request` hashes it: its
+    authenticators remove the path of the app's base URL.
 
     :param paths: a route for some events other than ``<event>``, e.g.
         ``{"installed": "lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
         the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event.
     """
-    routes = {event: event for event in LIFECYCLE_EVENTS}
-    routes.update(paths or {})
     return [
         path(
-            routes[event],
+            route,
             _lifecycle_view(event, getattr(handler, event), on_event),
             name=f"atlassian-{event}",
         )
-        for event in LIFECYCLE_EVENTS
+        for event, route in lifecycle_paths(paths, prefix="").items()
     ]
 
 
@@ -258,13 +281,11 @@ def _lifecycle_view(
     event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
 ) -> Callable[[HttpRequest], HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
-        try:
-            result = callback(request.method, _target(request), request.headers, request.body)
-        except FAILURES as error:
-            return _failure_response(error)
-        if on_event is not None:
-            on_event(event, result)
-        return HttpResponse(status=204)
+        def read() -> LifecycleRequest:
+            return request.method or "POST", _target(request), request.headers, request.body
+
+        failed = run_lifecycle_callback(event, callback, on_event, read)
+        return HttpResponse(status=204) if failed is None else _response(failed)
 
     # The handler verifies the callback's own token (RS256 for installed): no CSRF cookie, no
     # middleware check with the shared-secret Authenticator.
@@ -280,13 +301,13 @@ def _verify(
         return None
     try:
         result = authenticate_request(
-            request,
             authenticator,
+            request,
             allow_context_qsh=options.allow_context_qsh,
             include_form_body=options.include_form_body,
         )
     except FAILURES as error:
-        return _failure_response(error)
+        return _response(failure_response(error))
     request.atlassian_jwt = result
     request._atlassian_jwt_checked = options
     return None
@@ -296,16 +317,17 @@ def _target(request: HttpRequest) -> str:
     scope = getattr(request, "scope", None)
     if isinstance(scope, Mapping):
         return asgi_target(scope)
-    # Django replaces PATH_INFO in META with decoded text; request.path is that text in full.
-    return wsgi_target(request.META, request.path)
+    # Django replaces SCRIPT_NAME and PATH_INFO in META with text, SCRIPT_NAME with
+    # FORCE_SCRIPT_NAME when that is set: then the server's own SCRIPT_NAME is gone, and
+    # PATH_INFO is the path the server saw.
+    decoded = request.path_info if settings.FORCE_SCRIPT_NAME is not None else request.path
+    return wsgi_target(request.META, decoded)
 
 
-def _failure_response(error: Exception) -> HttpResponse:
-    status, body = failure(error)
-    response = HttpResponse(body, status=status, content_type="text/plain")
-    if status == 401:
-        response["WWW-Authenticate"] = "JWT"
-    return response
+def _response(failed: FailureResponse) -> HttpResponse:
+    return HttpResponse(
+        failed.body, status=failed.status, content_type="text/plain", headers=failed.headers
+    )
 
 
 def _form_body(request: HttpRequest) -> bytes:

@@ -17,6 +17,13 @@
 A rejected token answers 401, and a key that could not be fetched or a tenant store that
 fails answers 503, with a bare body; the failure's ``code`` is logged (logger
 ``atlassian_jwt.integrations``), never the token.
+
+**Under a prefix.** The path hashed is the whole path the server received (``RAW_URI`` or
+``REQUEST_URI``), minus the path of the Authenticator's ``base_url`` and nothing else:
+``SCRIPT_NAME`` is not removed, whether ``DispatcherMiddleware`` or ``ProxyFix(x_prefix=...)``
+set it. An app mounted at ``/app`` whose descriptor ``baseUrl`` is
+``https://apps.example.com/app`` passes ``base_url="https://apps.example.com/app"`` to its
+Authenticator (and the lifecycle handler gets that base URL as its ``app_base_url``).
 """
 
 from __future__ import annotations
@@ -26,51 +33,61 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 try:
-    from flask import Blueprint, Request, Response, g, request
+    from flask import Blueprint, Request, Response, g
+    from flask import request as current_request
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
     raise ImportError(
         "atlassian_jwt.integrations.flask_ext needs Flask: pip install 'atlassian-jwt[flask]'"
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
-from ._incoming import FAILURES, failure, is_form, relative_to_root, wsgi_target
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
+from ._incoming import (
+    FAILURES,
+    FailureResponse,
+    LifecycleRequest,
+    failure_response,
+    lifecycle_paths,
+    run_lifecycle_callback,
+    should_hash_form,
+    wsgi_target,
+)
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_blueprint", "require_jwt"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
-OnEvent = Callable[[str, AuthResult], None]
-
-#: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
-LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
-
 
 def authenticate_request(
     authenticator: Authenticator,
-    req: Request | None = None,
+    request: Request | None = None,
     *,
     allow_context_qsh: bool = False,
     include_form_body: bool = False,
 ) -> AuthResult:
     """Verify the token of a Flask request (the current one by default).
 
-    The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), with the
-    app's mount point (``SCRIPT_NAME``) removed unless the Authenticator has a ``base_url``.
+    The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), its whole
+    path; the core removes the path of the Authenticator's ``base_url``, and nothing else is.
 
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
+    :param request: the request; by default the one being handled.
     :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
     :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
-        body with the query parameters, for routes whose signer included them.
+        body with the query parameters, for routes whose signer included them; a
+        ``multipart/form-data`` body is then refused, as its fields would not be signed.
+    :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
-    req = request if req is None else req
-    url = relative_to_root(wsgi_target(req.environ), req.root_path, authenticator)
-    body_params = _form_body(req) if include_form_body and is_form(req.content_type) else None
+    req = current_request if request is None else request
+    body_params = None
+    if include_form_body and should_hash_form(req.mimetype):
+        body_params = _form_body(req)
     return authenticator.authenticate(
         req.method,
-        url,
+        wsgi_target(req.environ),
         req.headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
@@ -90,7 +107,8 @@ def require_jwt(
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param allow_context_qsh: also accept context tokens. Only for routes the app's own front
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
-    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
+        refuse a ``multipart/form-data`` body, whose fields would not be signed.
     """
 
     def decorate(view: F) -> F:
@@ -103,7 +121,7 @@ def require_jwt(
                     include_form_body=include_form_body,
                 )
             except FAILURES as error:
-                return _failure_response(error)
+                return _response(failure_response(error))
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -129,17 +147,19 @@ def lifecycle_blueprint(
 
     :param handler: the lifecycle handler, which verifies each callback before it stores,
         replaces or removes anything.
+    The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
+    it: its authenticators remove the path of the app's base URL.
+
     :param paths: a route for some events other than ``/<event>`` (the descriptor's
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and
         the store updated), e.g. to act on ``enabled``/``disabled``, which change no tenant.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event.
     """
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
-    routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
-    routes.update(paths or {})
-    for event in LIFECYCLE_EVENTS:
+    for event, route in lifecycle_paths(paths).items():
         blueprint.add_url_rule(
-            routes[event],
+            route,
             event,
             _lifecycle_view(event, getattr(handler, event), on_event),
             methods=["POST"],
@@ -151,24 +171,21 @@ def _lifecycle_view(
     event: str, callback: Callable[..., AuthResult], on_event: OnEvent | None
 ) -> Callable[[], Response]:
     def view() -> Response:
-        try:
-            url = wsgi_target(request.environ)
-            result = callback(request.method, url, request.headers, request.get_data(cache=True))
-        except FAILURES as error:
-            return _failure_response(error)
-        if on_event is not None:
-            on_event(event, result)
-        return Response(status=204)
+        failed = run_lifecycle_callback(event, callback, on_event, _lifecycle_request)
+        return Response(status=204) if failed is None else _response(failed)
 
     return view
 
 
-def _failure_response(error: Exception) -> Response:
-    status, body = failure(error)
-    response = Response(body, status=status, mimetype="text/plain")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = "JWT"
-    return response
+def _lifecycle_request() -> LifecycleRequest:
+    req = current_request
+    return req.method, wsgi_target(req.environ), req.headers, req.get_data(cache=True)
+
+
+def _response(failed: FailureResponse) -> Response:
+    return Response(
+        failed.body, status=failed.status, mimetype="text/plain", headers=failed.headers
+    )
 
 
 def _form_body(req: Request) -> bytes | dict[str, Sequence[str]]:

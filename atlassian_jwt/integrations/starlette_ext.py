@@ -22,6 +22,13 @@ tenant store that fails ``HTTPException(503)``, with a bare detail; the failure'
 logged (logger ``atlassian_jwt.integrations``), never the token. The result is also put in
 ``request.state.atlassian_jwt``. The Authenticator and the lifecycle handler run in a worker
 thread, since they may read a database or fetch a key.
+
+**Under a prefix.** The path hashed is the whole path the server received (``raw_path``),
+minus the path of the Authenticator's ``base_url`` and nothing else: the ``root_path`` of a
+``Mount``, of FastAPI's ``app.mount`` or of the server (uvicorn's ``--root-path``, which it
+also puts in ``raw_path``) is not removed. An app mounted at ``/app`` whose descriptor
+``baseUrl`` is ``https://apps.example.com/app`` passes
+``base_url="https://apps.example.com/app"`` to its Authenticator.
 """
 
 from __future__ import annotations
@@ -42,15 +49,19 @@ except ImportError as error:  # pragma: no cover - exercised by the noextras env
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
-from ._incoming import FAILURES, asgi_target, failure, is_form, relative_to_root
+from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
+from ._incoming import (
+    FAILURES,
+    FailureResponse,
+    LifecycleRequest,
+    asgi_target,
+    failure_response,
+    lifecycle_paths,
+    run_lifecycle_callback,
+    should_hash_form,
+)
 
 __all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
-
-#: ``on_event(event, result)``: what the app does once a lifecycle callback is verified.
-OnEvent = Callable[[str, AuthResult], None]
-
-#: The lifecycle callbacks, each a method of the handler and, by default, a route of that name.
-LIFECYCLE_EVENTS = ("installed", "uninstalled", "enabled", "disabled")
 
 
 async def authenticate_request(
@@ -62,21 +73,28 @@ async def authenticate_request(
 ) -> AuthResult:
     """Verify the token of a Starlette request.
 
-    The URL is the raw target the server received (``raw_path`` and ``query_string``), with the
-    app's mount point (``root_path``) removed unless the Authenticator has a ``base_url``.
+    The URL is the raw target the server received (``raw_path`` and ``query_string``), its
+    whole path; the core removes the path of the Authenticator's ``base_url``, and nothing else
+    is.
 
+    :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
+    :param request: the request.
+    :param allow_context_qsh: accept context tokens (``AP.context.getToken()``) too.
+    :param include_form_body: hash the fields of an ``application/x-www-form-urlencoded``
+        body with the query parameters, for routes whose signer included them; a
+        ``multipart/form-data`` body is then refused, as its fields would not be signed.
+    :returns: ``AuthResult(client_key, claims)``.
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
     """
-    url = relative_to_root(asgi_target(request.scope), _root_path(request), authenticator)
     body_params: bytes | dict[str, list[str]] | None = None
-    if include_form_body and is_form(request.headers.get("content-type")):
+    if include_form_body and should_hash_form(request.headers.get("content-type")):
         body_params = await _form_body(request)
     return await run_in_threadpool(
         authenticator.authenticate,
         request.method,
-        url,
+        asgi_target(request.scope),
         request.headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
@@ -94,7 +112,9 @@ def require_jwt(
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param allow_context_qsh: also accept context tokens. Only for routes the app's own front
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
-    :param include_form_body: include the fields of a form-encoded body in the ``qsh``.
+    :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
+        refuse a ``multipart/form-data`` body (FastAPI's ``Form()`` reads both), whose fields
+        would not be signed.
     :returns: ``async (request) -> AuthResult``, raising ``HTTPException`` (401 or 503).
     """
 
@@ -107,9 +127,8 @@ def require_jwt(
                 include_form_body=include_form_body,
             )
         except FAILURES as error:
-            status, detail = failure(error)
-            headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
-            raise HTTPException(status, detail, headers=headers) from None
+            failed = failure_response(error)
+            raise HTTPException(failed.status, failed.body, headers=failed.headers) from None
         request.state.atlassian_jwt = result
         return result
 
@@ -130,21 +149,20 @@ def lifecycle_routes(
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
     Add them with ``Starlette(routes=[...])`` or ``app.router.routes.extend(...)`` (FastAPI).
+    The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
+    it: its authenticators remove the path of the app's base URL.
 
     :param paths: a route for some events other than ``/<event>``, e.g.
         ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` (in a worker thread) once a callback
         is verified and the store updated, e.g. to act on ``enabled``/``disabled``.
+    :raises ValueError: if ``paths`` names something that is not a lifecycle event.
     """
-    routes = {event: f"/{event}" for event in LIFECYCLE_EVENTS}
-    routes.update(paths or {})
     return [
         Route(
-            routes[event],
-            _lifecycle_endpoint(event, getattr(handler, event), on_event),
-            methods=["POST"],
+            route, _lifecycle_endpoint(event, getattr(handler, event), on_event), methods=["POST"]
         )
-        for event in LIFECYCLE_EVENTS
+        for event, route in lifecycle_paths(paths).items()
     ]
 
 
@@ -153,24 +171,18 @@ def _lifecycle_endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         body = await request.body()
-        try:
-            result = await run_in_threadpool(
-                callback, request.method, asgi_target(request.scope), request.headers, body
-            )
-        except FAILURES as error:
-            status, text = failure(error)
-            headers = {"WWW-Authenticate": "JWT"} if status == 401 else None
-            return PlainTextResponse(text, status_code=status, headers=headers)
-        if on_event is not None:
-            await run_in_threadpool(on_event, event, result)
-        return Response(status_code=204)
+
+        def read() -> LifecycleRequest:
+            return request.method, asgi_target(request.scope), request.headers, body
+
+        failed = await run_in_threadpool(run_lifecycle_callback, event, callback, on_event, read)
+        return Response(status_code=204) if failed is None else _response(failed)
 
     return endpoint
 
 
-def _root_path(request: Request) -> str:
-    root = request.scope.get("root_path", "")
-    return root if isinstance(root, str) else ""
+def _response(failed: FailureResponse) -> Response:
+    return PlainTextResponse(failed.body, status_code=failed.status, headers=failed.headers)
 
 
 async def _form_body(request: Request) -> bytes | dict[str, list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from django.urls import include, path, re_path
 
 import atlassian_jwt
 from atlassian_jwt.integrations.django_ext import (
+    authenticate_request,
     get_authenticator,
     jwt_exempt,
     lifecycle_urls,
@@ -26,6 +28,7 @@ from atlassian_jwt.integrations.django_ext import (
 from tests.conftest import CLIENT_KEY
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
+    MULTIPART_TYPES,
     RAW_TARGETS,
     BrokenStoreAuthenticator,
     RecordingHandler,
@@ -33,6 +36,7 @@ from tests.integrations.web_helpers import (
     auth_header,
     authenticator,
     context_token,
+    multipart,
     rejection_codes,
     sign,
 )
@@ -204,6 +208,36 @@ def test_form_fields_are_hashed_when_the_view_says_so(client: Client) -> None:
     assert post("/form-ignored", form, sign("POST", "/form-ignored")) == 200
 
 
+@pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+def test_regression_multipart_form_reaches_the_view_unsigned(
+    client: Client, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Django parses a multipart body into request.POST too, and no signer hashes it: on a view
+    # whose form is signed it is refused, whatever the token.
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    form = {"comment": "a b+c", "id": "7"}
+    for token in (sign("POST", "/form"), sign("POST", "/form", body_params=form)):
+        response = client.post(
+            "/form", multipart(form), content_type=content_type, headers=auth_header(token)
+        )
+        assert (response.status_code, response["WWW-Authenticate"]) == (401, "JWT")
+    # Django's own multipart encoding (the test client's default), with a file, the same
+    upload = io.BytesIO(b"file content")
+    upload.name = "a.txt"
+    response = client.post(
+        "/form", {"id": "7", "upload": upload}, headers=auth_header(sign("POST", "/form"))
+    )
+    assert response.status_code == 401
+    assert caplog.text.count(": request_malformed") == 3
+    ignored = client.post(
+        "/form-ignored",
+        multipart(form),
+        content_type=content_type,
+        headers=auth_header(sign("POST", "/form-ignored")),
+    )
+    assert ignored.status_code == 200
+
+
 def test_the_middleware_exposes_an_optional_verified_caller(client: Client) -> None:
     assert get(client, "/open").json() == {"client_key": None}
     assert get(client, "/open", sign("GET", "/open")).json()["client_key"] == CLIENT_KEY
@@ -226,35 +260,77 @@ def test_async_views_under_asgi() -> None:
     assert body["client_key"] == CLIENT_KEY
 
 
-@pytest.mark.parametrize("with_base_url", [False, True])
-def test_a_site_mounted_under_a_prefix(with_base_url: bool) -> None:
-    base = {"base_url": "https://apps.example.com/app"} if with_base_url else {}
-    view = require_jwt(authenticator(**base))(claims_view)
-    mounted = urlconf([re_path(r"^p/", view)])
-    client = Client()
-    target = "/p/a%2Fb?x=1"
-    with override_settings(ROOT_URLCONF=mounted):
-        # the server received /app/p/...; SCRIPT_NAME says the site lives under /app
-        ok = client.get(
-            target,
-            headers=auth_header(sign("GET", target)),
-            SCRIPT_NAME="/app",
-            REQUEST_URI="/app" + target,
-        )
-        prefixed = client.get(
-            target,
-            headers=auth_header(sign("GET", "/app" + target)),
-            SCRIPT_NAME="/app",
-            REQUEST_URI="/app" + target,
-        )
-    assert (ok.status_code, prefixed.status_code) == (200, 401)
+def mounted(target: str, token_for: str, base_url: str | None = None, **extra: Any) -> int:
+    """GET ``target`` of a site whose every path is one view, with a token for ``token_for``."""
+    view = require_jwt(authenticator(base_url=base_url))(claims_view)
+    with override_settings(ROOT_URLCONF=urlconf([re_path(r"^", view)])):
+        response = Client().get(target, headers=auth_header(sign("GET", token_for)), **extra)
+    status: int = response.status_code
+    return status
+
+
+#: What a server (mod_wsgi's WSGIScriptAlias, say) passes for /app/p/...: SCRIPT_NAME says the
+#: site lives under /app.
+UNDER_APP = {"SCRIPT_NAME": "/app", "REQUEST_URI": "/app/p/a%2Fb?x=1"}
+
+
+def test_regression_mount_point_shortens_hashed_path() -> None:
+    # The whole path received is hashed: a token for the path without /app must not open it.
+    shortened = mounted("/p/a%2Fb?x=1", "/p/a%2Fb?x=1", **UNDER_APP)
+    whole = mounted("/p/a%2Fb?x=1", "/app/p/a%2Fb?x=1", **UNDER_APP)
+    assert (shortened, whole) == (401, 200)
+
+
+def test_a_site_mounted_at_its_base_url() -> None:
+    # Atlassian hashes the path relative to the app's base URL: with that base_url, its path
+    # comes off, and only it.
+    base_url = "https://apps.example.com/app"
+    relative = mounted("/p/a%2Fb?x=1", "/p/a%2Fb?x=1", base_url, **UNDER_APP)
+    whole = mounted("/p/a%2Fb?x=1", "/app/p/a%2Fb?x=1", base_url, **UNDER_APP)
+    assert (relative, whole) == (200, 401)
+
+
+def test_regression_force_script_name_shortens_hashed_path() -> None:
+    # FORCE_SCRIPT_NAME is a setting, not where the request went: a token for /p/x must not
+    # open /app/p/x, which the site received (and routes) as /app/p/x.
+    target = "/app/p/x?y=1"
+    with override_settings(FORCE_SCRIPT_NAME="/app"):
+        shortened = mounted(target, "/p/x?y=1", REQUEST_URI=target)
+        whole = mounted(target, target, REQUEST_URI=target)
+    assert (shortened, whole) == (401, 200)
+
+
+def test_regression_force_script_name_shortens_hashed_path_under_asgi() -> None:
+    # Django 5 removes FORCE_SCRIPT_NAME from the path it routes under ASGI (4.2 does not): one
+    # view for every path, so that both route the request.
+    async def run() -> tuple[int, int]:
+        client = AsyncClient()
+        short = await client.get("/app/async", headers=auth_header(sign("GET", "/async")))
+        whole = await client.get("/app/async", headers=auth_header(sign("GET", "/app/async")))
+        return short.status_code, whole.status_code
+
+    every_path = urlconf([re_path(r"^", require_jwt(authenticator())(async_claims_view))])
+    with override_settings(FORCE_SCRIPT_NAME="/app", ROOT_URLCONF=every_path):
+        assert asyncio.run(run()) == (401, 200)
 
 
 def test_force_script_name_behind_a_proxy_that_strips_the_prefix() -> None:
+    # The proxy removed /app: the server received /p/x, which Atlassian signed relative to the
+    # base URL .../app; FORCE_SCRIPT_NAME only tells Django how to build URLs.
     target = "/p/x?y=1"
     with override_settings(FORCE_SCRIPT_NAME="/app"):
-        response = Client().get(target, headers=auth_header(sign("GET", target)))
-    assert response.status_code == 200
+        for extra in ({}, {"REQUEST_URI": target}):  # runserver gives no raw URI
+            assert mounted(target, target, **extra) == 200
+            assert mounted(target, target, "https://apps.example.com/app", **extra) == 200
+            assert mounted(target, "/app" + target, **extra) == 401
+
+
+def test_regression_force_script_name_changes_the_lifecycle_path(client: Client) -> None:
+    # The lifecycle views pass the handler the URL the server received, as the views hash it.
+    with override_settings(FORCE_SCRIPT_NAME="/app"):
+        response = client.post("/lifecycle/installed", headers={"Authorization": "JWT t"})
+    assert response.status_code == 204
+    assert [call[2] for call in HANDLER.calls] == ["/lifecycle/installed"]
 
 
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
@@ -290,6 +366,8 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
         client = Client()
         assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+    with pytest.raises(ValueError, match="instaled"):
+        lifecycle_urls(handler, {"instaled": "hooks/install"})
 
 
 def test_the_authenticator_comes_from_the_settings() -> None:
@@ -307,16 +385,23 @@ def test_the_authenticator_comes_from_the_settings() -> None:
 def test_form_fields_already_read_by_other_code_are_still_hashed() -> None:
     from django.test import RequestFactory
 
-    from atlassian_jwt.integrations.django_ext import authenticate_request
-
     form = {"comment": "a b+c", "id": "7"}
     token = sign("POST", "/form", body_params=form)
     request = RequestFactory().post(
         "/form", urlencode(form), "application/x-www-form-urlencoded", headers=auth_header(token)
     )
     assert request.POST["id"] == "7"  # the stream is consumed: request.body is gone
-    result = authenticate_request(request, include_form_body=True)
+    result = authenticate_request(None, request, include_form_body=True)
     assert result.client_key == CLIENT_KEY
+
+
+def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
+    from django.test import RequestFactory
+
+    target = "/page?x=1"
+    request = RequestFactory().get(target, headers=auth_header(sign("GET", target)))
+    assert authenticate_request(authenticator(), request).client_key == CLIENT_KEY
+    assert authenticate_request(None, request).client_key == CLIENT_KEY  # from the settings
 
 
 def test_readme_example() -> None:

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from flask import Flask, g, request
 from flask.testing import FlaskClient
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import atlassian_jwt
 from atlassian_jwt.integrations.flask_ext import (
+    authenticate_request,
     lifecycle_blueprint,
     require_jwt,
 )
 from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
+    MULTIPART_TYPES,
     RAW_TARGETS,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
     authenticator,
     context_token,
+    multipart,
     rejection_codes,
     sign,
 )
@@ -166,20 +172,98 @@ def test_a_form_field_named_jwt_carries_the_token_only_with_the_opt_in(
     assert client.post("/form", data={"id": "7", "jwt": token}).status_code == 200
 
 
-@pytest.mark.parametrize("with_base_url", [False, True])
-def test_an_app_mounted_under_a_prefix(with_base_url: bool) -> None:
-    # Atlassian hashes the path relative to the app's base URL (https://apps.example.com/app):
-    # the mount point comes off, from SCRIPT_NAME or from the Authenticator's base_url.
-    base = {"base_url": "https://apps.example.com/app"} if with_base_url else {}
-    inner = make_app(authenticator(**base))
+def dispatched(inner: Flask, prefix: str = "/app") -> FlaskClient:
+    """A client of ``inner`` mounted at ``prefix`` with werkzeug's ``DispatcherMiddleware``."""
     outer = Flask("outer")
-    outer.wsgi_app = DispatcherMiddleware(outer.wsgi_app, {"/app": inner})  # type: ignore[method-assign]
-    client = outer.test_client()
+    outer.wsgi_app = DispatcherMiddleware(outer.wsgi_app, {prefix: inner})  # type: ignore[method-assign]
+    return outer.test_client()
+
+
+def without_raw_uri(app: Any) -> Any:
+    """``app`` as a server that passes no raw URI (waitress, ``wsgiref``) runs it."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ.pop("RAW_URI", None)
+        environ.pop("REQUEST_URI", None)
+        result: Iterable[bytes] = app(environ, start_response)
+        return result
+
+    return wsgi
+
+
+def test_regression_mount_point_shortens_hashed_path() -> None:
+    # DispatcherMiddleware moves /app into SCRIPT_NAME. The app was reached at /app/p/...:
+    # a token for the path without /app (signed for another route) must not open it.
+    client = dispatched(make_app())
     target = "/p/a%2Fb?x=1"
-    ok = client.get("/app" + target, headers=auth_header(sign("GET", target)))
-    assert ok.status_code == 200
-    prefixed = auth_header(sign("GET", "/app" + target))
-    assert client.get("/app" + target, headers=prefixed).status_code == 401
+    shortened = client.get("/app" + target, headers=auth_header(sign("GET", target)))
+    whole = client.get("/app" + target, headers=auth_header(sign("GET", "/app" + target)))
+    assert (shortened.status_code, whole.status_code) == (401, 200)
+
+
+def test_an_app_mounted_at_its_base_url() -> None:
+    # Atlassian hashes the path relative to the app's base URL (https://apps.example.com/app):
+    # with that base_url, its path comes off, and only it.
+    client = dispatched(make_app(authenticator(base_url="https://apps.example.com/app")))
+    target = "/p/a%2Fb?x=1"
+    relative = client.get("/app" + target, headers=auth_header(sign("GET", target)))
+    whole = client.get("/app" + target, headers=auth_header(sign("GET", "/app" + target)))
+    assert (relative.status_code, whole.status_code) == (200, 401)
+
+
+def forwarded(target: str, prefix: str, token_for: str, base_url: str | None = None) -> int:
+    """GET ``target`` behind ProxyFix(x_prefix=1), with X-Forwarded-Prefix: ``prefix``."""
+    app = make_app(authenticator(base_url=base_url))
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    headers = {**auth_header(sign("GET", token_for)), "X-Forwarded-Prefix": prefix}
+    status: int = app.test_client().get(target, headers=headers).status_code
+    return status
+
+
+@pytest.mark.parametrize(
+    ("target", "prefix", "shortened"),
+    [("/page", "/page", "/"), ("/p/a%2Fb?x=1", "/p", "/a%2Fb?x=1")],
+)
+def test_regression_forwarded_prefix_shortens_hashed_path(
+    target: str, prefix: str, shortened: str
+) -> None:
+    # Flask's documented set-up behind a proxy: ProxyFix(x_prefix=1) sets SCRIPT_NAME from
+    # X-Forwarded-Prefix, which a client can send. One token for GET / must not open /page.
+    forged = forwarded(target, prefix, shortened)
+    genuine = forwarded(target, prefix, target)
+    assert (forged, genuine) == (401, 200)
+
+
+def test_a_forwarded_prefix_changes_nothing_with_a_base_url() -> None:
+    base_url = "https://apps.example.com/app"
+    assert forwarded("/page", "/page", "/", base_url) == 401
+    assert forwarded("/page", "/app", "/page", base_url) == 200  # the proxy removed /app
+
+
+def test_without_a_raw_uri_the_path_is_script_name_and_path_info() -> None:
+    client = dispatched(make_app())
+    client.application.wsgi_app = without_raw_uri(client.application.wsgi_app)  # type: ignore[method-assign]
+    target = "/app/p/x?y=1"
+    assert client.get(target, headers=auth_header(sign("GET", target))).status_code == 200
+    assert client.get(target, headers=auth_header(sign("GET", "/p/x?y=1"))).status_code == 401
+
+
+def test_without_a_raw_uri_a_script_name_from_a_header_is_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Then SCRIPT_NAME is all that tells the path, and ProxyFix took it from the request: the
+    # path received cannot be known, so nothing is accepted (a token for /a/page, say).
+    app = make_app()
+    app.wsgi_app = without_raw_uri(ProxyFix(app.wsgi_app, x_prefix=1))  # type: ignore[method-assign]
+    client = app.test_client()
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    hostile = {"X-Forwarded-Prefix": "/a"}
+    for signed in ("/a/page", "/page"):
+        response = client.get("/page", headers={**auth_header(sign("GET", signed)), **hostile})
+        assert response.status_code == 401
+    assert caplog.text.count(": request_malformed") == 2
+    # without the header, ProxyFix leaves SCRIPT_NAME alone
+    assert client.get("/page", headers=auth_header(sign("GET", "/page"))).status_code == 200
 
 
 def test_a_base_url_without_a_path_keeps_the_mount_point_in_the_hash() -> None:
@@ -189,6 +273,50 @@ def test_a_base_url_without_a_path_keeps_the_mount_point_in_the_hash() -> None:
     outer.wsgi_app = DispatcherMiddleware(outer.wsgi_app, {"/app": inner})  # type: ignore[method-assign]
     token = sign("GET", "/app/page")
     assert outer.test_client().get("/app/page", headers=auth_header(token)).status_code == 200
+
+
+@pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+def test_regression_multipart_form_reaches_the_view_unsigned(
+    client: FlaskClient, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A route that asked for its form to be signed: werkzeug parses a multipart body into
+    # request.form too, and no signer hashes it. Neither a token for the bare request nor one
+    # for the fields as a urlencoded form lets it through.
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    form = {"comment": "a b+c", "id": "7"}
+    for token in (sign("POST", "/form"), sign("POST", "/form", body_params=form)):
+        response = client.post(
+            "/form", data=multipart(form), content_type=content_type, headers=auth_header(token)
+        )
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "JWT"
+    # werkzeug's own multipart encoding, with a file, the same
+    files = {"id": "7", "upload": (io.BytesIO(b"file content"), "a.txt")}
+    token = sign("POST", "/form")
+    assert client.post("/form", data=files, headers=auth_header(token)).status_code == 401
+    assert caplog.text.count(": request_malformed") == 3
+    # a route that did not opt in does not hash its body, whatever it is
+    ignored = client.post(
+        "/form-ignored",
+        data=multipart(form),
+        content_type=content_type,
+        headers=auth_header(sign("POST", "/form-ignored")),
+    )
+    assert ignored.status_code == 200
+
+
+def test_a_body_that_is_no_form_is_not_hashed_on_a_form_route(client: FlaskClient) -> None:
+    token = sign("POST", "/form")
+    response = client.post("/form", json={"id": "7"}, headers=auth_header(token))
+    assert response.status_code == 200
+
+
+def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
+    app = make_app()
+    target = "/page?x=1"
+    with app.test_request_context(target, headers=auth_header(sign("GET", target))):
+        assert authenticate_request(authenticator()).client_key == CLIENT_KEY
+        assert authenticate_request(authenticator(), request).client_key == CLIENT_KEY
 
 
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
@@ -216,6 +344,32 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     assert len(events) == 1  # only the verified callback reached the app
 
 
+def test_lifecycle_routes_get_the_whole_path_under_a_mount() -> None:
+    # The same invariant as authenticate_request: the handler's authenticators remove the
+    # app's base path, nothing else does; a forwarded prefix changes nothing.
+    handler = RecordingHandler()
+    inner = Flask(__name__)
+    inner.register_blueprint(lifecycle_blueprint(handler))
+    inner.wsgi_app = ProxyFix(inner.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    client = dispatched(inner)
+    headers = {"Authorization": "JWT t", "X-Forwarded-Prefix": "/app/installed"}
+    assert client.post("/app/installed?a=%2F", headers=headers).status_code == 204
+    assert [call[2] for call in handler.calls] == ["/app/installed?a=%2F"]
+
+
+def test_a_lifecycle_request_whose_path_cannot_be_known_is_a_401() -> None:
+    handler = RecordingHandler()
+    app = Flask(__name__)
+    app.register_blueprint(lifecycle_blueprint(handler))
+    client = app.test_client()
+    headers = {"Authorization": "JWT t"}
+    not_utf8 = client.post("/installed", headers=headers, environ_overrides={"RAW_URI": "/\xff"})
+    app.wsgi_app = without_raw_uri(ProxyFix(app.wsgi_app, x_prefix=1))  # type: ignore[method-assign]
+    forwarded = client.post("/installed", headers={**headers, "X-Forwarded-Prefix": "/a"})
+    assert (not_utf8.status_code, forwarded.status_code) == (401, 401)
+    assert handler.calls == []
+
+
 def test_lifecycle_paths_follow_the_descriptor() -> None:
     handler = RecordingHandler()
     app = Flask(__name__)
@@ -223,6 +377,8 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
     client = app.test_client()
     assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+    with pytest.raises(ValueError, match="instaled"):
+        lifecycle_blueprint(handler, paths={"instaled": "/hooks/install"})
 
 
 def test_readme_example() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from typing import Annotated, Any
@@ -23,17 +24,20 @@ with warnings.catch_warnings():
 import atlassian_jwt
 from atlassian_jwt import AuthResult
 from atlassian_jwt.integrations.starlette_ext import (
+    authenticate_request,
     lifecycle_routes,
     require_jwt,
 )
 from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
+    MULTIPART_TYPES,
     RAW_TARGETS,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
     authenticator,
     context_token,
+    multipart,
     rejection_codes,
     sign,
 )
@@ -149,22 +153,69 @@ def test_form_fields_are_hashed_when_the_route_says_so(client: TestClient) -> No
     assert post("/form-ignored", form, sign("POST", "/form-ignored")) == 200
 
 
-@pytest.mark.parametrize("with_base_url", [False, True])
-def test_an_app_mounted_under_a_prefix(with_base_url: bool) -> None:
-    base = {"base_url": "https://apps.example.com/app"} if with_base_url else {}
-    outer = Starlette(routes=[Mount("/app", app=make_app(authenticator(**base)))])
-    client = TestClient(outer)
+def test_regression_mount_point_shortens_hashed_path() -> None:
+    # Mount("/admin", ...) puts /admin in root_path. The app was reached at /admin/page: a
+    # token for /page (another route of the same app) must not open it.
+    client = TestClient(Starlette(routes=[Mount("/admin", app=make_app())]))
     target = "/p/a%2Fb?x=1"
-    ok = client.get("/app" + target, headers=auth_header(sign("GET", target)))
-    prefixed = client.get("/app" + target, headers=auth_header(sign("GET", "/app" + target)))
-    assert (ok.status_code, prefixed.status_code) == (200, 401)
+    shortened = client.get("/admin" + target, headers=auth_header(sign("GET", target)))
+    whole = client.get("/admin" + target, headers=auth_header(sign("GET", "/admin" + target)))
+    assert (shortened.status_code, whole.status_code) == (401, 200)
+
+
+def test_an_app_mounted_at_its_base_url() -> None:
+    # Atlassian hashes the path relative to the app's base URL (https://apps.example.com/app):
+    # with that base_url, its path comes off, and only it.
+    inner = make_app(authenticator(base_url="https://apps.example.com/app"))
+    client = TestClient(Starlette(routes=[Mount("/app", app=inner)]))
+    target = "/p/a%2Fb?x=1"
+    relative = client.get("/app" + target, headers=auth_header(sign("GET", target)))
+    whole = client.get("/app" + target, headers=auth_header(sign("GET", "/app" + target)))
+    assert (relative.status_code, whole.status_code) == (200, 401)
 
 
 def test_a_root_path_set_by_the_server_behind_a_proxy() -> None:
-    # uvicorn --root-path /app puts the prefix the proxy removed back into raw_path.
+    # A server that announces a root_path but gives the path as received: what it received is
+    # hashed. (uvicorn's --root-path also puts the prefix in raw_path: then set base_url.)
     client = TestClient(make_app(), root_path="/app")
     target = "/page?x=1"
     assert client.get(target, headers=auth_header(sign("GET", target))).status_code == 200
+    assert client.get(target, headers=auth_header(sign("GET", "/app" + target))).status_code == 401
+
+
+def post_multipart(client: TestClient, target: str, token: str, content_type: str) -> int:
+    form = {"comment": "a b+c"}
+    headers = {**auth_header(token), "Content-Type": content_type}
+    status: int = client.post(target, content=multipart(form), headers=headers).status_code
+    return status
+
+
+@pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+def test_regression_multipart_form_reaches_the_view_unsigned(
+    client: TestClient, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On a route that asked for its form to be signed, a multipart body (which request.form()
+    # parses too, unsigned) is refused, whatever the token.
+    caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
+    for token in (sign("POST", "/form"), sign("POST", "/form", body_params={"comment": "a b+c"})):
+        assert post_multipart(client, "/form", token, content_type) == 401
+    assert caplog.text.count(": request_malformed") == 2
+    token = sign("POST", "/form-ignored")
+    assert post_multipart(client, "/form-ignored", token, content_type) == 200
+
+
+def test_authenticate_request_takes_the_authenticator_then_the_request() -> None:
+    target = "/page?x=1"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/page",
+        "raw_path": b"/page",
+        "query_string": b"x=1",
+        "headers": [(b"authorization", f"JWT {sign('GET', target)}".encode())],
+    }
+    result = asyncio.run(authenticate_request(authenticator(), Request(scope)))
+    assert result.client_key == CLIENT_KEY
 
 
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])
@@ -193,6 +244,8 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
     client = TestClient(Starlette(routes=routes))
     assert client.post("/hooks/install", headers={"Authorization": "JWT t"}).status_code == 204
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
+    with pytest.raises(ValueError, match="instaled"):
+        lifecycle_routes(handler, {"instaled": "/hooks/install"})
 
 
 # FastAPI resolves the annotations of a route from the module's globals, so the dependencies
@@ -238,8 +291,49 @@ class TestFastAPI:
         tampered = client.post("/submit", content=urlencode({"comment": "x"}), headers=headers)
         assert tampered.status_code == 401
 
+    @pytest.mark.parametrize("content_type", MULTIPART_TYPES)
+    def test_regression_multipart_form_reaches_the_view_unsigned(
+        self, client: TestClient, content_type: str
+    ) -> None:
+        # FastAPI's Form() reads a multipart body as readily as a urlencoded one: on a route
+        # whose form is signed, it never reaches the view.
+        for token in (
+            sign("POST", "/submit"),
+            sign("POST", "/submit", body_params={"comment": "a b+c"}),
+        ):
+            assert post_multipart(client, "/submit", token, content_type) == 401
+
     def test_lifecycle_routes_mount_on_fastapi(self, client: TestClient) -> None:
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
+
+
+def fastapi_mounted(base_url: str | None) -> tuple[int, int]:
+    """GET /admin/settings of a FastAPI app under app.mount("/admin"), with a token for
+    /settings and one for /admin/settings."""
+    auth = authenticator(base_url=base_url)
+    sub = FastAPI()
+
+    @sub.get("/settings")
+    async def settings(jwt: AuthResult = Depends(require_jwt(auth))) -> dict[str, Any]:  # noqa: B008
+        return {"client_key": jwt.client_key}
+
+    app = FastAPI()
+    app.mount("/admin", sub)
+    client = TestClient(app)
+    short = client.get("/admin/settings", headers=auth_header(sign("GET", "/settings")))
+    whole = client.get("/admin/settings", headers=auth_header(sign("GET", "/admin/settings")))
+    return short.status_code, whole.status_code
+
+
+def test_regression_fastapi_mount_shortens_hashed_path() -> None:
+    # A token Atlassian signed for /settings must not open /admin/settings, and the genuine
+    # token for /admin/settings must open it.
+    assert fastapi_mounted(None) == (401, 200)
+
+
+def test_a_fastapi_app_mounted_at_its_base_url() -> None:
+    # With the base URL the app was described with (.../admin), Atlassian signs /settings.
+    assert fastapi_mounted("https://apps.example.com/admin") == (200, 401)
 
 
 def test_readme_example() -> None:

@@ -46,6 +46,23 @@ def sign(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def multipart(fields: dict[str, str], boundary: str = "b0undary") -> bytes:
+    """A ``multipart/form-data`` body, as a browser sends a form with a file input."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+#: ``Content-Type`` headers of multipart bodies (boundary ``b0undary``), in the spellings a
+#: framework's own parser accepts.
+MULTIPART_TYPES = [
+    "multipart/form-data; boundary=b0undary",
+    "Multipart/Form-Data ; boundary=b0undary",
+]
+
+
 def context_token() -> str:
     """A token from ``AP.context.getToken()``: bound to no request."""
     return sign("GET", "/", qsh=atlassian_jwt.CONTEXT_QSH)
