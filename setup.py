@@ -32,6 +32,15 @@ EXTRAS = {
     # python-multipart parses the Form() bodies that include_form_body routes hash.
     "fastapi": ["fastapi>=0.110", "python-multipart>=0.0.9"],
 }
+# The home of the atlassian-jwt distribution, whose name this release keeps.
+REPOSITORY = "https://bitbucket.org/atlassian/atlassian-jwt-py"
+PROJECT_URLS = {
+    "Documentation": "https://atlassian-jwt.readthedocs.io/",
+    "Source": REPOSITORY,
+    "Issues": f"{REPOSITORY}/issues",
+    "Changelog": f"{REPOSITORY}/src/master/CHANGELOG.rst",
+}
+
 EXTRAS["all"] = sorted({requirement for extra in EXTRAS.values() for requirement in extra})
 
 setup(
@@ -40,7 +49,9 @@ setup(
     description="Sign and verify Atlassian Connect JWTs, with Atlassian's exact query string hash",
     long_description=(HERE / "README.rst").read_text(encoding="utf-8"),
     long_description_content_type="text/x-rst",
-    license="MIT",
+    license_expression="MIT",
+    license_files=["LICENSE"],
+    project_urls=PROJECT_URLS,
     keywords="jwt atlassian connect forge qsh query string hash pyjwt jira confluence",
     packages=find_packages(include=["atlassian_jwt", "atlassian_jwt.*"]),
     package_data={"atlassian_jwt": ["py.typed"]},
@@ -54,7 +65,6 @@ setup(
     classifiers=[
         "Development Status :: 4 - Beta",
         "Intended Audience :: Developers",
-        "License :: OSI Approved :: MIT License",
         "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",

@@ -148,10 +148,10 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_readme_first_command_prints_what_the_readme_shows() -> None:
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
-    first = next(line for line in readme.splitlines() if "python3 -m pip install . && " in line)
-    command = shlex.split(first.split(" && ", 1)[1])
-    assert command[:4] == ["python3", "-m", "atlassian_jwt", "qsh"]
-    result = run(*command[3:])
+    first = next(line for line in readme.splitlines() if "-m pip install . && " in line)
+    command = shlex.split(first.split(" && ")[-1])
+    assert command[:2] == [".venv/bin/atlassian-jwt", "qsh"]
+    result = run(*command[1:])
     assert result.returncode == 0, result.stderr
     # The Command line section shows this very call and its output.
     shown = readme.split("$ atlassian-jwt qsh", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
