@@ -33,6 +33,7 @@ Every server binds 127.0.0.1 on a free port, serves from a thread and stops at t
 from __future__ import annotations
 
 from ._requirements import INSTALL_HINT
+from ._rsa import new_rsa_key, public_pem
 from ._server import LocalServer, ReceivedRequest, Reply
 from .clock import FrozenClock
 from .connect import (
@@ -69,7 +70,9 @@ __all__ = [
     "Reply",
     "TokenExchange",
     "make_tenant",
+    "new_rsa_key",
     "product_request_headers",
     "product_request_url",
+    "public_pem",
     "sign_product_request",
 ]

@@ -12,14 +12,20 @@ from ._requirements import require_cryptography
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-__all__ = ["DEFAULT_KEY_BITS", "check_private_key", "new_private_key", "public_jwk", "public_pem"]
+__all__ = ["DEFAULT_KEY_BITS", "check_private_key", "new_rsa_key", "public_jwk", "public_pem"]
 
 #: The size of the keys made here: the smallest the library's verifiers accept.
 DEFAULT_KEY_BITS = 2048
 
 
-def new_private_key(bits: int = DEFAULT_KEY_BITS) -> RSAPrivateKey:
-    """Make a new RSA private key (public exponent 65537)."""
+def new_rsa_key(bits: int = DEFAULT_KEY_BITS) -> RSAPrivateKey:
+    """Make a new RSA private key (public exponent 65537), to give the fakes one key to share.
+
+    Making a key takes a moment; a test suite can make one per session and pass it as
+    ``private_key=`` (the pytest plugin does).
+
+    :raises ImportError: if ``cryptography`` is not installed.
+    """
     require_cryptography("Making an RSA key")
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -37,7 +43,11 @@ def check_private_key(key: object, what: str) -> RSAPrivateKey:
 
 
 def public_pem(key: RSAPrivateKey) -> str:
-    """Return the public half of ``key`` as PEM text, as Atlassian's key server serves it."""
+    """Return the public half of ``key`` as PEM text, as Atlassian's key server serves it.
+
+    :raises ImportError: if ``cryptography`` is not installed.
+    """
+    require_cryptography("Writing an RSA key")
     from cryptography.hazmat.primitives import serialization
 
     return (

@@ -25,7 +25,7 @@ import jwt
 
 from ..forge import APP_ARI_PREFIX, FORGE_ISSUER
 from ._requirements import require_cryptography
-from ._rsa import check_private_key, new_private_key, public_jwk
+from ._rsa import check_private_key, new_rsa_key, public_jwk
 from ._server import LocalServer, ReceivedRequest, Reply
 from ._tokens import apply_claims, check_lifetime, forge_oauth_token, issued_at
 from .product import FORGE_OAUTH_TOKEN_LIFETIME, ProductStandIn
@@ -145,7 +145,7 @@ class FakeForgeJWKS(LocalServer):
         if not kid or kid in self._keys:
             raise ValueError(f"kid must be new and not empty: {kid!r}")
         self._keys[kid] = (
-            new_private_key()
+            new_rsa_key()
             if private_key is None
             else check_private_key(private_key, "FakeForgeJWKS")
         )

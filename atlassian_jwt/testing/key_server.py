@@ -32,7 +32,7 @@ import jwt
 from ..keys import KID_PATTERN, is_valid_kid
 from ..url_utils import hash_url, split_url
 from ._requirements import require_cryptography
-from ._rsa import check_private_key, new_private_key, public_pem
+from ._rsa import check_private_key, new_rsa_key, public_pem
 from ._server import LocalServer, ReceivedRequest, Reply
 from ._tokens import apply_claims, check_lifetime, issued_at
 from .connect import PRODUCT_TOKEN_LIFETIME, sign_product_request
@@ -135,7 +135,7 @@ class FakeAtlassianKeyServer(LocalServer):
         if kid in self._private:
             raise ValueError(f"The key {kid!r} exists already")
         key = (
-            new_private_key()
+            new_rsa_key()
             if private_key is None
             else check_private_key(private_key, "FakeAtlassianKeyServer")
         )

@@ -102,7 +102,8 @@ class ProductRequest(NamedTuple):
         ``"oauth2-user"`` (an access token from the exchange), ``"forge-system"`` or
         ``"forge-user"`` (the fake Forge tokens); ``None`` if it was refused.
     :ivar account_id: the user a user token acts for, else ``None``.
-    :ivar claims: the verified claims of a Connect token, or of a fake Forge token.
+    :ivar claims: the verified claims of a Connect token, or of a fake Forge token; ``{}`` for
+        other calls.
     :ivar rejection: why it was refused: the library's rejection ``code`` (such as
         ``qsh_mismatch``) or one of :data:`REJECTIONS`; ``None`` if it was accepted.
     :ivar detail: a sentence about the rejection (for a ``qsh`` mismatch, the canonical request
@@ -117,7 +118,7 @@ class ProductRequest(NamedTuple):
     status: int
     auth: str | None
     account_id: str | None
-    claims: dict[str, Any] | None
+    claims: dict[str, Any]
     rejection: str | None
     detail: str | None
 
@@ -136,7 +137,7 @@ class TokenExchange(NamedTuple):
     """One ``POST /oauth2/token`` the app made, and what the authorization server made of it.
 
     :ivar form: the form fields received.
-    :ivar claims: the assertion's claims once verified, else ``None``.
+    :ivar claims: the assertion's claims once verified, else ``{}``.
     :ivar problems: what was wrong with the request; empty for a good one.
     :ivar status: the status answered.
     :ivar account_id: the user the assertion asks to act as, if it verified.
@@ -144,7 +145,7 @@ class TokenExchange(NamedTuple):
     """
 
     form: dict[str, str]
-    claims: dict[str, Any] | None
+    claims: dict[str, Any]
     problems: tuple[str, ...]
     status: int
     account_id: str | None
@@ -166,7 +167,7 @@ class _Rejected(Exception):
 class _Accepted(NamedTuple):
     auth: str
     account_id: str | None
-    claims: dict[str, Any] | None
+    claims: dict[str, Any]
 
 
 class _AppKeyAuthenticator(Authenticator):
@@ -400,7 +401,7 @@ class ProductStandIn(LocalServer):
         account_id, expires_at = issued
         if time.time() >= expires_at:
             raise _Rejected("bearer_token_expired")
-        return _Accepted(AUTH_USER_TOKEN, account_id, None)
+        return _Accepted(AUTH_USER_TOKEN, account_id, {})
 
     def _forge_token(self, token: str) -> _Accepted:
         try:
@@ -438,7 +439,7 @@ class ProductStandIn(LocalServer):
             status=reply.status,
             auth=accepted.auth if accepted else None,
             account_id=accepted.account_id if accepted else None,
-            claims=accepted.claims if accepted else None,
+            claims=accepted.claims if accepted else {},
             rejection=rejected.code if rejected else None,
             detail=rejected.detail if rejected else None,
         )
@@ -474,7 +475,9 @@ class ProductStandIn(LocalServer):
                 if account_id is not None
                 else Reply.json({"error": "invalid_grant"}, 400)
             )
-        exchange = TokenExchange(form, claims, tuple(problems), reply.status, account_id, scopes)
+        exchange = TokenExchange(
+            form, claims or {}, tuple(problems), reply.status, account_id, scopes
+        )
         with self._records_lock:
             self._exchanges.append(exchange)
         return reply

@@ -65,10 +65,10 @@ def _atlassian_rsa_keys() -> dict[str, RSAPrivateKey]:
 
 
 def _session_key(keys: dict[str, RSAPrivateKey], name: str) -> RSAPrivateKey:
-    from ._rsa import new_private_key
+    from ._rsa import new_rsa_key
 
     if name not in keys:
-        keys[name] = new_private_key()
+        keys[name] = new_rsa_key()
     return keys[name]
 
 
