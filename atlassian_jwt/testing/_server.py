@@ -163,7 +163,7 @@ class LocalServer:
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"{type(self).__name__}-{httpd.server_address[1]}",
             daemon=True,
         )

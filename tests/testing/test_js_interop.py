@@ -14,16 +14,20 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from atlassian_jwt.testing import (
     FakeAtlassianKeyServer,
     make_tenant,
+    new_rsa_key,
     product_request_url,
     sign_product_request,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 # The RS256 cases need cryptography.
 pytestmark = pytest.mark.extras
@@ -48,6 +52,11 @@ URLS = [
     "/iframe?xdm_e=https%3A%2F%2Fexample.atlassian.net&xdm_c=channel-panel&cp=&lic=none"
     "&cv=1001.0.0-SNAPSHOT&tz=Europe%2FBerlin&loc=en-US&user_locale=en-US",
 ]
+
+
+@pytest.fixture(scope="module")
+def rsa_keys() -> tuple[RSAPrivateKey, RSAPrivateKey]:
+    return new_rsa_key(), new_rsa_key()
 
 
 @pytest.fixture(scope="session")
@@ -147,8 +156,10 @@ def test_context_tokens_with_the_js_library(node_modules: Path) -> None:
     assert result["claims"]["qsh"] == "context-qsh" and result["claims"]["sub"] == ACCOUNT
 
 
-def test_install_tokens_verify_with_the_js_library(node_modules: Path) -> None:
-    keys = FakeAtlassianKeyServer(f"{APP_BASE}/my-app")
+def test_install_tokens_verify_with_the_js_library(
+    node_modules: Path, rsa_keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    keys = FakeAtlassianKeyServer(f"{APP_BASE}/my-app", private_key=rsa_keys[0])
     tenant = make_tenant()
     cases = []
     for event in ("installed", "uninstalled"):
@@ -170,9 +181,11 @@ def test_install_tokens_verify_with_the_js_library(node_modules: Path) -> None:
         assert claims["aud"][0] == keys.app_base_url
 
 
-def test_the_js_check_can_fail(node_modules: Path) -> None:
+def test_the_js_check_can_fail(
+    node_modules: Path, rsa_keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
     tenant, other = make_tenant(), make_tenant()
-    keys = FakeAtlassianKeyServer(APP_BASE)
+    keys = FakeAtlassianKeyServer(APP_BASE, private_key=rsa_keys[0])
     install = keys.lifecycle_request("installed", tenant)
     cases = [
         # signed with another tenant's secret
@@ -184,7 +197,7 @@ def test_the_js_check_can_fail(node_modules: Path) -> None:
         # an install token checked with another key
         {
             "token": install.token,
-            "publicKey": FakeAtlassianKeyServer(APP_BASE).public_pem(),
+            "publicKey": FakeAtlassianKeyServer(APP_BASE, private_key=rsa_keys[1]).public_pem(),
             "method": "POST",
             "url": install.url,
             "appBaseUrl": APP_BASE,
