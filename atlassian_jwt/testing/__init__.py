@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from ._requirements import INSTALL_HINT
 from ._rsa import new_rsa_key, public_pem
-from ._server import LocalServer, ReceivedRequest, Reply
+from ._server import LocalServer, ReceivedRequest, Reply, refused_url
 from .clock import FrozenClock
 from .connect import (
     PRODUCT_TOKEN_LIFETIME,
@@ -74,5 +74,6 @@ __all__ = [
     "product_request_headers",
     "product_request_url",
     "public_pem",
+    "refused_url",
     "sign_product_request",
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import collections
 import json as json_module
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, TypeVar
 
-__all__ = ["LocalServer", "ReceivedRequest", "Reply", "RequestHandler"]
+__all__ = ["LocalServer", "ReceivedRequest", "Reply", "RequestHandler", "refused_url"]
 
 # Bodies larger than this are not read: nothing an app sends in a test comes near it.
 _MAX_BODY = 16 * 1024 * 1024
@@ -258,6 +259,18 @@ class LocalServer:
             with self._lock:
                 self.errors.append(error)
             return Reply(500, f"{type(error).__name__} in the fake server".encode())
+
+
+def refused_url() -> str:
+    """Return a loopback URL where nothing listens: connecting to it is refused at once.
+
+    For a service that is down (``AtlassianKeyProvider(base_url=refused_url())`` and the app
+    should answer 503). The port was free a moment ago; nothing in the test binds it.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 class _HTTPServer(ThreadingHTTPServer):

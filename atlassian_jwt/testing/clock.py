@@ -11,8 +11,12 @@ which replaces the standard library's clock functions for the whole process::
         clock.advance(PRODUCT_TOKEN_LIFETIME + 31)                # past exp and the leeway
         assert client.get("/page", headers=headers).status_code == 401
 
-Monotonic clocks (:func:`time.monotonic`, :func:`time.perf_counter`) are left alone, so that
-timeouts, caches with a time to live and the fake servers' threads keep real time.
+With time-machine 3 (Python 3.10 and later) the monotonic clocks (:func:`time.monotonic`,
+:func:`time.perf_counter`) keep real time, so timeouts and asyncio's timers run as usual while
+the wall clock is frozen. time-machine 2, the last release for Python 3.9, freezes
+:func:`time.monotonic` as well: there, ``asyncio.sleep`` and other event-loop timers do not
+advance while a clock runs, and the frozen clock is best kept to synchronous code. Waits on
+threads and sockets (the fake servers', a client's timeout) keep real time with either.
 
 Needs ``time-machine`` (``pip install 'atlassian-jwt[testing]'``), which runs on CPython only.
 """

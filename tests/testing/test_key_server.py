@@ -24,6 +24,7 @@ from atlassian_jwt.testing import (
     make_tenant,
     new_rsa_key,
     public_pem,
+    refused_url,
 )
 from atlassian_jwt.url_utils import hash_url
 
@@ -197,6 +198,13 @@ def test_key_server_failures_are_fetch_errors(
     keys.respond("GET", f"/{keys.kid}", status=status)
     installs = InstallAuthenticator(APP_BASE, key_provider=AtlassianKeyProvider(base_url=keys.url))
     with pytest.raises(exc.KeyFetchError):
+        verify(installs, keys.lifecycle_request("installed", tenant))
+
+
+def test_an_unreachable_key_server(keys: FakeAtlassianKeyServer, tenant: dict[str, Any]) -> None:
+    provider = AtlassianKeyProvider(base_url=refused_url(), timeout=5)
+    installs = InstallAuthenticator(APP_BASE, key_provider=provider)
+    with pytest.raises(exc.KeyFetchError, match="Could not fetch the key"):
         verify(installs, keys.lifecycle_request("installed", tenant))
 
 
