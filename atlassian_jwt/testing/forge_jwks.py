@@ -25,7 +25,7 @@ import jwt
 
 from ..forge import APP_ARI_PREFIX, FORGE_ISSUER
 from ._requirements import require_cryptography
-from ._rsa import check_private_key, new_rsa_key, public_jwk
+from ._rsa import KeyRing, public_jwk
 from ._server import LocalServer, ReceivedRequest, Reply
 from ._tokens import apply_claims, check_lifetime, forge_oauth_token, issued_at
 from .product import FORGE_OAUTH_TOKEN_LIFETIME, ProductStandIn
@@ -62,13 +62,15 @@ _ENVIRONMENT_ARI_PREFIX = "ari:cloud:ecosystem::environment/"
 License = Union[bool, Mapping[str, Any], None]
 
 
-class FakeForgeJWKS(LocalServer):
+class FakeForgeJWKS(KeyRing, LocalServer):
     """Forge's JWKS on 127.0.0.1 and the signer of invocation tokens, in one fake.
 
     In a ``with`` block it serves its public keys as a JWKS at :attr:`jwks_url`, for
     ``ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)``; any other path is 404.
     :meth:`~LocalServer.respond` makes the key set fail (``forge.respond("GET", JWKS_PATH,
-    status=503)``); :attr:`~LocalServer.hits` counts the downloads.
+    status=503)``); :attr:`~LocalServer.hits` counts the downloads. :meth:`~KeyRing.rotate`
+    starts signing with a new key (the older ones stay in the set, as during Forge's key
+    rotation), :meth:`~KeyRing.remove_key` retires one.
 
     Each invocation it signs is from one installation of the app on one site
     (:attr:`installation_id`, :attr:`cloud_id`) unless a call names others. Give it a
@@ -103,7 +105,8 @@ class FakeForgeJWKS(LocalServer):
         host: str = "127.0.0.1",
     ) -> None:
         require_cryptography("FakeForgeJWKS")
-        super().__init__(host=host)
+        LocalServer.__init__(self, host=host)
+        KeyRing.__init__(self, private_key, kid=kid)
         app_id = app_id or str(uuid.uuid4())
         #: The app's bare id, as ``ForgeInvocationVerifier`` takes it.
         self.app_id = app_id[len(APP_ARI_PREFIX) :] if app_id.startswith(APP_ARI_PREFIX) else app_id
@@ -118,9 +121,6 @@ class FakeForgeJWKS(LocalServer):
         self.product = product
         # Signs the x-forge-oauth-* tokens when no stand-in issues them: nobody accepts those.
         self._oauth_secret = secrets.token_bytes(32)
-        self._keys: dict[str, RSAPrivateKey] = {}
-        self.kid = ""
-        self.rotate(private_key, kid=kid)
 
     @property
     def jwks_url(self) -> str:
@@ -130,38 +130,9 @@ class FakeForgeJWKS(LocalServer):
         """
         return self.url + JWKS_PATH
 
-    @property
-    def kids(self) -> tuple[str, ...]:
-        """The ids of the keys in the key set, oldest first; the last is :attr:`kid`."""
-        return tuple(self._keys)
-
-    def rotate(self, private_key: RSAPrivateKey | None = None, *, kid: str | None = None) -> str:
-        """Start signing with a new key under a new ``kid``; the older keys stay in the set.
-
-        :returns: the new ``kid``.
-        :raises ValueError: if ``kid`` is empty or taken.
-        """
-        kid = kid if kid is not None else str(uuid.uuid4())
-        if not kid or kid in self._keys:
-            raise ValueError(f"kid must be new and not empty: {kid!r}")
-        self._keys[kid] = (
-            new_rsa_key()
-            if private_key is None
-            else check_private_key(private_key, "FakeForgeJWKS")
-        )
-        self.kid = kid
-        return kid
-
-    def remove_key(self, kid: str) -> None:
-        """Take the key ``kid`` out of the key set, as Forge does with a retired key.
-
-        :raises KeyError: if there is no such key.
-        """
-        del self._keys[kid]
-
     def jwks(self) -> dict[str, Any]:
         """The key set as served: ``{"keys": [<public JWK>, ...]}``."""
-        return {"keys": [public_jwk(key, kid) for kid, key in list(self._keys.items())]}
+        return {"keys": [public_jwk(key, kid) for kid, key in self.signing_keys()]}
 
     def answer(self, request: ReceivedRequest) -> Reply:
         """Serve ``GET /.well-known/jwks.json``; anything else is 404."""
@@ -260,7 +231,10 @@ class FakeForgeJWKS(LocalServer):
             payload["principal"] = account_id
         kid = kid or self.kid
         return jwt.encode(
-            apply_claims(payload, claims), self._keys[kid], algorithm="RS256", headers={"kid": kid}
+            apply_claims(payload, claims),
+            self.signing_key(kid),
+            algorithm="RS256",
+            headers={"kid": kid},
         )
 
     def invocation_headers(

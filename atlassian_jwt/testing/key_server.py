@@ -23,7 +23,6 @@ Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -32,7 +31,7 @@ import jwt
 from ..keys import KID_PATTERN, is_valid_kid
 from ..url_utils import hash_url, split_url
 from ._requirements import require_cryptography
-from ._rsa import check_private_key, new_rsa_key, public_pem
+from ._rsa import KeyRing, public_pem
 from ._server import LocalServer, ReceivedRequest, Reply
 from ._tokens import apply_claims, check_lifetime, issued_at
 from .connect import PRODUCT_TOKEN_LIFETIME, sign_product_request
@@ -83,14 +82,15 @@ class LifecycleRequest(NamedTuple):
         return data
 
 
-class FakeAtlassianKeyServer(LocalServer):
+class FakeAtlassianKeyServer(KeyRing, LocalServer):
     """Atlassian's install-key server and the signer of lifecycle callbacks, in one fake.
 
     It is a :class:`~atlassian_jwt.KeyProvider` (``InstallAuthenticator(key_provider=keys)``)
     and, in a ``with`` block, an HTTP server on 127.0.0.1 that serves each public key as PEM
     text at ``/<kid>`` (``AtlassianKeyProvider(base_url=keys.url)``), 404 for any other path.
     :meth:`~LocalServer.respond` makes a path fail (``keys.respond("GET", "/" + keys.kid,
-    status=503)``); :attr:`~LocalServer.hits` counts the downloads.
+    status=503)``); :attr:`~LocalServer.hits` counts the downloads. :meth:`~KeyRing.rotate`
+    starts signing with a new key, :meth:`~KeyRing.remove_key` retires one.
 
     :param app_base_url: the app's base URL (its descriptor's ``baseUrl``), the ``aud`` of the
         tokens it signs unless a call names another.
@@ -111,54 +111,26 @@ class FakeAtlassianKeyServer(LocalServer):
         host: str = "127.0.0.1",
     ) -> None:
         require_cryptography("FakeAtlassianKeyServer")
-        super().__init__(host=host)
+        LocalServer.__init__(self, host=host)
+        KeyRing.__init__(self, private_key, kid=kid)
         self.app_base_url = app_base_url
-        self._private: dict[str, RSAPrivateKey] = {}
-        self._public: dict[str, RSAPublicKey] = {}
-        self.kid = ""
-        self.rotate(private_key, kid=kid)
 
-    @property
-    def kids(self) -> tuple[str, ...]:
-        """The ids of every key served, oldest first; the last is :attr:`kid`."""
-        return tuple(self._private)
+    def check_kid(self, kid: str) -> None:
+        """Refuse a ``kid`` that a key server could not serve (see
+        :data:`~atlassian_jwt.keys.KID_PATTERN`).
 
-    def rotate(self, private_key: RSAPrivateKey | None = None, *, kid: str | None = None) -> str:
-        """Start signing with a new key under a new ``kid``; the older keys are still served.
-
-        :returns: the new ``kid``.
-        :raises ValueError: if ``kid`` is not a valid key id or is taken.
+        :raises ValueError: for such a ``kid``.
         """
-        kid = kid if kid is not None else str(uuid.uuid4())
         if not is_valid_kid(kid):
             raise ValueError(f"kid must match {KID_PATTERN.pattern}")
-        if kid in self._private:
-            raise ValueError(f"The key {kid!r} exists already")
-        key = (
-            new_rsa_key()
-            if private_key is None
-            else check_private_key(private_key, "FakeAtlassianKeyServer")
-        )
-        self._private[kid] = key
-        self._public[kid] = key.public_key()
-        self.kid = kid
-        return kid
-
-    def remove_key(self, kid: str) -> None:
-        """Stop serving the key ``kid`` (404 from now on), as for a retired key.
-
-        :raises KeyError: if there is no such key.
-        """
-        del self._public[kid]
-        del self._private[kid]
 
     def public_pem(self, kid: str | None = None) -> str:
         """The public key ``kid`` (by default the current one) as PEM text."""
-        return public_pem(self._private[kid or self.kid])
+        return public_pem(self.signing_key(kid))
 
     def get_key(self, kid: str) -> RSAPublicKey | None:
         """Return the public key named ``kid``, or ``None`` (the :class:`KeyProvider` method)."""
-        return self._public.get(kid)
+        return self.public_key(kid)
 
     def answer(self, request: ReceivedRequest) -> Reply:
         """Serve ``GET /<kid>`` as PEM text; anything else is 404."""
@@ -166,39 +138,10 @@ class FakeAtlassianKeyServer(LocalServer):
         if reply is not None:
             return reply
         kid = request.path[1:]
-        if request.method in ("GET", "HEAD") and kid in self._private:
-            pem = public_pem(self._private[kid]).encode("ascii")
+        if request.method in ("GET", "HEAD") and kid in self.kids:
+            pem = self.public_pem(kid).encode("ascii")
             return Reply(200, pem, (("Content-Type", "application/x-pem-file"),))
         return Reply(404, b"No such key")
-
-    def sign_lifecycle(
-        self,
-        event: str,
-        tenant: Mapping[str, Any],
-        *,
-        app_base_url: str | None = None,
-        path: str | None = None,
-        account_id: str | None = None,
-        lifetime: int = PRODUCT_TOKEN_LIFETIME,
-        now: float | None = None,
-        kid: str | None = None,
-        claims: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Sign a lifecycle callback's token as the product does; see :meth:`lifecycle_request`.
-
-        :returns: the encoded token.
-        """
-        return self.lifecycle_request(
-            event,
-            tenant,
-            app_base_url=app_base_url,
-            path=path,
-            account_id=account_id,
-            lifetime=lifetime,
-            now=now,
-            kid=kid,
-            claims=claims,
-        ).token
 
     def lifecycle_request(
         self,
@@ -297,7 +240,7 @@ class FakeAtlassianKeyServer(LocalServer):
             payload["sub"] = account_id
         return jwt.encode(
             apply_claims(payload, claims),
-            self._private[kid],
+            self.signing_key(kid),
             algorithm="RS256",
             headers={"kid": kid},
         )

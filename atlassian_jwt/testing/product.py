@@ -186,6 +186,14 @@ class _AppKeyAuthenticator(Authenticator):
 class ProductStandIn(LocalServer):
     """One Atlassian site, with the app installed, on 127.0.0.1; use it in a ``with`` block.
 
+    Credentials are checked first, as the product checks them: a refused call gets 401 whatever
+    its path. An accepted one gets what :meth:`~LocalServer.respond` or
+    :meth:`~LocalServer.intercept` set for its path on the site (a Forge API call's path
+    without ``/ex/<product>/<cloudId>``; Confluence's keep ``/wiki``), else 200 and a JSON
+    echo: ``method``, ``path``, ``query``, ``auth``, ``accountId`` (the acting user, if a user
+    acts) and ``body``. ``POST /oauth2/token`` is the token exchange (a reply set for it
+    replaces the exchange's answer, after the exchange is recorded).
+
     :param product_type: ``"jira"`` or ``"confluence"`` (whose ``baseUrl`` ends in
         ``/wiki``).
     :param app_key: the installed app's key: the ``iss`` its Connect tokens must carry.

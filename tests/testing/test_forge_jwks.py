@@ -266,8 +266,10 @@ def test_misuse_is_a_clear_error(forge: FakeForgeJWKS, rsa_key: RSAPrivateKey) -
         FakeForgeJWKS(private_key=rsa_key, environment_type="production")
     with pytest.raises(ValueError, match="environment_type"):
         forge.sign_invocation(environment_type="TEST")
-    with pytest.raises(ValueError, match="kid"):
+    with pytest.raises(ValueError, match="exists already"):
         forge.rotate(rsa_key, kid=forge.kid)
+    with pytest.raises(ValueError, match="empty"):
+        forge.rotate(rsa_key, kid="")
     with pytest.raises(KeyError):
         forge.sign_invocation(kid="no-such-kid")
     with pytest.raises(ValueError, match="lifetime"):

@@ -124,7 +124,7 @@ def test_whole_lifecycle_through_the_handler(
 def test_enabled_and_disabled_are_signed_with_the_shared_secret(
     keys: FakeAtlassianKeyServer, tenant: dict[str, Any]
 ) -> None:
-    token = keys.sign_lifecycle("enabled", tenant)
+    token = keys.lifecycle_request("enabled", tenant).token
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     claims = jwt.decode(token, tenant["sharedSecret"], ["HS256"])
     assert claims["iss"] == tenant["clientKey"]
@@ -152,7 +152,9 @@ def test_rotation_keeps_old_keys_served(
     assert (new, keys.kid, keys.kids) == ("2024-rotation", "2024-rotation", (old, new))
     assert verify(installs, keys.lifecycle_request("installed", tenant))
     assert verify(installs, keys.lifecycle_request("installed", tenant, kid=old))
-    assert jwt.get_unverified_header(keys.sign_lifecycle("installed", tenant))["kid"] == new
+    assert (
+        jwt.get_unverified_header(keys.lifecycle_request("installed", tenant).token)["kid"] == new
+    )
 
 
 def test_a_removed_key_is_unknown(keys: FakeAtlassianKeyServer, tenant: dict[str, Any]) -> None:
