@@ -147,6 +147,11 @@ class LocalServer:
             )
         return f"http://{self.host}:{self._httpd.server_address[1]}"
 
+    def __repr__(self) -> str:
+        where = self.url if self._httpd is not None else "not started"
+        state = " stopped" if self._stopping.is_set() else ""
+        return f"<{type(self).__name__} {where}{state}>"
+
     @property
     def running(self) -> bool:
         """Whether the server has been started and not yet stopped."""

@@ -45,6 +45,7 @@ class FrozenClock:
         default the current time, rounded down to a whole second, as token times are.
     :raises ImportError: (when started) if ``time-machine`` is not installed.
     :raises ValueError: for a naive datetime (whose time zone would be a guess).
+    :raises TypeError: for anything but a number or a datetime.
     """
 
     def __init__(self, start: When | None = None) -> None:

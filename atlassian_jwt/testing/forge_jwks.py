@@ -88,6 +88,7 @@ class FakeForgeJWKS(KeyRing, LocalServer):
     :param kid: the key's id in the JWKS; a new UUID by default.
     :param host: the host name in :attr:`url` (``"127.0.0.1"`` or ``"localhost"``).
     :raises ImportError: if ``cryptography`` is not installed.
+    :raises TypeError: if ``private_key`` is not an RSA private key.
     :raises ValueError: for an unknown environment type.
     """
 

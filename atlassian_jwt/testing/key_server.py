@@ -81,6 +81,10 @@ class LifecycleRequest(NamedTuple):
         data: dict[str, Any] = json.loads(self.body)
         return data
 
+    def __repr__(self) -> str:
+        # The token and the body (with the shared secret) stay out of test reports.
+        return f"LifecycleRequest(event={self.event!r}, method={self.method!r}, url={self.url!r})"
+
 
 class FakeAtlassianKeyServer(KeyRing, LocalServer):
     """Atlassian's install-key server and the signer of lifecycle callbacks, in one fake.
@@ -99,6 +103,7 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
     :param kid: the key's id; a new UUID by default, as Atlassian's are.
     :param host: the host name in :attr:`url` (``"127.0.0.1"`` or ``"localhost"``).
     :raises ImportError: if ``cryptography`` is not installed.
+    :raises TypeError: if ``private_key`` is not an RSA private key.
     :raises ValueError: for a ``kid`` that a key server could not serve.
     """
 

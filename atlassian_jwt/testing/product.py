@@ -156,6 +156,13 @@ class TokenExchange(NamedTuple):
         """The assertion received (``""`` if none)."""
         return self.form.get("assertion", "")
 
+    def __repr__(self) -> str:
+        # The assertion is a credential: it stays out of test reports.
+        return (
+            f"TokenExchange(status={self.status}, account_id={self.account_id!r}, "
+            f"scopes={self.scopes!r}, problems={self.problems!r})"
+        )
+
 
 class _Rejected(Exception):
     def __init__(self, code: str, detail: str | None = None) -> None:

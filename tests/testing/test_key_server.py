@@ -280,3 +280,13 @@ def test_misuse_is_a_clear_error(
 def test_body_is_json_text(keys: FakeAtlassianKeyServer, tenant: dict[str, Any]) -> None:
     body = keys.lifecycle_request("uninstalled", tenant).body
     assert json.loads(body.decode("utf-8"))["eventType"] == "uninstalled"
+
+
+def test_reprs_show_no_credentials(keys: FakeAtlassianKeyServer, tenant: dict[str, Any]) -> None:
+    request = keys.lifecycle_request("installed", tenant)
+    assert repr(request) == (
+        f"LifecycleRequest(event='installed', method='POST', url='{APP_BASE}/installed')"
+    )
+    assert repr(keys) == f"<FakeAtlassianKeyServer {keys.url}>"
+    keys.stop()
+    assert repr(keys).endswith(" stopped>")

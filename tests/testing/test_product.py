@@ -394,3 +394,14 @@ def test_slow_answers_time_out(jira: ProductStandIn) -> None:
             timeout=0.2,
         )
     assert time.monotonic() - started < 10  # a hang would be caught here, not a speed check
+
+
+def test_reprs_show_no_credentials(jira: ProductStandIn) -> None:
+    provider = TokenProvider(authorization_server=jira.authorization_server)
+    token = provider.get_token(jira.tenant, ACCOUNT)
+    send("GET", f"{jira.base_url}/rest/api/3/myself", {"Authorization": token.authorization})
+    shown = repr(jira) + repr(jira.exchanges) + repr(jira.requests)
+    for secret in (jira.tenant["sharedSecret"], jira.exchanges[0].assertion, token.access_token):
+        assert secret not in shown
+    assert jira.url in repr(jira) and ACCOUNT in shown
+    assert repr(ProductStandIn()) == "<ProductStandIn not started>"
