@@ -160,6 +160,7 @@ class FakeForgeJWKS(KeyRing, LocalServer):
         now: float | None = None,
         kid: str | None = None,
         claims: Mapping[str, Any] | None = None,
+        app_claims: Mapping[str, Any] | None = None,
     ) -> str:
         """Sign an invocation token (FIT) as Forge does: RS256, ``kid`` in the header.
 
@@ -190,6 +191,8 @@ class FakeForgeJWKS(KeyRing, LocalServer):
         :param kid: sign with an older key of the set.
         :param claims: claims to add or replace, last (``None`` removes one): for tokens the app
             must refuse, such as ``{"aud": "ari:cloud:ecosystem::app/another-app"}``.
+        :param app_claims: the same for the claims inside ``app``, such as
+            ``{"installationId": None}``.
         :returns: the encoded token.
         :raises ValueError: for an unknown environment type or a bad lifetime.
         :raises KeyError: for a ``kid`` not in the set.
@@ -218,6 +221,7 @@ class FakeForgeJWKS(KeyRing, LocalServer):
         }
         if license is not None:
             app["license"] = {"isActive": license} if isinstance(license, bool) else dict(license)
+        apply_claims(app, app_claims)
         payload: dict[str, Any] = {
             "iss": FORGE_ISSUER,
             "aud": self.app_ari,

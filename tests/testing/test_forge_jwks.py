@@ -253,6 +253,11 @@ def test_claims_can_be_replaced_or_removed(
         verifier.verify(forge.sign_invocation(claims={"iss": "someone-else"}))
     with pytest.raises(exc.MissingClaimError):
         verifier.verify(forge.sign_invocation(claims={"exp": None}))
+    app = verifier.verify(
+        forge.sign_invocation(app_claims={"installationId": None, "appVersion": "2.0.0"})
+    )["app"]
+    assert "installationId" not in app and app["appVersion"] == "2.0.0"
+    assert app["apiBaseUrl"] and app["id"] == forge.app_ari
 
 
 def test_key_set_outage(forge: FakeForgeJWKS, verifier: ForgeInvocationVerifier) -> None:
