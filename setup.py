@@ -31,6 +31,10 @@ EXTRAS = {
     "starlette": ["starlette>=0.37"],
     # python-multipart parses the Form() bodies that include_form_body routes hash.
     "fastapi": ["fastapi>=0.110", "python-multipart>=0.0.9"],
+    # The testing kit, atlassian_jwt.testing: RSA keys for its fake key server and JWKS, its
+    # clock (time-machine 2.19, the last release for Python 3.9, is the oldest tested), its
+    # pytest plugin.
+    "testing": ["cryptography>=3.4", "time-machine>=2.19", "pytest>=7"],
 }
 # The home of the atlassian-jwt distribution, whose name this release keeps.
 REPOSITORY = "https://bitbucket.org/atlassian/atlassian-jwt-py"
