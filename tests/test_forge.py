@@ -16,8 +16,6 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import ForgeInvocationVerifier, HTTPRequest, HTTPResponse, Transport
 from atlassian_jwt.forge import DEFAULT_MAX_JWKS_BYTES, FORGE_ISSUER
-from atlassian_jwt.integrations.httpx_auth import HTTPXTransport
-from atlassian_jwt.integrations.requests_auth import RequestsTransport
 from tests.httpx_libraries import LIBRARIES
 from tests.rsa_support import KeyServer, Response, new_rsa_key, refused_url, serve
 from tests.trickle import TrickleServer
@@ -239,11 +237,14 @@ def test_key_set_faults(server: KeyServer, forge_key: Any, response: Response) -
 @pytest.fixture(params=["urllib", "requests", *(lib.__name__ for lib in LIBRARIES)])
 def transport(request: pytest.FixtureRequest) -> Transport | None:
     """Run a test with the default transport (None), then with each library's."""
+    # Imported here: the module is collected (and deselected) where the extras are missing.
+    from atlassian_jwt.integrations import httpx_auth, requests_auth
+
     if request.param == "urllib":
         return None
     if request.param == "requests":
-        return RequestsTransport()
-    return HTTPXTransport(importlib.import_module(request.param).Client())
+        return requests_auth.RequestsTransport()
+    return httpx_auth.HTTPXTransport(importlib.import_module(request.param).Client())
 
 
 @pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
@@ -384,7 +385,10 @@ def test_regression_concurrent_callers_share_one_failed_key_set_download(
 
 
 def test_after_a_shared_failure_the_next_caller_tries_again(forge_key: Any) -> None:
-    answers = [OSError("down"), HTTPResponse(200, jwks((KID, forge_key)))]
+    answers: list[OSError | HTTPResponse] = [
+        OSError("down"),
+        HTTPResponse(200, jwks((KID, forge_key))),
+    ]
 
     def transport(request: HTTPRequest) -> HTTPResponse:
         answer = answers.pop(0)

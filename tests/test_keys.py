@@ -13,8 +13,6 @@ import pytest
 
 import atlassian_jwt
 from atlassian_jwt import HTTPRequest, HTTPResponse, Transport, keys
-from atlassian_jwt.integrations.httpx_auth import HTTPXTransport
-from atlassian_jwt.integrations.requests_auth import RequestsTransport
 from tests.httpx_libraries import LIBRARIES
 from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, refused_url, serve
 from tests.trickle import TrickleServer
@@ -42,11 +40,14 @@ def server() -> Iterator[KeyServer]:
 @pytest.fixture(params=["urllib", "requests", *(lib.__name__ for lib in LIBRARIES)])
 def transport(request: pytest.FixtureRequest) -> Transport | None:
     """Run a test with the default transport (None), then with each library's."""
+    # Imported here: the module is collected (and deselected) where the extras are missing.
+    from atlassian_jwt.integrations import httpx_auth, requests_auth
+
     if request.param == "urllib":
         return None
     if request.param == "requests":
-        return RequestsTransport()
-    return HTTPXTransport(importlib.import_module(request.param).Client())
+        return requests_auth.RequestsTransport()
+    return httpx_auth.HTTPXTransport(importlib.import_module(request.param).Client())
 
 
 def provider_for(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 
 def _libraries() -> tuple[Any, ...]:
-    found = []
+    found: list[Any] = []
     for name in ("httpx2", "httpx"):
         try:
             module = importlib.import_module(name)

@@ -7,6 +7,7 @@ import functools
 import importlib
 import json
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -287,9 +288,14 @@ def test_async_transport_of_each_library_bounds_the_exchange(
         assert trickler.completed == 0
 
 
+@each_library
 def test_readme_examples_run_against_the_stand_in(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    lib: Any,
 ) -> None:
+    monkeypatch.setitem(sys.modules, "httpx2", lib)  # the README's httpx2, or httpx in its place
     # The README's providers use Atlassian's server; here they are configured for the stand-in.
     for name in ("TokenProvider", "AsyncTokenProvider"):
         configured = functools.partial(getattr(oauth2, name), authorization_server=server.url)

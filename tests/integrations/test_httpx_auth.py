@@ -334,7 +334,9 @@ def test_either_library_alone_is_enough(monkeypatch: pytest.MonkeyPatch, lib: An
     assert isinstance(module.AtlassianJWTAuth(tenant), lib.Auth)
 
 
-def test_readme_example(jira: Product) -> None:
+@each_library
+def test_readme_example(jira: Product, lib: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx2", lib)  # the README's httpx2, or httpx in its place
     namespace = run_example("outbound-httpx", {"tenant": jira.tenant})
     assert namespace["response"].status_code == 200
     assert [(call.path, call.status) for call in jira.calls] == [("/rest/api/3/myself", 200)]
