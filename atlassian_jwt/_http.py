@@ -495,27 +495,41 @@ class HTTPXTransport:
 
     def _send(self, request: HTTPRequest, deadline: float) -> HTTPResponse:
         try:
-            with self.client.stream(
-                request.method,
-                request.url,
-                headers=dict(request.headers),
-                content=request.body,
-                timeout=request.timeout,
-                follow_redirects=False,
-            ) as response:
-                status = int(response.status_code)
-                if _declared_too_large(response.headers.get("Content-Length"), request.max_bytes):
-                    return HTTPResponse(status, b"", too_large=True)
-                # A transport that answers from memory (httpx's MockTransport) has read it all.
-                chunks = [response.content] if response.is_stream_consumed else None
+            with self.client.stream(**_httpx_arguments(request)) as response:
+                answered = _httpx_answered(response, request.max_bytes)
+                if answered is not None:
+                    return answered
                 body, too_large = _collect(
-                    chunks or response.iter_raw(_CHUNK), request.max_bytes, deadline
+                    response.iter_raw(_CHUNK), request.max_bytes, deadline
                 )
-                return HTTPResponse(status, body, too_large)
+                return HTTPResponse(int(response.status_code), body, too_large)
         except self._library.HTTPError as error:
             raise _httpx_error(self._library, error) from None
         except self._library.StreamError as error:
             raise ConnectionError(type(error).__name__) from None
+
+
+def _httpx_arguments(request: HTTPRequest) -> dict[str, Any]:
+    """The arguments of ``client.stream`` for ``request``, redirects not followed."""
+    return {
+        "method": request.method,
+        "url": request.url,
+        "headers": dict(request.headers),
+        "content": request.body,
+        "timeout": request.timeout,
+        "follow_redirects": False,
+    }
+
+
+def _httpx_answered(response: Any, max_bytes: int) -> HTTPResponse | None:
+    """The answer, if known before reading the body: declared too large, or already read."""
+    status = int(response.status_code)
+    if _declared_too_large(response.headers.get("Content-Length"), max_bytes):
+        return HTTPResponse(status, b"", too_large=True)
+    if response.is_stream_consumed:  # answered from memory (httpx's MockTransport)
+        body: bytes = response.content
+        return HTTPResponse(status, body[:max_bytes], too_large=len(body) > max_bytes)
+    return None
 
 
 class AsyncHTTPXTransport:
@@ -553,22 +567,11 @@ class AsyncHTTPXTransport:
             raise ConnectionError(type(error).__name__) from None
 
     async def _stream(self, client: Any, request: HTTPRequest) -> HTTPResponse:
-        async with client.stream(
-            request.method,
-            request.url,
-            headers=dict(request.headers),
-            content=request.body,
-            timeout=request.timeout,
-            follow_redirects=False,
-        ) as response:
-            status = int(response.status_code)
-            if _declared_too_large(response.headers.get("Content-Length"), request.max_bytes):
-                return HTTPResponse(status, b"", too_large=True)
-            if response.is_stream_consumed:  # answered from memory (httpx's MockTransport)
-                body = response.content
-                too_large = len(body) > request.max_bytes
-                return HTTPResponse(status, body[: request.max_bytes], too_large)
-            body = bytearray()
+        async with client.stream(**_httpx_arguments(request)) as response:
+            answered = _httpx_answered(response, request.max_bytes)
+            if answered is not None:
+                return answered
+            status, body = int(response.status_code), bytearray()
             async for chunk in response.aiter_raw(_CHUNK):
                 body += chunk
                 if len(body) > request.max_bytes:

@@ -1,4 +1,5 @@
-"""httpx and httpx2, whichever are installed: every httpx feature is tested with each.
+"""httpx and httpx2, whichever are installed: every httpx feature is tested with each, and
+every transport the library's own calls can use.
 
 The ``httpx2`` tox environment has httpx2 alone, which shows that nothing leans on httpx.
 """
@@ -31,6 +32,17 @@ each_library = pytest.mark.parametrize(
 )
 
 
-def library_fixture(request: pytest.FixtureRequest) -> Any:
-    """The body of a ``lib`` fixture parametrized with ``params=LIBRARIES``."""
-    return request.param
+#: The transports the library's own calls can use, by name: the default and one per client.
+TRANSPORT_NAMES = ["urllib", "requests", *(module.__name__ for module in LIBRARIES)]
+
+
+def transport_named(name: str) -> Any:
+    """The transport called ``name`` in :data:`TRANSPORT_NAMES`; ``None`` for the default."""
+    # Imported here: modules using this are collected (and deselected) without the extras.
+    from atlassian_jwt.integrations import httpx_auth, requests_auth
+
+    if name == "urllib":
+        return None
+    if name == "requests":
+        return requests_auth.RequestsTransport()
+    return httpx_auth.HTTPXTransport(importlib.import_module(name).Client())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 import time
@@ -16,7 +15,7 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import ForgeInvocationVerifier, HTTPRequest, HTTPResponse, Transport
 from atlassian_jwt.forge import DEFAULT_MAX_JWKS_BYTES, FORGE_ISSUER
-from tests.httpx_libraries import LIBRARIES
+from tests.httpx_libraries import TRANSPORT_NAMES, transport_named
 from tests.rsa_support import KeyServer, Response, new_rsa_key, refused_url, serve
 from tests.trickle import TrickleServer
 
@@ -234,17 +233,11 @@ def test_key_set_faults(server: KeyServer, forge_key: Any, response: Response) -
     fetch_fails(forge, fit(forge_key))
 
 
-@pytest.fixture(params=["urllib", "requests", *(lib.__name__ for lib in LIBRARIES)])
+@pytest.fixture(params=TRANSPORT_NAMES)
 def transport(request: pytest.FixtureRequest) -> Transport | None:
     """Run a test with the default transport (None), then with each library's."""
-    # Imported here: the module is collected (and deselected) where the extras are missing.
-    from atlassian_jwt.integrations import httpx_auth, requests_auth
-
-    if request.param == "urllib":
-        return None
-    if request.param == "requests":
-        return requests_auth.RequestsTransport()
-    return httpx_auth.HTTPXTransport(importlib.import_module(request.param).Client())
+    found: Transport | None = transport_named(request.param)
+    return found
 
 
 @pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
