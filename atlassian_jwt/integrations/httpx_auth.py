@@ -56,6 +56,9 @@ from ..oauth2 import (  # noqa: E402
 )
 from ._outbound import TenantSigner  # noqa: E402
 
+# The base of every auth class here: a subclass of the Auth of each installed library, so that
+# clients of either accept it (they check isinstance). Subclasses override auth_flow, or
+# sync_auth_flow and async_auth_flow, taking and yielding the client's own Request objects.
 if TYPE_CHECKING:
     import httpx
     import httpx2
