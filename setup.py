@@ -14,14 +14,16 @@ VERSION = re.search(
 EXTRAS = {
     # RS256 tokens: signed install/uninstall callbacks and Forge invocation tokens.
     "crypto": ["cryptography>=3.4"],
-    # Signed outbound calls and acting as a user (integrations.requests_auth) and, when
-    # installed, the HTTP client for Atlassian's install keys (the standard library is used
-    # without it).
+    # Signed outbound calls and acting as a user (integrations.requests_auth), and
+    # RequestsTransport for the library's own calls when chosen (the standard library is the
+    # default, installed or not).
     "requests": ["requests>=2.28"],
-    # Signed outbound calls and acting as a user (integrations.httpx_auth), and the async
-    # token exchange of atlassian_jwt.oauth2. httpx before 0.24 imports cgi, which Python 3.13
-    # removed (and which warns on 3.11 and 3.12).
+    # The same with httpx (integrations.httpx_auth: sync and async auths, HTTPXTransport and
+    # AsyncHTTPXTransport). httpx before 0.24 imports cgi, which Python 3.13 removed.
     "httpx": ["httpx>=0.24"],
+    # The same with httpx2, httpx's successor, which needs Python 3.11 or later (on older
+    # Pythons this extra installs nothing: use the httpx extra there).
+    "httpx2": ['httpx2>=2.16; python_version >= "3.11"'],
     # Tenant storage on a database server: atlassian_jwt.integrations.sqlalchemy_store.
     "sqlalchemy": ["SQLAlchemy>=2.0"],
     "postgres": ["SQLAlchemy>=2.0", "psycopg[binary]>=3.1"],

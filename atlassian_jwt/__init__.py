@@ -7,6 +7,14 @@ the app to the product, :class:`Authenticator` verifies calls from the product t
 
 from __future__ import annotations
 
+from ._http import (
+    AsyncThreadTransport,
+    AsyncTransport,
+    HTTPRequest,
+    HTTPResponse,
+    Transport,
+    UrllibTransport,
+)
 from .authenticate import CONTEXT_QSH, Authenticator, AuthResult
 from .encode import DEFAULT_LIFETIME, encode_token
 from .exceptions import (
@@ -41,11 +49,15 @@ __all__ = [
     "CONTEXT_QSH",
     "DEFAULT_LIFETIME",
     "AlgorithmNotAllowedError",
+    "AsyncThreadTransport",
+    "AsyncTransport",
     "AtlassianKeyProvider",
     "AuthResult",
     "Authenticator",
     "DecodeError",
     "ForgeInvocationVerifier",
+    "HTTPRequest",
+    "HTTPResponse",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
@@ -64,8 +76,10 @@ __all__ = [
     "TokenNotYetValidError",
     "TokenRejectedError",
     "TokenTooLargeError",
+    "Transport",
     "UnknownIssuerError",
     "UnknownKeyError",
+    "UrllibTransport",
     "__version__",
     "canonicalize_request",
     "encode_token",

@@ -13,11 +13,13 @@ import re
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import jwt
 
 from . import exceptions as exc
+from ._http import Transport
 from .keys import DEFAULT_KEY_TIMEOUT, fetch, load_rsa_public_key, require_crypto
 from .tokens import Headers, TokenVerifier, parse_token, token_from_headers
 from .url_utils import check_service_url
@@ -77,10 +79,12 @@ class ForgeInvocationVerifier:
 
     The key set is fetched with PyJWT's :class:`jwt.PyJWKClient` and cached by it (five
     minutes); a token whose ``kid`` is not in the cached set triggers a refresh at most once
-    every :data:`REFRESH_INTERVAL` seconds. The download itself goes through the same capped
-    client as Atlassian's install keys: no redirects, at most ``max_jwks_bytes``, ``timeout``
-    for the connection, each read and the whole body (not the DNS lookup; see
-    :class:`~atlassian_jwt.keys.AtlassianKeyProvider`).
+    every :data:`REFRESH_INTERVAL` seconds. Requests that need the key set while it is being
+    downloaded wait for that one download and share its result or its failure, so an
+    unreachable JWKS costs each of them at most ``timeout``, however many arrive together. The
+    download itself goes through the same capped transport as Atlassian's install keys: no
+    redirects, at most ``max_jwks_bytes``, ``timeout`` for the whole download, headers
+    included (not the DNS lookup; see :class:`~atlassian_jwt.keys.AtlassianKeyProvider`).
 
     :param app_id: the app's id, as in ``manifest.yml``: the bare id or the whole ARI
         (``ari:cloud:ecosystem::app/<id>``). The token's ``aud`` must be that ARI.
@@ -88,10 +92,12 @@ class ForgeInvocationVerifier:
     :param jwks_url: another JWKS URL, replacing the environment's: ``https://`` only, except
         plain ``http://`` to a loopback address (a test server).
     :param leeway: seconds of clock skew allowed for ``exp``, ``nbf`` and ``iat``.
-    :param timeout: seconds allowed for connecting, for each read and for the whole download
-        of the key set.
+    :param timeout: seconds allowed for the whole download of the key set, from connecting to
+        the last byte, headers included.
     :param max_token_length: tokens longer than this are refused before any decoding.
     :param max_jwks_bytes: a key set larger than this is refused (a ``KeyFetchError``).
+    :param transport: how the key set is downloaded (see :class:`atlassian_jwt.Transport`):
+        the standard library by default, whatever else is installed.
     :raises ImportError: if ``cryptography`` is not installed.
     :raises ValueError: for an unusable ``app_id``, environment or ``jwks_url``.
     """
@@ -106,6 +112,7 @@ class ForgeInvocationVerifier:
         timeout: float = DEFAULT_KEY_TIMEOUT,
         max_token_length: int = DEFAULT_MAX_FIT_LENGTH,
         max_jwks_bytes: int = DEFAULT_MAX_JWKS_BYTES,
+        transport: Transport | None = None,
     ) -> None:
         require_crypto()
         if not isinstance(app_id, str):
@@ -124,15 +131,12 @@ class ForgeInvocationVerifier:
             check_service_url(jwks_url, "jwks_url") if jwks_url else FORGE_JWKS_URLS[environment]
         )
         self.max_token_length = max_token_length
-        self._jwks = _CappedJWKClient(self.jwks_url, timeout, max_jwks_bytes)
+        self._jwks = _CappedJWKClient(self.jwks_url, timeout, max_jwks_bytes, transport)
         self._verifier = TokenVerifier(
             ("RS256",), _REQUIRED_CLAIMS, leeway, audience=self.app_ari, issuer=FORGE_ISSUER
         )
         self._refresh_lock = threading.Lock()
         self._last_refresh = -math.inf
-        # PyJWKClient does not lock its cache: without this, every request that arrives before
-        # the key set is cached (or while it is refreshed) would download it again.
-        self._fetch_lock = threading.Lock()
 
     @property
     def leeway(self) -> float:
@@ -162,10 +166,9 @@ class ForgeInvocationVerifier:
 
     def _key(self, kid: str) -> Any:
         try:
-            with self._fetch_lock:
-                found = self._jwks.match_kid(self._jwks.get_signing_keys(), kid)
-                if found is None and self._may_refresh():
-                    found = self._jwks.match_kid(self._jwks.get_signing_keys(refresh=True), kid)
+            found = self._jwks.match_kid(self._jwks.get_signing_keys(), kid)
+            if found is None and self._may_refresh():
+                found = self._jwks.match_kid(self._jwks.get_signing_keys(refresh=True), kid)
         except exc.KeyFetchError:
             raise
         except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError):
@@ -189,25 +192,54 @@ class ForgeInvocationVerifier:
 
 
 class _CappedJWKClient(jwt.PyJWKClient):
-    """PyJWT's JWKS client, downloading through :func:`atlassian_jwt.keys.fetch`.
+    """PyJWT's JWKS client, downloading through :func:`atlassian_jwt.keys.fetch`, once at a time.
 
-    PyJWT reads the whole answer, however large; only :meth:`fetch_data` is replaced, so
-    PyJWT's key set cache and key selection stay as they are. As PyJWT's own does (2.10.1 and
-    later), :meth:`fetch_data` stores the JSON object in the key set cache and returns it, but
-    only once it reads as a key set: a broken answer neither replaces the cached set nor lets
-    PyJWT 2.10.1's ``TypeError`` or ``AttributeError`` out.
+    PyJWT reads the whole answer, however large, and does not lock its cache; only
+    :meth:`fetch_data` is replaced, so PyJWT's key set cache and key selection stay as they
+    are. Callers of :meth:`fetch_data` while a download is under way wait for it and share its
+    key set or its exception: one download, one ``timeout``, for all of them. As PyJWT's own
+    does (2.10.1 and later), :meth:`fetch_data` stores the JSON object in the key set cache and
+    returns it, but only once it reads as a key set: a broken answer neither replaces the
+    cached set nor lets PyJWT 2.10.1's ``TypeError`` or ``AttributeError`` out.
 
     :raises KeyFetchError: (from :meth:`fetch_data`) when the download fails: unreachable,
         too slow, too large, a redirect, or any status but 200.
     :raises PyJWKClientError: when the answer is not a JSON key set.
     """
 
-    def __init__(self, uri: str, timeout: float, max_bytes: int) -> None:
+    def __init__(
+        self, uri: str, timeout: float, max_bytes: int, transport: Transport | None = None
+    ) -> None:
         super().__init__(uri, timeout=timeout)
         self.max_bytes = max_bytes
+        self.transport = transport
+        self._flight: Future[Any] | None = None
+        self._flight_lock = threading.Lock()
 
     def fetch_data(self) -> Any:
-        status, body = fetch(self.uri, self.timeout, self.max_bytes)
+        with self._flight_lock:
+            flight = self._flight
+            leader = flight is None
+            if flight is None:
+                flight = self._flight = Future()
+        if not leader:
+            return flight.result()
+        try:
+            data = self._download()
+        except BaseException as error:
+            flight.set_exception(error)
+            raise
+        else:
+            flight.set_result(data)
+            return data
+        finally:
+            # After the result is set: a caller that comes now joins a finished flight rather
+            # than starting a second download.
+            with self._flight_lock:
+                self._flight = None
+
+    def _download(self) -> Any:
+        status, body = fetch(self.uri, self.timeout, self.max_bytes, self.transport)
         if status != 200:
             raise exc.KeyFetchError(f"Forge's key set server answered HTTP {status}")
         try:

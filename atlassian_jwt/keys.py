@@ -9,28 +9,28 @@ PEM file at ``<key base>/<kid>``. A :class:`KeyProvider` turns a ``kid`` into th
   ``kid`` the server does not know is remembered for a minute);
 * :class:`StaticKeyProvider` holds keys given up front, for tests and for apps that pin keys.
 
-The RS256 path needs ``cryptography`` (``pip install 'atlassian-jwt[crypto]'``); the HTTP client
-is ``requests`` when it is installed, else the standard library.
+The RS256 path needs ``cryptography`` (``pip install 'atlassian-jwt[crypto]'``). Keys are
+downloaded with the standard library (see :class:`atlassian_jwt.UrllibTransport`) unless
+another transport is passed, such as
+:class:`~atlassian_jwt.integrations.requests_auth.RequestsTransport`.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
-import http.client
 import math
 import re
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol, Union
 
 import jwt.algorithms
 
 from . import exceptions as exc
+from ._http import Transport, default_transport, get_request
 from .url_utils import check_service_url
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ KEY_BASE_URLS: Mapping[str, str] = {
 #: Atlassian's key ids are UUIDs; nothing that could change the URL's path gets through.
 KID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,255}")
 
-#: Seconds allowed for connecting, for each read, and for the whole download of one key.
+#: Seconds allowed for the whole download of one key, from connecting to the last byte.
 DEFAULT_KEY_TIMEOUT = 5.0
 
 #: A PEM RSA public key is under 1 KiB even at 4096 bits; anything much larger is not a key.
@@ -87,7 +87,6 @@ PublicKey = Union[str, bytes, "RSAPublicKey"]
 
 _INSTALL_HINT = "pip install 'atlassian-jwt[crypto]'"
 _UNKNOWN_KID = "Atlassian's key server has no key with the token's kid"
-_CHUNK = 4096
 
 
 class KeyProvider(Protocol):
@@ -212,12 +211,17 @@ class AtlassianKeyProvider:
     :param environment: ``"production"`` or ``"staging"``; see :data:`KEY_BASE_URLS`.
     :param base_url: another key server, replacing the environment's: ``https://`` only,
         except plain ``http://`` to a loopback address (a test server on 127.0.0.1).
-    :param timeout: seconds for connecting, for each read, and for the whole download (checked
-        between reads).
+    :param timeout: seconds for the whole download of a key, from connecting to the last byte,
+        headers included (a server that trickles its answer is cut off).
     :param max_bytes: responses larger than this are refused.
     :param unknown_kid_ttl: seconds an unknown ``kid`` is remembered; ``0`` remembers none.
     :param max_unknown_kids: at most this many unknown ``kid`` values are remembered; beyond it
         the oldest is forgotten first.
+    :param transport: how keys are downloaded (see :class:`atlassian_jwt.Transport`): the
+        standard library by default, whatever else is installed;
+        :class:`~atlassian_jwt.integrations.requests_auth.RequestsTransport` or
+        :class:`~atlassian_jwt.integrations.httpx_auth.HTTPXTransport` for a session's or
+        client's proxies and certificates.
     :raises ImportError: if ``cryptography`` is not installed.
     :raises ValueError: for an unknown environment, an unacceptable ``base_url`` or a limit
         out of range.
@@ -243,6 +247,7 @@ class AtlassianKeyProvider:
         max_bytes: int = DEFAULT_MAX_KEY_BYTES,
         unknown_kid_ttl: float = DEFAULT_UNKNOWN_KID_TTL,
         max_unknown_kids: int = DEFAULT_MAX_UNKNOWN_KIDS,
+        transport: Transport | None = None,
     ) -> None:
         require_crypto()
         if environment not in KEY_BASE_URLS:
@@ -265,6 +270,7 @@ class AtlassianKeyProvider:
         self.max_bytes = max_bytes
         self.unknown_kid_ttl = unknown_kid_ttl
         self.max_unknown_kids = max_unknown_kids
+        self.transport = transport
         self._cache: dict[str, RSAPublicKey] = {}
         # kid -> when to forget it, oldest first; with one TTL that is also soonest to expire.
         self._unknown: collections.OrderedDict[str, float] = collections.OrderedDict()
@@ -337,7 +343,7 @@ class AtlassianKeyProvider:
             self._unknown.popitem(last=False)
 
     def _fetch(self, url: str) -> RSAPublicKey:
-        status, body = fetch(url, self.timeout, self.max_bytes)
+        status, body = fetch(url, self.timeout, self.max_bytes, self.transport)
         if status in (404, 410):
             raise exc.UnknownKeyError(_UNKNOWN_KID)
         if status != 200:
@@ -348,97 +354,32 @@ class AtlassianKeyProvider:
             raise exc.KeyFetchError("The key server's answer is not an RSA public key") from None
 
 
-def fetch(url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:
+def fetch(
+    url: str, timeout: float, max_bytes: int, transport: Transport | None = None
+) -> tuple[int, bytes]:
     """GET ``url`` without following redirects; return the status and, for 200, the body.
 
-    Uses ``requests`` when it is installed, else :mod:`urllib.request`. ``timeout`` bounds the
-    connection, each read and the whole body.
-
+    :param timeout: seconds for the whole download, from connecting to the last byte
+        (headers included).
+    :param max_bytes: a larger body is refused.
+    :param transport: how to send it (see :class:`atlassian_jwt.Transport`); the standard
+        library by default, whatever else is installed.
     :raises KeyFetchError: for a timeout, a connection failure or a body larger than
-        ``max_bytes``. Its message says what failed, never the body.
+        ``max_bytes``. Its message says what failed, never the body or the URL.
     """
+    request = get_request(url, _ACCEPT, timeout, max_bytes)
     try:
-        import requests
-    except ImportError:
-        return _fetch_urllib(url, timeout, max_bytes)
-    return _fetch_requests(requests, url, timeout, max_bytes)
+        response = (transport or default_transport())(request)
+    except (TimeoutError, socket.timeout):  # socket.timeout: not TimeoutError on 3.9
+        raise exc.KeyFetchError("Could not fetch the key: timed out") from None
+    except OSError as error:
+        # The exception's type says enough (refused, reset); its text may quote the URL.
+        raise exc.KeyFetchError(f"Could not fetch the key: {type(error).__name__}") from None
+    if response.status != 200:
+        return response.status, b""
+    if response.too_large or len(response.body) > max_bytes:
+        raise exc.KeyFetchError(f"The key server's answer is larger than {max_bytes} bytes")
+    return 200, response.body
 
 
-# Compressed bodies are refused (no decompression bombs); key servers send plain PEM.
-_REQUEST_HEADERS = {"Accept": "application/x-pem-file, */*", "Accept-Encoding": "identity"}
-
-
-def _fetch_requests(requests: Any, url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:
-    import urllib3
-
-    deadline = time.monotonic() + timeout
-    try:
-        with requests.get(
-            url, headers=_REQUEST_HEADERS, timeout=timeout, stream=True, allow_redirects=False
-        ) as response:
-            if response.status_code != 200:
-                return int(response.status_code), b""
-            _check_length(response.headers.get("Content-Length"), max_bytes)
-            raw = response.raw
-            # read1 returns what one receive gives, so the deadline is checked between chunks
-            # (urllib3 1.x has no read1: there the deadline is checked every _CHUNK bytes).
-            read = getattr(raw, "read1", raw.read)
-            body = _read_capped(lambda: read(_CHUNK), max_bytes, deadline)
-    except (requests.Timeout, urllib3.exceptions.TimeoutError) as error:
-        raise _fetch_error(error, timed_out=True) from None
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-        raise _fetch_error(error) from None
-    return 200, body
-
-
-def _fetch_urllib(url: str, timeout: float, max_bytes: int) -> tuple[int, bytes]:
-    deadline = time.monotonic() + timeout
-    opener = urllib.request.build_opener(_NoRedirect())
-    request = urllib.request.Request(url, headers=_REQUEST_HEADERS)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            _check_length(response.headers.get("Content-Length"), max_bytes)
-            body = _read_capped(lambda: response.read1(_CHUNK), max_bytes, deadline)
-    except urllib.error.HTTPError as error:
-        error.close()
-        return error.code, b""
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-        raise _fetch_error(error) from None
-    return 200, body
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Turn every redirect into an HTTPError: a key lives at exactly one URL."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _fetch_error(error: BaseException, timed_out: bool = False) -> exc.KeyFetchError:
-    # The exception's type says enough (refused, reset); its text may quote the URL.
-    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
-        error = error.reason
-    if timed_out or isinstance(error, socket.timeout):  # socket.timeout: TimeoutError on 3.10+
-        return exc.KeyFetchError("Could not fetch the key: timed out")
-    return exc.KeyFetchError(f"Could not fetch the key: {type(error).__name__}")
-
-
-def _check_length(content_length: str | None, max_bytes: int) -> None:
-    if content_length is not None and content_length.strip().isdigit():
-        if int(content_length) > max_bytes:
-            raise exc.KeyFetchError(f"The key server's answer is larger than {max_bytes} bytes")
-
-
-def _read_capped(read: Callable[[], bytes], max_bytes: int, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = read()
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            raise exc.KeyFetchError(f"The key server's answer is larger than {max_bytes} bytes")
-        if time.monotonic() > deadline:
-            raise exc.KeyFetchError("The key server did not answer in time")
-        chunks.append(chunk)
+_ACCEPT = "application/x-pem-file, application/json, */*"

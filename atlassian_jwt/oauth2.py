@@ -18,36 +18,41 @@ The auth classes ``ActAsUserAuth`` in :mod:`atlassian_jwt.integrations.requests_
                  headers={"Authorization": token.authorization})
 
 The tenant is the payload of the ``installed`` callback: ``clientKey``, ``sharedSecret``,
-``baseUrl`` and ``oauthClientId`` are used. The core needs only PyJWT: the synchronous exchange
-uses :mod:`urllib.request`; the asynchronous one needs ``httpx``.
+``baseUrl`` and ``oauthClientId`` are used. The core needs only PyJWT: both providers send the
+exchange with the standard library (the async one from a worker thread) unless given another
+transport (:class:`atlassian_jwt.Transport`, :class:`atlassian_jwt.AsyncTransport`), such as
+``RequestsTransport``, ``HTTPXTransport`` or ``AsyncHTTPXTransport`` from the integrations.
 """
 
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import math
 import re
 import socket
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import Any, Union
 
 import jwt
 
+from ._http import (
+    AsyncHTTPXTransport,
+    AsyncThreadTransport,
+    AsyncTransport,
+    HTTPRequest,
+    HTTPResponse,
+    Transport,
+    default_transport,
+    form_request,
+)
 from .exceptions import TokenExchangeError
 from .url_utils import check_service_url, origin
-
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = [
     "ASSERTION_LIFETIME",
@@ -62,11 +67,9 @@ __all__ = [
     "AsyncTokenProvider",
     "ScopesArg",
     "TokenProvider",
-    "Transport",
     "build_assertion",
     "is_tenant_url",
     "normalize_scopes",
-    "urllib_transport",
 ]
 
 #: Atlassian's authorization server; also the assertion's ``aud``.
@@ -80,7 +83,7 @@ DEFAULT_SCOPES = ("READ",)
 #: A cached access token is renewed this many seconds before it expires, so that a token
 #: handed out is still valid when the product receives the request.
 DEFAULT_EXPIRY_MARGIN = 60.0
-#: Seconds to wait for the authorization server.
+#: Seconds the whole exchange may take, from connecting to the last byte of the answer.
 DEFAULT_TIMEOUT = 10.0
 #: Cached tokens kept at most (least recently used ones are dropped first).
 DEFAULT_MAX_ENTRIES = 10_000
@@ -99,18 +102,6 @@ _DIGITS = re.compile(r"[0-9]+")
 
 ScopesArg = Union[str, Iterable[str]]
 CacheKey = tuple[str, str, tuple[str, ...]]
-
-
-class Transport(Protocol):
-    """Sends the exchange's form to the token endpoint; plug in another HTTP client with it.
-
-    Return the response's status and body (at most :data:`MAX_RESPONSE_BYTES` + 1 bytes are
-    needed). Raise :class:`TimeoutError` when the server does not answer in time and another
-    :class:`OSError` when it cannot be reached; error statuses are returned, not raised.
-    """
-
-    def __call__(self, url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        """POST ``form`` as ``application/x-www-form-urlencoded`` to ``url``."""
 
 
 @dataclass(frozen=True)
@@ -230,48 +221,6 @@ def _check_server(url: str) -> str:
     return url[:-1] if url.endswith("/") else url
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect would carry the assertion to an address the configuration did not name.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def urllib_transport(url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-    """The default :class:`Transport`: :mod:`urllib.request`, redirects not followed.
-
-    Proxies come from the usual environment variables, as for any urllib request.
-    """
-    request = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(form).encode("ascii"),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-            "User-Agent": "atlassian-jwt",
-        },
-    )
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return response.status, response.read(MAX_RESPONSE_BYTES + 1)
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read(MAX_RESPONSE_BYTES + 1)
-    except urllib.error.URLError as error:
-        # urllib wraps connection failures (and connect timeouts) in URLError.
-        if isinstance(error.reason, (TimeoutError, socket.timeout)):
-            raise TimeoutError(str(error.reason)) from error
-        if isinstance(error.reason, OSError):
-            raise error.reason from error
-        raise ConnectionError(str(error.reason)) from error
-    except http.client.HTTPException as error:
-        # A response cut short or not HTTP at all: the connection failed, not the exchange.
-        raise ConnectionError(f"{type(error).__name__}: {error}") from error
-
-
 class _Exchange:
     """One exchange's request and the reading of its response, shared by both providers."""
 
@@ -320,17 +269,23 @@ class _Exchange:
             status=status,
         )
 
-    def read(self, status: int, body: bytes) -> AccessToken:
+    def request(self, timeout: float) -> HTTPRequest:
+        """The POST of the form, capped at :data:`MAX_RESPONSE_BYTES` and ``timeout``."""
+        return form_request(self.url, self.form, timeout, MAX_RESPONSE_BYTES)
+
+    def read(self, response: HTTPResponse) -> AccessToken:
         """Turn the response into an access token, or raise :class:`TokenExchangeError`."""
+        status, body = response.status, response.body
+        too_large = response.too_large or len(body) > MAX_RESPONSE_BYTES
         data: Any = None
-        if len(body) <= MAX_RESPONSE_BYTES:
+        if not too_large:
             try:
                 data = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 pass
         if not 200 <= status < 300:
             raise self.http_error(status, data)
-        if len(body) > MAX_RESPONSE_BYTES:
+        if too_large:
             raise self.invalid(status, f"a body over {MAX_RESPONSE_BYTES} bytes")
         if not isinstance(data, dict):
             raise self.invalid(status, "a body that is not a JSON object")
@@ -455,10 +410,15 @@ class TokenProvider(_BaseProvider):
     :param authorization_server: the authorization server's address. Configuration only: never
         take it from a request. ``https`` is required except for loopback addresses (tests).
     :param expiry_margin: seconds before expiry at which a cached token is renewed.
-    :param timeout: seconds to wait for the authorization server.
+    :param timeout: seconds the whole exchange may take (connecting, sending, the answer's
+        headers and body); threads waiting for the same token wait for that one exchange.
     :param clock: the time in seconds since the epoch; tests inject their own.
     :param max_entries: the most tokens cached; the least recently used go first.
-    :param transport: how to POST the form (see :class:`Transport`); urllib by default.
+    :param transport: how the form is POSTed (see :class:`atlassian_jwt.Transport`): the
+        standard library by default;
+        :class:`~atlassian_jwt.integrations.requests_auth.RequestsTransport` or
+        :class:`~atlassian_jwt.integrations.httpx_auth.HTTPXTransport` for a session's or
+        client's proxies and certificates.
     """
 
     def __init__(
@@ -469,7 +429,7 @@ class TokenProvider(_BaseProvider):
         timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
         max_entries: int = DEFAULT_MAX_ENTRIES,
-        transport: Transport = urllib_transport,
+        transport: Transport | None = None,
     ) -> None:
         super().__init__(
             authorization_server=authorization_server,
@@ -478,7 +438,7 @@ class TokenProvider(_BaseProvider):
             clock=clock,
             max_entries=max_entries,
         )
-        self.transport = transport
+        self.transport: Transport = transport if transport is not None else default_transport()
         self._flights: dict[CacheKey, Future[AccessToken]] = {}
 
     def get_token(
@@ -526,23 +486,29 @@ class TokenProvider(_BaseProvider):
     ) -> AccessToken:
         exchange = _Exchange(self, tenant, account_id, scopes)
         try:
-            status, body = self.transport(exchange.url, exchange.form, self.timeout)
-        except (TimeoutError, socket.timeout):
+            response = self.transport(exchange.request(self.timeout))
+        except (TimeoutError, socket.timeout):  # socket.timeout: not TimeoutError on 3.9
             raise exchange.timed_out(self.timeout) from None
         except OSError as error:
             raise exchange.unreachable(error) from None
-        return exchange.read(status, body)
+        return exchange.read(response)
 
 
 class AsyncTokenProvider(_BaseProvider):
-    """:class:`TokenProvider` for asyncio; the exchange uses ``httpx.AsyncClient``.
+    """:class:`TokenProvider` for asyncio.
 
     Concurrent ``get_token`` calls for the same key share one exchange. The exchange runs as
-    its own task, so a caller that is cancelled does not cancel it for the others. Use one
-    provider per event loop.
+    its own task, so a caller that is cancelled does not cancel it for the others, and it ends
+    within ``timeout`` whatever the transport does. Use one provider per event loop.
 
-    :param client: an ``httpx.AsyncClient`` to send the exchange with (its proxies, its
-        certificates); by default a new client per exchange, which happens once per token.
+    :param transport: how the form is POSTed (see :class:`atlassian_jwt.AsyncTransport`): by
+        default the standard library from a worker thread
+        (:class:`atlassian_jwt.AsyncThreadTransport`), so that no HTTP client package is
+        needed; :class:`~atlassian_jwt.integrations.httpx_auth.AsyncHTTPXTransport` for an
+        ``httpx`` or ``httpx2`` client's proxies and certificates.
+    :param client: an ``httpx.AsyncClient`` or ``httpx2.AsyncClient`` to send the exchange
+        with: short for ``transport=AsyncHTTPXTransport(client)``.
+    :raises ValueError: for both a ``transport`` and a ``client``.
 
     The other parameters are those of :class:`TokenProvider`.
     """
@@ -555,9 +521,9 @@ class AsyncTokenProvider(_BaseProvider):
         timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
         max_entries: int = DEFAULT_MAX_ENTRIES,
-        client: httpx.AsyncClient | None = None,
+        transport: AsyncTransport | None = None,
+        client: Any = None,
     ) -> None:
-        _import_httpx()
         super().__init__(
             authorization_server=authorization_server,
             expiry_margin=expiry_margin,
@@ -565,7 +531,13 @@ class AsyncTokenProvider(_BaseProvider):
             clock=clock,
             max_entries=max_entries,
         )
-        self.client = client
+        if transport is not None and client is not None:
+            raise ValueError("Pass a transport or a client, not both")
+        if client is not None:
+            transport = AsyncHTTPXTransport(client)
+        self.transport: AsyncTransport = (
+            transport if transport is not None else AsyncThreadTransport()
+        )
         self._flights: dict[CacheKey, asyncio.Task[AccessToken]] = {}
 
     async def get_token(
@@ -605,42 +577,14 @@ class AsyncTokenProvider(_BaseProvider):
     async def _exchange(
         self, tenant: Mapping[str, Any], account_id: str, scopes: tuple[str, ...]
     ) -> AccessToken:
-        httpx = _import_httpx()
         exchange = _Exchange(self, tenant, account_id, scopes)
         try:
-            if self.client is not None:
-                status, body = await self._post(self.client, exchange)
-            else:
-                async with httpx.AsyncClient() as client:
-                    status, body = await self._post(client, exchange)
-        except httpx.TimeoutException:
+            # The transport keeps to the deadline; wait_for holds it to it all the same.
+            response = await asyncio.wait_for(
+                self.transport(exchange.request(self.timeout)), self.timeout
+            )
+        except (TimeoutError, asyncio.TimeoutError, socket.timeout):
             raise exchange.timed_out(self.timeout) from None
-        except httpx.RequestError as error:
+        except OSError as error:
             raise exchange.unreachable(error) from None
-        return exchange.read(status, body)
-
-    async def _post(self, client: httpx.AsyncClient, exchange: _Exchange) -> tuple[int, bytes]:
-        body = bytearray()
-        async with client.stream(
-            "POST",
-            exchange.url,
-            data=exchange.form,
-            headers={"Accept": "application/json", "User-Agent": "atlassian-jwt"},
-            timeout=self.timeout,
-            follow_redirects=False,
-        ) as response:
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_RESPONSE_BYTES:
-                    break
-            return response.status_code, bytes(body)
-
-
-def _import_httpx() -> Any:
-    try:
-        import httpx
-    except ImportError as error:  # pragma: no cover - exercised in the noextras environment
-        raise ImportError(
-            "AsyncTokenProvider needs httpx: pip install 'atlassian-jwt[httpx]'"
-        ) from error
-    return httpx
+        return exchange.read(response)

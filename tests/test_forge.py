@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +13,11 @@ import jwt
 import pytest
 
 import atlassian_jwt
-from atlassian_jwt import ForgeInvocationVerifier
+from atlassian_jwt import ForgeInvocationVerifier, HTTPRequest, HTTPResponse, Transport
 from atlassian_jwt.forge import DEFAULT_MAX_JWKS_BYTES, FORGE_ISSUER
+from tests.httpx_libraries import TRANSPORT_NAMES, transport_named
 from tests.rsa_support import KeyServer, Response, new_rsa_key, refused_url, serve
+from tests.trickle import TrickleServer
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -231,23 +233,24 @@ def test_key_set_faults(server: KeyServer, forge_key: Any, response: Response) -
     fetch_fails(forge, fit(forge_key))
 
 
-@pytest.fixture(params=["requests", "urllib"])
-def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with requests, then with the standard library (requests made unimportable)."""
-    if request.param == "urllib":
-        monkeypatch.setitem(sys.modules, "requests", None)
-    return str(request.param)
+@pytest.fixture(params=TRANSPORT_NAMES)
+def transport(request: pytest.FixtureRequest) -> Transport | None:
+    """Run a test with the default transport (None), then with each library's."""
+    found: Transport | None = transport_named(request.param)
+    return found
 
 
 @pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
 def test_oversized_key_set(
-    server: KeyServer, forge_key: Any, send_length: bool, transport: str
+    server: KeyServer, forge_key: Any, send_length: bool, transport: Transport | None
 ) -> None:
     padding = " " * (DEFAULT_MAX_JWKS_BYTES + 1)
     body = jwks((KID, forge_key))[:-1] + padding.encode() + b"}"
     assert json.loads(body)["keys"]  # a valid key set, only too large
     server.responses[JWKS_PATH] = Response(body=body, send_length=send_length)
-    forge = ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
+    forge = ForgeInvocationVerifier(
+        APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5, transport=transport
+    )
     with pytest.raises(atlassian_jwt.KeyFetchError, match="larger than"):
         forge.verify(fit(forge_key))
 
@@ -263,8 +266,11 @@ def test_max_jwks_bytes(server: KeyServer, forge_key: Any) -> None:
 
 
 def test_key_set_fetched_once_for_many_tokens(
-    forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer, transport: str
+    forge_key: Any, server: KeyServer, transport: Transport | None
 ) -> None:
+    forge = ForgeInvocationVerifier(
+        APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5, transport=transport
+    )
     for _ in range(20):
         assert forge.verify(fit(forge_key))["iss"] == FORGE_ISSUER
     assert server.hits == {JWKS_PATH: 1}
@@ -335,3 +341,69 @@ def test_first_requests_at_once_fetch_the_key_set_once(
         results = list(pool.map(forge.verify, tokens))
     assert [claims["jti"] for claims in results] == [str(n) for n in range(16)]
     assert server.hits == {JWKS_PATH: 1}
+
+
+def test_regression_concurrent_callers_share_one_failed_key_set_download(
+    forge_key: Any,
+) -> None:
+    # 16.7: concurrent JWKS failures queued behind one lock, so the k-th caller waited
+    # k x timeout and a JWKS outage held every worker thread. Now the callers that arrive
+    # during a download wait for it and share its failure: one download, one timeout.
+    arrived = threading.Barrier(8)
+    downloads: list[float] = []
+
+    def hanging(request: HTTPRequest) -> HTTPResponse:
+        downloads.append(time.monotonic())
+        time.sleep(request.timeout)  # the JWKS does not answer before the deadline
+        raise TimeoutError("timed out")
+
+    forge = ForgeInvocationVerifier(APP_ID, timeout=0.5, transport=hanging)
+    token = fit(forge_key)
+
+    def verify_once() -> tuple[str, float]:
+        arrived.wait()
+        started = time.monotonic()
+        try:
+            forge.verify(token)
+        except atlassian_jwt.KeyFetchError as error:
+            return str(error), time.monotonic() - started
+        return "verified", time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda _: verify_once(), range(8)))
+    assert {message for message, _ in outcomes} == {"Could not fetch the key: timed out"}
+    assert len(downloads) == 1
+    # Each waited for that one download; generous, and far below the 8 x 0.5 s of a queue.
+    assert max(waited for _, waited in outcomes) < 2.0
+
+
+def test_after_a_shared_failure_the_next_caller_tries_again(forge_key: Any) -> None:
+    answers: list[OSError | HTTPResponse] = [
+        OSError("down"),
+        HTTPResponse(200, jwks((KID, forge_key))),
+    ]
+
+    def transport(request: HTTPRequest) -> HTTPResponse:
+        answer = answers.pop(0)
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    forge = ForgeInvocationVerifier(APP_ID, transport=transport)
+    with pytest.raises(atlassian_jwt.KeyFetchError, match="OSError"):
+        forge.verify(fit(forge_key))
+    assert forge.verify(fit(forge_key))["aud"] == APP_ARI
+    assert answers == []
+
+
+def test_regression_trickled_key_set_headers_do_not_outlast_the_timeout(
+    forge_key: Any, transport: Transport | None
+) -> None:
+    # 16.7: every read got a byte in time, so the download lasted as long as the server liked.
+    trickler = TrickleServer(jwks((KID, forge_key)), content_type="application/json")
+    with trickler.running():
+        forge = ForgeInvocationVerifier(
+            APP_ID, jwks_url=trickler.url + JWKS_PATH, timeout=0.5, transport=transport
+        )
+        fetch_fails(forge, fit(forge_key))  # within 2 s; the headers take 4 s
+        assert trickler.completed == 0

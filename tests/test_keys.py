@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,14 +11,15 @@ import jwt
 import pytest
 
 import atlassian_jwt
-from atlassian_jwt import keys
+from atlassian_jwt import HTTPRequest, HTTPResponse, Transport, keys
+from tests.httpx_libraries import TRANSPORT_NAMES, transport_named
 from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, refused_url, serve
+from tests.trickle import TrickleServer
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-# Needs cryptography (and uses requests when installed); imported lazily so that the module can
-# still be collected, and deselected, without them.
+# Needs cryptography (and tries requests, httpx and httpx2 transports).
 pytestmark = pytest.mark.extras
 
 KID = "0e50fccb-239d-4991-a5db-dc850ba3f236"
@@ -36,16 +36,22 @@ def server() -> Iterator[KeyServer]:
     yield from serve()
 
 
-@pytest.fixture(params=["requests", "urllib"])
-def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with requests, then with the standard library (requests made unimportable)."""
-    if request.param == "urllib":
-        monkeypatch.setitem(sys.modules, "requests", None)
-    return str(request.param)
+@pytest.fixture(params=TRANSPORT_NAMES)
+def transport(request: pytest.FixtureRequest) -> Transport | None:
+    """Run a test with the default transport (None), then with each library's."""
+    found: Transport | None = transport_named(request.param)
+    return found
 
 
-def provider_for(server: KeyServer, **kwargs: float) -> keys.AtlassianKeyProvider:
-    return keys.AtlassianKeyProvider(base_url=server.url, timeout=FAST, **kwargs)  # type: ignore[arg-type]
+def provider_for(
+    server: KeyServer, transport: Transport | None = None, **kwargs: float
+) -> keys.AtlassianKeyProvider:
+    return keys.AtlassianKeyProvider(
+        base_url=server.url,
+        timeout=FAST,
+        transport=transport,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 # Key ids.
@@ -153,10 +159,10 @@ def test_bad_settings(kwargs: dict[str, object]) -> None:
 
 
 def test_key_fetched_once_then_cached(
-    server: KeyServer, rsa_key: rsa.RSAPrivateKey, transport: str
+    server: KeyServer, rsa_key: rsa.RSAPrivateKey, transport: Transport | None
 ) -> None:
     server.responses[f"/{KID}"] = Response(body=public_pem(rsa_key).encode())
-    provider = provider_for(server)
+    provider = provider_for(server, transport=transport)
     first = provider.get_key(KID)
     assert first.public_numbers() == rsa_key.public_key().public_numbers()
     assert provider.get_key(KID) is first
@@ -164,10 +170,12 @@ def test_key_fetched_once_then_cached(
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_unknown_kid_is_a_rejection(server: KeyServer, status: int, transport: str) -> None:
+def test_unknown_kid_is_a_rejection(
+    server: KeyServer, status: int, transport: Transport | None
+) -> None:
     server.responses[f"/{KID}"] = Response(status)
     with pytest.raises(atlassian_jwt.UnknownKeyError) as info:
-        provider_for(server).get_key(KID)
+        provider_for(server, transport=transport).get_key(KID)
     assert isinstance(info.value, atlassian_jwt.DecodeError)
     assert info.value.code == "unknown_key"
 
@@ -199,10 +207,10 @@ def unknown(provider: keys.AtlassianKeyProvider, kid: str = KID) -> None:
 
 @pytest.mark.parametrize("status", [404, 410])
 def test_unknown_kid_is_remembered_for_the_ttl(
-    server: KeyServer, clock: Clock, status: int, transport: str
+    server: KeyServer, clock: Clock, status: int, transport: Transport | None
 ) -> None:
     server.responses[f"/{KID}"] = Response(status)
-    provider = provider_for(server, unknown_kid_ttl=60)
+    provider = provider_for(server, transport=transport, unknown_kid_ttl=60)
     for _ in range(5):
         unknown(provider)
     clock.advance(59)
@@ -308,11 +316,13 @@ def test_timeouts_are_not_remembered(server: KeyServer) -> None:
     assert server.hits == {f"/{KID}": 2}
 
 
-def test_403_is_a_fetch_failure_not_a_rejection(server: KeyServer, transport: str) -> None:
+def test_403_is_a_fetch_failure_not_a_rejection(
+    server: KeyServer, transport: Transport | None
+) -> None:
     # An S3-backed CDN may answer 403 for a missing file, but so does a proxy or firewall that
     # refuses us: a genuine install must get 503 (Atlassian retries), not 401.
     server.responses[f"/{KID}"] = Response(403)
-    error = fetch_fails(provider_for(server))
+    error = fetch_fails(provider_for(server, transport=transport))
     assert "403" in str(error)
 
 
@@ -339,31 +349,96 @@ def fetch_fails(provider: keys.AtlassianKeyProvider) -> atlassian_jwt.KeyFetchEr
     return info.value
 
 
-def test_slow_key_server(server: KeyServer, rsa_key: rsa.RSAPrivateKey, transport: str) -> None:
+def test_slow_key_server(
+    server: KeyServer, rsa_key: rsa.RSAPrivateKey, transport: Transport | None
+) -> None:
     server.responses[f"/{KID}"] = Response(body=public_pem(rsa_key).encode(), delay=5)
-    assert "timed out" in str(fetch_fails(provider_for(server)))
+    assert "timed out" in str(fetch_fails(provider_for(server, transport=transport)))
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 403, 302])
-def test_key_server_error_status(server: KeyServer, status: int, transport: str) -> None:
+def test_key_server_error_status(
+    server: KeyServer, status: int, transport: Transport | None
+) -> None:
     server.responses[f"/{KID}"] = Response(status)
-    assert str(status) in str(fetch_fails(provider_for(server)))
+    assert str(status) in str(fetch_fails(provider_for(server, transport=transport)))
 
 
-def test_refused_connection(transport: str) -> None:
-    fetch_fails(keys.AtlassianKeyProvider(base_url=refused_url(), timeout=FAST))
+def test_refused_connection(transport: Transport | None) -> None:
+    provider = keys.AtlassianKeyProvider(base_url=refused_url(), timeout=FAST, transport=transport)
+    fetch_fails(provider)
 
 
-def test_garbage_instead_of_pem(server: KeyServer, transport: str) -> None:
+def test_garbage_instead_of_pem(server: KeyServer, transport: Transport | None) -> None:
     server.responses[f"/{KID}"] = Response(body=b"<html>secret-looking garbage</html>")
-    error = fetch_fails(provider_for(server))
+    error = fetch_fails(provider_for(server, transport=transport))
     assert "garbage" not in str(error)
 
 
 @pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
-def test_five_megabyte_answer(server: KeyServer, send_length: bool, transport: str) -> None:
+def test_five_megabyte_answer(
+    server: KeyServer, send_length: bool, transport: Transport | None
+) -> None:
     server.responses[f"/{KID}"] = Response(body=b"A" * 5_000_000, send_length=send_length)
-    assert "larger than" in str(fetch_fails(provider_for(server)))
+    assert "larger than" in str(fetch_fails(provider_for(server, transport=transport)))
+
+
+def test_regression_trickled_headers_do_not_outlast_the_timeout(
+    rsa_key: rsa.RSAPrivateKey, transport: Transport | None
+) -> None:
+    # 16.7: a key server trickling its headers held a key fetch 20 s at timeout=2, as every
+    # read got its byte in time. The answer here is a valid key, sent whole after 4 s.
+    trickler = TrickleServer(public_pem(rsa_key).encode())
+    with trickler.running():
+        provider = keys.AtlassianKeyProvider(
+            base_url=trickler.url, timeout=FAST, transport=transport
+        )
+        error = fetch_fails(provider)  # within FAST + 1 s, long before the headers end
+        assert "timed out" in str(error)
+        assert trickler.connections == 1 and trickler.completed == 0
+
+
+def test_a_transport_of_ones_own_gets_a_capped_get(rsa_key: rsa.RSAPrivateKey) -> None:
+    requests_seen: list[HTTPRequest] = []
+
+    def transport(request: HTTPRequest) -> HTTPResponse:
+        requests_seen.append(request)
+        return HTTPResponse(200, public_pem(rsa_key).encode())
+
+    provider = keys.AtlassianKeyProvider(
+        base_url="https://keys.example", timeout=3, max_bytes=2048, transport=transport
+    )
+    assert provider.get_key(KID).public_numbers() == rsa_key.public_key().public_numbers()
+    [request] = requests_seen
+    assert (request.method, request.url) == ("GET", f"https://keys.example/{KID}")
+    assert request.body is None
+    assert (request.timeout, request.max_bytes) == (3, 2048)
+    assert request.headers["Accept-Encoding"] == "identity"
+
+
+def test_an_answer_the_transport_found_too_large_is_refused() -> None:
+    provider = keys.AtlassianKeyProvider(
+        base_url="https://keys.example",
+        transport=lambda request: HTTPResponse(200, b"-----BEGIN", too_large=True),
+    )
+    assert "larger than" in str(fetch_fails(provider))
+
+
+def test_the_default_transport_is_the_standard_library_even_with_requests_installed(
+    server: KeyServer, rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    def no_requests(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the key fetch went through requests")
+
+    # Before 4.0 keys.fetch used requests whenever it was importable (its CA bundle, its
+    # proxies): a choice made by an unrelated extra.
+    monkeypatch.setattr(requests.Session, "request", no_requests)
+    monkeypatch.setattr(requests, "get", no_requests)
+    server.responses[f"/{KID}"] = Response(body=public_pem(rsa_key).encode())
+    assert provider_for(server).get_key(KID).key_size == 2048
+    assert server.hit_count() == 1
 
 
 def test_other_key_types_are_refused(server: KeyServer, rsa_key: rsa.RSAPrivateKey) -> None:

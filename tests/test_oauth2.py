@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atlassian_jwt import TokenExchangeError
+from atlassian_jwt import AsyncThreadTransport, HTTPRequest, HTTPResponse, TokenExchangeError
 from atlassian_jwt.oauth2 import (
     AUTHORIZATION_SERVER,
     MAX_RESPONSE_BYTES,
@@ -515,22 +516,39 @@ def test_a_server_that_does_not_speak_http_is_a_connection_failure(
 # A transport of one's own
 
 
+def form_of(request: HTTPRequest) -> dict[str, str]:
+    assert request.body is not None
+    return dict(urllib.parse.parse_qsl(request.body.decode("ascii"), strict_parsing=True))
+
+
 def test_a_custom_transport_gets_the_form_and_its_answer_is_used(
     oauth_tenant: dict[str, Any],
 ) -> None:
-    calls: list[tuple[str, Mapping[str, str], float]] = []
+    calls: list[HTTPRequest] = []
 
-    def transport(url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        calls.append((url, form, timeout))
-        return 200, _json({"access_token": "abc.def", "expires_in": 900})
+    def transport(request: HTTPRequest) -> HTTPResponse:
+        calls.append(request)
+        return HTTPResponse(200, _json({"access_token": "abc.def", "expires_in": 900}))
 
     provider = TokenProvider(transport=transport, timeout=3)
     token = provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
     assert token.access_token == "abc.def"
-    [(url, form, timeout)] = calls
-    assert url == f"{AUTHORIZATION_SERVER}/oauth2/token" and timeout == 3
+    [request] = calls
+    assert (request.method, request.url) == ("POST", f"{AUTHORIZATION_SERVER}/oauth2/token")
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert (request.timeout, request.max_bytes) == (3, MAX_RESPONSE_BYTES)
+    form = form_of(request)
     assert form["scope"] == "READ ACT_AS_USER"
     jwt.decode(form["assertion"], SECRET, algorithms=["HS256"], audience=AUTHORIZATION_SERVER)
+
+
+def test_an_answer_the_transport_found_too_large_is_refused(oauth_tenant: dict[str, Any]) -> None:
+    def transport(request: HTTPRequest) -> HTTPResponse:
+        return HTTPResponse(200, _json({"access_token": "abc.def"}), too_large=True)
+
+    with pytest.raises(TokenExchangeError, match="a body over") as caught:
+        TokenProvider(transport=transport).get_token(oauth_tenant, ACCOUNT)
+    assert caught.value.reason == "invalid_response"
 
 
 @pytest.mark.parametrize(
@@ -544,7 +562,7 @@ def test_a_custom_transport_gets_the_form_and_its_answer_is_used(
 def test_transport_errors_become_token_exchange_errors(
     oauth_tenant: dict[str, Any], raised: OSError, reason: str
 ) -> None:
-    def transport(url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+    def transport(request: HTTPRequest) -> HTTPResponse:
         raise raised
 
     with pytest.raises(TokenExchangeError) as caught:
@@ -556,9 +574,10 @@ def test_transport_errors_become_token_exchange_errors(
 def test_transport_error_text_is_scrubbed(oauth_tenant: dict[str, Any]) -> None:
     seen: list[str] = []
 
-    def transport(url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        seen.append(form["assertion"])
-        raise OSError(f"proxy refused {form['assertion']} signed with {SECRET}")
+    def transport(request: HTTPRequest) -> HTTPResponse:
+        assertion = form_of(request)["assertion"]
+        seen.append(assertion)
+        raise OSError(f"proxy refused {assertion} signed with {SECRET}")
 
     with pytest.raises(TokenExchangeError, match=r"\[assertion\]") as caught:
         TokenProvider(transport=transport).get_token(oauth_tenant, ACCOUNT)
@@ -596,12 +615,22 @@ def test_is_tenant_url_needs_a_base_url() -> None:
 # Without the extras
 
 
-def test_async_provider_names_its_extra_when_httpx_is_missing(
+def test_async_provider_needs_no_http_client_package(
     monkeypatch: pytest.MonkeyPatch,
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
 ) -> None:
-    monkeypatch.setitem(sys.modules, "httpx", None)
-    with pytest.raises(ImportError, match=re.escape("pip install 'atlassian-jwt[httpx]'")):
-        AsyncTokenProvider()
+    for name in ("httpx", "httpx2", "requests"):
+        monkeypatch.setitem(sys.modules, name, None)
+    provider = AsyncTokenProvider(authorization_server=server.url, timeout=5)
+    assert isinstance(provider.transport, AsyncThreadTransport)
+    token = asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
+    assert server.issued[token.access_token] == ACCOUNT
+
+
+def test_async_provider_takes_a_transport_or_a_client_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        AsyncTokenProvider(transport=AsyncThreadTransport(), client=object())
 
 
 # Whatever the server answers
@@ -639,9 +668,9 @@ def test_any_answer_is_a_token_or_a_token_exchange_error(status: int, body: byte
     }
     sent: list[str] = []
 
-    def transport(url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        sent.append(form["assertion"])
-        return status, body
+    def transport(request: HTTPRequest) -> HTTPResponse:
+        sent.append(form_of(request)["assertion"])
+        return HTTPResponse(status, body)
 
     clock = FakeClock()
     try:

@@ -1,4 +1,5 @@
-"""AsyncTokenProvider: the same exchange and cache on asyncio, with httpx.AsyncClient."""
+"""AsyncTokenProvider: the same exchange and cache on asyncio: the standard library from a
+thread by default, or an httpx or httpx2 AsyncClient."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from atlassian_jwt import TokenExchangeError
+from atlassian_jwt import AsyncThreadTransport, AsyncTransport, TokenExchangeError
+from atlassian_jwt.integrations.httpx_auth import AsyncHTTPXTransport
 from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AccessToken, AsyncTokenProvider
 from tests import oauth2_stand_in
 from tests.conftest import SECRET
+from tests.httpx_libraries import LIBRARIES, each_library
 from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
 
 pytestmark = pytest.mark.extras
@@ -36,9 +38,27 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def provider(server: oauth2_stand_in.StandIn, clock: FakeClock) -> AsyncTokenProvider:
-    return AsyncTokenProvider(authorization_server=server.url, clock=clock, timeout=5)
+def _thread() -> AsyncTransport:
+    return AsyncThreadTransport()
+
+
+def _client_of(lib: Any) -> Callable[[], AsyncTransport]:
+    return lambda: AsyncHTTPXTransport(lib.AsyncClient())
+
+
+TRANSPORTS = [_thread] + [_client_of(lib) for lib in LIBRARIES]
+
+
+@pytest.fixture(
+    params=TRANSPORTS, ids=["urllib in a thread"] + [lib.__name__ for lib in LIBRARIES]
+)
+def provider(
+    server: oauth2_stand_in.StandIn, clock: FakeClock, request: pytest.FixtureRequest
+) -> AsyncTokenProvider:
+    transport = request.param()
+    return AsyncTokenProvider(
+        authorization_server=server.url, clock=clock, timeout=5, transport=transport
+    )
 
 
 def test_exchange_and_cache_against_the_stand_in(
@@ -129,20 +149,26 @@ def test_tasks_waiting_on_a_failed_exchange_share_its_error(
     assert all(isinstance(error, TokenExchangeError) and error.status == 500 for error in errors)
 
 
-def _mock_provider(handler: Callable[[httpx.Request], httpx.Response]) -> AsyncTokenProvider:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+Handler = Callable[[Any], Any]  # a MockTransport's handler: request in, response out
+
+
+def _mock_provider(lib: Any, handler: Handler, **client_settings: Any) -> AsyncTokenProvider:
+    client = lib.AsyncClient(transport=lib.MockTransport(handler), **client_settings)
     return AsyncTokenProvider(client=client, timeout=0.5)
 
 
-def _json(status: int, body: Any) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda request: httpx.Response(status, content=json.dumps(body).encode())
+def _json(status: int, body: Any) -> Callable[[Any], Handler]:
+    return lambda lib: lambda request: lib.Response(status, content=json.dumps(body).encode())
 
 
-def _raise(error: Exception) -> Callable[[httpx.Request], httpx.Response]:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise error
+def _raise(error: str, message: str) -> Callable[[Any], Handler]:
+    def make(lib: Any) -> Handler:
+        def handler(request: Any) -> Any:
+            raise getattr(lib, error)(message)
 
-    return handler
+        return handler
+
+    return make
 
 
 @pytest.mark.parametrize(
@@ -150,17 +176,17 @@ def _raise(error: Exception) -> Callable[[httpx.Request], httpx.Response]:
     [
         (_json(400, {"error": "invalid_grant"}), "http_status", 400),
         (_json(503, {}), "http_status", 503),
-        (lambda request: httpx.Response(200, content=b"<html>"), "invalid_response", 200),
+        (lambda lib: lambda r: lib.Response(200, content=b"<html>"), "invalid_response", 200),
         (_json(200, {"expires_in": 900}), "invalid_response", 200),
         (
             _json(200, {"access_token": "a", "pad": "x" * MAX_RESPONSE_BYTES}),
             "invalid_response",
             200,
         ),
-        (_raise(httpx.ReadTimeout("slow")), "timeout", None),
-        (_raise(httpx.ConnectTimeout("slow")), "timeout", None),
-        (_raise(httpx.ConnectError("refused")), "connection", None),
-        (_raise(httpx.RemoteProtocolError("not HTTP")), "connection", None),
+        (_raise("ReadTimeout", "slow"), "timeout", None),
+        (_raise("ConnectTimeout", "slow"), "timeout", None),
+        (_raise("ConnectError", "refused"), "connection", None),
+        (_raise("RemoteProtocolError", "not HTTP"), "connection", None),
     ],
     ids=[
         "400",
@@ -174,26 +200,30 @@ def _raise(error: Exception) -> Callable[[httpx.Request], httpx.Response]:
         "not http",
     ],
 )
+@each_library
 def test_each_failure_is_a_token_exchange_error(
     oauth_tenant: dict[str, Any],
-    handler: Callable[[httpx.Request], httpx.Response],
+    lib: Any,
+    handler: Callable[[Any], Handler],
     reason: str,
     status: int | None,
 ) -> None:
     with pytest.raises(TokenExchangeError) as caught:
-        asyncio.run(_mock_provider(handler).get_token(oauth_tenant, ACCOUNT))
+        asyncio.run(_mock_provider(lib, handler(lib)).get_token(oauth_tenant, ACCOUNT))
     assert (caught.value.reason, caught.value.status) == (reason, status)
     assert_nothing_leaks(caught.value, SECRET)
 
 
-def test_the_given_client_posts_the_form(oauth_tenant: dict[str, Any]) -> None:
-    seen: list[httpx.Request] = []
+@each_library
+def test_the_given_client_posts_the_form(oauth_tenant: dict[str, Any], lib: Any) -> None:
+    seen: list[Any] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Any) -> Any:
         seen.append(request)
-        return httpx.Response(200, json={"access_token": "abc", "expires_in": 900})
+        return lib.Response(200, json={"access_token": "abc", "expires_in": 900})
 
-    token = asyncio.run(_mock_provider(handler).get_token(oauth_tenant, ACCOUNT, ["write"]))
+    provider = _mock_provider(lib, handler)
+    token = asyncio.run(provider.get_token(oauth_tenant, ACCOUNT, ["write"]))
     assert token.access_token == "abc"
     [request] = seen
     assert request.method == "POST"
@@ -202,28 +232,31 @@ def test_the_given_client_posts_the_form(oauth_tenant: dict[str, Any]) -> None:
         == "https://oauth-2-authorization-server.services.atlassian.com/oauth2/token"
     )
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    form = dict(httpx.QueryParams(request.content.decode()))
+    form = dict(lib.QueryParams(request.content.decode()))
     assert form["scope"] == "WRITE" and set(form) == {"grant_type", "assertion", "scope"}
 
 
-def test_redirects_are_not_followed(oauth_tenant: dict[str, Any]) -> None:
+@each_library
+def test_redirects_are_not_followed(oauth_tenant: dict[str, Any], lib: Any) -> None:
     hosts: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: Any) -> Any:
         hosts.append(request.url.host)
-        return httpx.Response(307, headers={"Location": "https://elsewhere.example/oauth2/token"})
+        return lib.Response(307, headers={"Location": "https://elsewhere.example/oauth2/token"})
 
+    # Not even a client set to follow redirects follows one here.
+    provider = _mock_provider(lib, handler, follow_redirects=True)
     with pytest.raises(TokenExchangeError) as caught:
-        asyncio.run(_mock_provider(handler).get_token(oauth_tenant, ACCOUNT))
+        asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
     assert caught.value.status == 307
     assert hosts == ["oauth-2-authorization-server.services.atlassian.com"]
 
 
 def test_timeout_against_a_real_slow_server(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
 ) -> None:
     server.delay = 2
-    provider = AsyncTokenProvider(authorization_server=server.url, timeout=0.2)
+    provider.timeout = 0.2
     with pytest.raises(TokenExchangeError, match="timed out") as caught:
         asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
     assert caught.value.retryable

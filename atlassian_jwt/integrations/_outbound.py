@@ -68,7 +68,9 @@ class TenantSigner:
             # Hashing the body's parameters as extra query parameters gives the same canonical
             # request as the product's merge of both: values are sorted per name anyway.
             path, query = split_url(url)
-            form = body.decode("utf-8", "replace")
+            # A raw "#" is an ordinary character in a form body but would end the URL's query
+            # here, leaving the rest unhashed; "%23" decodes to the same "#" the product reads.
+            form = body.decode("utf-8", "replace").replace("#", "%23")
             url = f"{path}?{query}&{form}" if query else f"{path}?{form}"
         return f"JWT {encode_token(method, url, **self._tenant)}"
 

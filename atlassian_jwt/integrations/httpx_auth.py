@@ -1,4 +1,4 @@
-"""Sign calls to an Atlassian product made with httpx, sync or async.
+"""Sign calls to an Atlassian product made with httpx or httpx2, sync or async.
 
 >>> from atlassian_jwt.integrations.httpx_auth import AtlassianJWTAuth
 >>> auth = AtlassianJWTAuth({"key": "com.example.app", "clientKey": "jira:1",
@@ -6,26 +6,46 @@
 >>> auth
 AtlassianJWTAuth(key='com.example.app', clientKey='jira:1', baseUrl='https://x.atlassian.net')
 
-Then ``httpx.Client(auth=auth)``, ``httpx.AsyncClient(auth=auth)`` or ``client.get(url,
-auth=auth)``.
+Then ``httpx2.Client(auth=auth)``, ``httpx2.AsyncClient(auth=auth)`` or ``client.get(url,
+auth=auth)``; the same with ``httpx``. The auth classes here are auth classes of both libraries
+(of whichever is installed), so one object serves clients of either.
 
 :class:`ActAsUserAuth` calls the product as a user instead (``Authorization: Bearer …``, see
-:mod:`atlassian_jwt.oauth2`).
+:mod:`atlassian_jwt.oauth2`). :class:`HTTPXTransport` and :class:`AsyncHTTPXTransport` let the
+library's own calls (the token exchange, the key downloads) go through an httpx or httpx2
+client.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncGenerator, Generator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:
-    import httpx
-except ImportError as error:  # pragma: no cover - tested with the extra missing
-    raise ImportError(
-        "atlassian_jwt.integrations.httpx_auth needs httpx: pip install 'atlassian-jwt[httpx]'"
-    ) from error
 
-from ..oauth2 import (
+def _libraries() -> tuple[Any, ...]:
+    found: list[Any] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        # httpx2.alias_httpx() makes "httpx" the httpx2 module: one library, not two.
+        if all(module is not other for other in found):
+            found.append(module)
+    if not found:
+        raise ImportError(
+            "atlassian_jwt.integrations.httpx_auth needs httpx2 or httpx: "
+            "pip install 'atlassian-jwt[httpx2]' (or 'atlassian-jwt[httpx]')"
+        )
+    return tuple(found)
+
+
+#: The client libraries installed: ``httpx2``, ``httpx``, or both.
+_LIBRARIES = _libraries()
+
+from .._http import AsyncHTTPXTransport, HTTPXTransport  # noqa: E402 - after the check above
+from ..oauth2 import (  # noqa: E402
     DEFAULT_SCOPES,
     AccessToken,
     AsyncTokenProvider,
@@ -34,75 +54,128 @@ from ..oauth2 import (
     is_tenant_url,
     normalize_scopes,
 )
-from ._outbound import TenantSigner
+from ._outbound import TenantSigner  # noqa: E402
 
-__all__ = ["ActAsUserAuth", "AtlassianJWTAuth"]
+# The base of every auth class here: a subclass of the Auth of each installed library, so that
+# clients of either accept it (they check isinstance). Subclasses override auth_flow, or
+# sync_auth_flow and async_auth_flow, taking and yielding the client's own Request objects.
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    class _Auth(httpx.Auth, httpx2.Auth):  # type: ignore[misc]  # the same API, twice
+        """An auth class of both libraries."""
+
+else:
+    _Auth = type("_Auth", tuple(library.Auth for library in _LIBRARIES), {})
+
+# A streamed upload cannot be read to be signed: it is not a form, so it is not hashed.
+_REQUEST_NOT_READ = tuple(library.RequestNotRead for library in _LIBRARIES)
+
+__all__ = ["ActAsUserAuth", "AsyncHTTPXTransport", "AtlassianJWTAuth", "HTTPXTransport"]
 
 
-class AtlassianJWTAuth(httpx.Auth):
+class AtlassianJWTAuth(_Auth):
     """Sign each request to a tenant's product with ``Authorization: JWT <token>``.
 
     The token is made from the final URL (``params=`` already merged into it), with ``iss`` =
     the app key, ``aud`` = the ``clientKey`` and the ``qsh`` relative to the tenant's
-    ``baseUrl`` (Confluence's ``/wiki``), fresh for every request. It works for
-    :class:`httpx.Client` and :class:`httpx.AsyncClient` alike: signing does no I/O.
+    ``baseUrl`` (Confluence's ``/wiki``), fresh for every request. It works for ``Client`` and
+    ``AsyncClient`` of httpx and httpx2 alike: signing does no I/O.
 
-    Redirects: httpx runs an auth flow once per request, not once per redirect hop, and keeps
-    the ``Authorization`` header on a same-origin hop (it drops it on a cross-origin one). So
-    with ``follow_redirects=True`` a hop carries the token of the first URL, which the product
-    refuses; when the final response is that 401, this auth signs the final URL afresh and
-    sends it once more. With ``follow_redirects=False``, sending ``response.next_request``
-    through the client signs it afresh.
+    Redirects: httpx runs an auth flow once per request, not once per hop, so a client that
+    follows redirects itself would send a hop with the token made for the first URL. Let the
+    auth follow them instead: ``follow_redirects=True`` here and the client's left at its
+    default, ``False``. Then each hop is signed for its own URL before it is sent, so the
+    product never sees a token made for another URL and nothing is sent twice. A hop to
+    another origin is followed without a token, and once the chain has left the tenant's
+    origin no later hop is signed, even one back to the tenant: its URL was chosen elsewhere.
+    The client's ``max_redirects`` still applies. With ``follow_redirects=False`` a redirect
+    is answered as it is, and its ``next_request`` is already signed for its own URL (or
+    carries no token, by the same rules).
 
     :param tenant_info: the ``installed`` payload or a stored tenant: ``key``, ``clientKey``,
         ``sharedSecret`` and ``baseUrl`` are used.
+    :param follow_redirects: follow redirects, signing each hop before it is sent.
     :raises ValueError: if one of them is missing; when a request goes to another origin than
         the tenant's ``baseUrl`` (a token is never sent where it could be replayed).
+    :raises RuntimeError: (when a request is sent) if the client followed a redirect on the
+        tenant's origin itself, sending the first URL's token, and the product refused it:
+        the message says how to let the auth follow instead. Nothing is sent again.
     """
 
-    def __init__(self, tenant_info: Mapping[str, Any]) -> None:
+    def __init__(self, tenant_info: Mapping[str, Any], *, follow_redirects: bool = False) -> None:
         self._signer = TenantSigner(tenant_info)
+        self.follow_redirects = follow_redirects
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._authorization(request)
+    def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        body = _content(request)
+        authorization = self._authorization(request, body)
+        request.headers["Authorization"] = authorization
         response = yield request
-        final = response.request
-        if (
-            response.status_code == 401
-            and response.history
-            and final is not request
-            and self._signer.covers(str(final.url))
-        ):
-            # The 401 answered a redirect hop that carried the first URL's token.
-            final.headers["Authorization"] = self._authorization(final)
-            yield final
+        self._check_followed_by_client(request, authorization, response)
+        left_origin = False
+        method = request.method
+        while response.next_request is not None:
+            hop = response.next_request
+            # The hop keeps the body only when it keeps the method (307, 308).
+            hop_body = body if hop.method == method else None
+            left_origin = left_origin or not self._signer.covers(str(hop.url))
+            if left_origin:
+                hop.headers.pop("Authorization", None)
+            else:
+                hop.headers["Authorization"] = self._authorization(hop, hop_body)
+            if not self.follow_redirects:
+                return
+            method, body = hop.method, hop_body
+            response = yield hop
 
-    def _authorization(self, request: httpx.Request) -> str:
-        try:
-            body: bytes | None = request.content
-        except httpx.RequestNotRead:
-            body = None  # a streamed upload: not a form, and not ours to read
+    def _authorization(self, request: Any, body: bytes | None) -> str:
         return self._signer.authorization(
             request.method, str(request.url), request.headers.get("Content-Type"), body
         )
+
+    def _check_followed_by_client(self, request: Any, authorization: str, response: Any) -> None:
+        """Raise if the client sent this request's token on a hop to another URL, refused."""
+        if not response.history or response.status_code != 401:
+            return
+        hops = [earlier.request for earlier in response.history[1:]] + [response.request]
+        if any(
+            hop.headers.get("Authorization") == authorization and hop.url != request.url
+            for hop in hops
+        ):
+            raise RuntimeError(
+                "The client followed a redirect on the tenant's origin with the token made for "
+                "the first URL, and the product refused it. Let the auth follow redirects: "
+                "AtlassianJWTAuth(tenant, follow_redirects=True), with the client's "
+                "follow_redirects=False"
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._signer!r})"
 
 
-class ActAsUserAuth(httpx.Auth):
+def _content(request: Any) -> bytes | None:
+    try:
+        content: bytes = request.content
+    except _REQUEST_NOT_READ:
+        return None
+    return content
+
+
+class ActAsUserAuth(_Auth):
     """Call the product as a user: adds ``Authorization: Bearer <access token>``.
 
-    With a :class:`~atlassian_jwt.oauth2.TokenProvider` it works with ``httpx.Client``; with an
-    :class:`~atlassian_jwt.oauth2.AsyncTokenProvider`, with ``httpx.AsyncClient``. The token is
-    only sent to the tenant's ``baseUrl`` (same scheme, host and port): a request elsewhere
-    raises ``ValueError`` before any exchange.
+    With a :class:`~atlassian_jwt.oauth2.TokenProvider` it works with ``httpx2.Client`` and
+    ``httpx.Client``; with an :class:`~atlassian_jwt.oauth2.AsyncTokenProvider`, with their
+    ``AsyncClient``. The token is only sent to the tenant's ``baseUrl`` (same scheme, host and
+    port): a request elsewhere raises ``ValueError`` before any exchange.
 
     ::
 
         provider = AsyncTokenProvider()  # one per event loop: it holds the cache
         auth = ActAsUserAuth(provider, tenant, account_id, scopes=("READ", "WRITE"))
-        async with httpx.AsyncClient(base_url=tenant["baseUrl"], auth=auth) as client:
+        async with httpx2.AsyncClient(base_url=tenant["baseUrl"], auth=auth) as client:
             await client.get("/rest/api/3/myself")
 
     :param provider: where the access tokens come from; it caches them.
@@ -124,29 +197,25 @@ class ActAsUserAuth(httpx.Auth):
         self.account_id = account_id
         self.scopes = normalize_scopes(scopes)
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         if not isinstance(self.provider, TokenProvider):
-            raise TypeError("httpx.Client needs a TokenProvider; AsyncTokenProvider is for async")
+            raise TypeError("A sync Client needs a TokenProvider; AsyncTokenProvider is for async")
         self._check(request)
         self._sign(request, self.provider.get_token(self.tenant, self.account_id, self.scopes))
         yield request
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         if not isinstance(self.provider, AsyncTokenProvider):
-            raise TypeError("httpx.AsyncClient needs an AsyncTokenProvider, not a TokenProvider")
+            raise TypeError("An AsyncClient needs an AsyncTokenProvider, not a TokenProvider")
         self._check(request)
         token = await self.provider.get_token(self.tenant, self.account_id, self.scopes)
         self._sign(request, token)
         yield request
 
-    def _check(self, request: httpx.Request) -> None:
+    def _check(self, request: Any) -> None:
         if not is_tenant_url(self.tenant, str(request.url)):
             raise ValueError("Refusing to send a user's access token outside the tenant's baseUrl")
 
     @staticmethod
-    def _sign(request: httpx.Request, token: AccessToken) -> None:
+    def _sign(request: Any, token: AccessToken) -> None:
         request.headers["Authorization"] = token.authorization

@@ -9,13 +9,15 @@ AtlassianJWTAuth(key='com.example.app', clientKey='jira:1', baseUrl='https://x.a
 Then ``requests.get(url, params=..., auth=auth)`` or ``session.auth = auth``.
 
 :class:`ActAsUserAuth` calls the product as a user instead (``Authorization: Bearer …``, see
-:mod:`atlassian_jwt.oauth2`), and :class:`RequestsTransport` lets a
-:class:`~atlassian_jwt.oauth2.TokenProvider` send its token exchange with requests.
+:mod:`atlassian_jwt.oauth2`), and :class:`RequestsTransport` lets the library's own calls (the
+token exchange of a :class:`~atlassian_jwt.oauth2.TokenProvider`, the key downloads of
+:class:`~atlassian_jwt.AtlassianKeyProvider` and :class:`~atlassian_jwt.ForgeInvocationVerifier`)
+go through a requests session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Optional, cast
 
 try:
@@ -27,9 +29,9 @@ except ImportError as error:  # pragma: no cover - tested with the extra missing
         "pip install 'atlassian-jwt[requests]'"
     ) from error
 
+from .._http import RequestsTransport
 from ..oauth2 import (
     DEFAULT_SCOPES,
-    MAX_RESPONSE_BYTES,
     ScopesArg,
     TokenProvider,
     is_tenant_url,
@@ -46,8 +48,10 @@ class AtlassianJWTAuth(AuthBase):
     The token is made when requests prepares the request, from the final URL (``params=``
     already merged into it), with ``iss`` = the app key, ``aud`` = the ``clientKey`` and the
     ``qsh`` relative to the tenant's ``baseUrl`` (Confluence's ``/wiki``). Each request gets a
-    fresh token, and so does each redirect that stays on the tenant's origin; a redirect to
-    another origin carries no token.
+    fresh token, and so does each redirect hop that stays on the tenant's origin, before it is
+    sent: the product never sees a token made for another URL, and nothing is sent twice. A hop
+    to another origin carries no token, and once a chain of redirects has left the tenant's
+    origin no later hop is signed, even one back to the tenant: its URL was chosen elsewhere.
 
     :param tenant_info: the ``installed`` payload or a stored tenant: ``key``, ``clientKey``,
         ``sharedSecret`` and ``baseUrl`` are used.
@@ -60,7 +64,9 @@ class AtlassianJWTAuth(AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers["Authorization"] = self._authorization(r, str(r.method), str(r.url))
-        r.register_hook("response", self._sign_redirect)
+        # One hook per request, so that what it remembers belongs to this chain of redirects
+        # (requests hands the same hooks to every hop it makes of the request).
+        r.register_hook("response", self._redirect_signer())
         return r
 
     def _authorization(self, r: requests.PreparedRequest, method: str, url: str) -> str:
@@ -72,15 +78,29 @@ class AtlassianJWTAuth(AuthBase):
             method, url, content_type, body if isinstance(body, bytes) else None
         )
 
-    def _sign_redirect(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+    def _redirect_signer(self) -> Callable[..., requests.Response]:
+        """Return the response hook for one request's chain of redirects."""
+        left_origin = False
+
+        def sign_redirect(response: requests.Response, **kwargs: Any) -> requests.Response:
+            nonlocal left_origin
+            left_origin = self._sign_redirect(response, left_origin)
+            return response
+
+        return sign_redirect
+
+    def _sign_redirect(self, response: requests.Response, left_origin: bool) -> bool:
         """Put a token for the redirect's target on the request requests copies for it.
 
         requests builds the next hop from a copy of ``response.request`` and does not call the
         auth again, so without this the next hop would carry a token for the previous URL.
+
+        :returns: whether the chain has left the tenant's origin (then it is never signed
+            again).
         """
         sent = response.request
         if not response.is_redirect or not isinstance(sent, requests.PreparedRequest):
-            return response
+            return left_origin
         # Let requests itself work out the next URL and method (relative Location, re-quoting,
         # 301/302/303 turning into GET), without sending anything.
         with requests.Session() as resolver:
@@ -88,13 +108,16 @@ class AtlassianJWTAuth(AuthBase):
             hops = resolver.resolve_redirects(response, sent, yield_requests=True)
             # With yield_requests=True the generator yields the prepared requests.
             next_hop = cast(Optional[requests.PreparedRequest], next(hops, None))
-        if next_hop is None or not self._signer.covers(str(next_hop.url)):
+        left_origin = left_origin or next_hop is None or not self._signer.covers(str(next_hop.url))
+        if left_origin or next_hop is None:
+            # requests keeps the header on some hops between origins (http to https on one
+            # host): it goes, so that no URL another origin chose is sent with a token.
             sent.headers.pop("Authorization", None)
         else:
             sent.headers["Authorization"] = self._authorization(
                 next_hop, str(next_hop.method), str(next_hop.url)
             )
-        return response
+        return left_origin
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._signer!r})"
@@ -138,39 +161,3 @@ class ActAsUserAuth(AuthBase):
         token = self.provider.get_token(self.tenant, self.account_id, self.scopes)
         request.headers["Authorization"] = token.authorization
         return request
-
-
-class RequestsTransport:
-    """Send a :class:`~atlassian_jwt.oauth2.TokenProvider`'s exchange with requests.
-
-    ``TokenProvider(transport=RequestsTransport(session))`` uses the session's proxies, client
-    certificates and certificate bundle (requests uses certifi's, where urllib uses the
-    system's). Redirects are not followed.
-
-    :param session: the session to send with; a new one by default.
-    """
-
-    def __init__(self, session: requests.Session | None = None) -> None:
-        self.session = session if session is not None else requests.Session()
-
-    def __call__(self, url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        """POST the form; see :class:`~atlassian_jwt.oauth2.Transport`."""
-        try:
-            with self.session.post(
-                url,
-                data=dict(form),
-                headers={"Accept": "application/json"},
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                body = bytearray()
-                for chunk in response.iter_content(chunk_size=8192):
-                    body += chunk
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        break
-                return response.status_code, bytes(body)
-        except requests.Timeout as error:
-            raise TimeoutError(str(error)) from error
-        except requests.RequestException as error:
-            raise ConnectionError(str(error)) from error

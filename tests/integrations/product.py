@@ -111,13 +111,59 @@ class Product:
 
     @contextmanager
     def running(self) -> Iterator[Product]:
-        thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        thread.start()
-        try:
+        with serving(self._server):
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
-            thread.join()
+
+
+class Foreign:
+    """Another origin ("localhost") that answers every request with one redirect.
+
+    :attr:`authorizations` records the ``Authorization`` header of each request it received.
+    """
+
+    def __init__(self, status: int, location: str) -> None:
+        self.authorizations: list[str | None] = []
+        foreign = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                foreign.authorizations.append(self.headers.get("Authorization"))
+                self.send_response(status)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self._server.server_address[1]}"
+
+    @contextmanager
+    def running(self) -> Iterator[Foreign]:
+        with serving(self._server):
+            yield self
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Run ``server`` in a thread for the duration of the block, then close it."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
+import json
 import socket
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import requests
 
-from atlassian_jwt import TokenExchangeError, oauth2
+from atlassian_jwt import TokenExchangeError, Transport, UrllibTransport, oauth2
 from atlassian_jwt.integrations import httpx_auth, requests_auth
 from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AsyncTokenProvider, TokenProvider
 from tests import oauth2_stand_in
 from tests.conftest import SECRET
+from tests.httpx_libraries import LIBRARIES, each_library
 from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, assert_nothing_leaks
 from tests.readme import run_example
+from tests.trickle import TrickleServer
 
 pytestmark = pytest.mark.extras
 
@@ -61,24 +66,26 @@ def test_requests_calls_the_product_as_the_user(
     assert len(tokens) == 2 and tokens[0] == tokens[1] and tokens[0] in server.issued
 
 
+@each_library
 def test_httpx_client_calls_the_product_as_the_user(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], lib: Any
 ) -> None:
     auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
-    with httpx.Client(base_url=server.url, auth=auth) as client:
+    with lib.Client(base_url=server.url, auth=auth) as client:
         responses = [client.get(MYSELF), client.get(MYSELF)]
     assert [response.json() for response in responses] == [{"accountId": ACCOUNT}] * 2
     assert len(server.exchanges) == 1
     assert len(set(_bearer_calls(server))) == 1
 
 
+@each_library
 def test_httpx_async_client_calls_the_product_as_the_user(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], lib: Any
 ) -> None:
-    async def main() -> list[httpx.Response]:
+    async def main() -> list[Any]:
         provider = AsyncTokenProvider(authorization_server=server.url, timeout=5)
         auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT, scopes=["act_as_user"])
-        async with httpx.AsyncClient(base_url=server.url, auth=auth) as client:
+        async with lib.AsyncClient(base_url=server.url, auth=auth) as client:
             return list(await asyncio.gather(*(client.get(MYSELF) for _ in range(4))))
 
     responses = asyncio.run(main())
@@ -105,11 +112,13 @@ def test_without_auth_the_stand_in_product_refuses(server: oauth2_stand_in.Stand
         "https://127.0.0.1/rest/api/3/myself",
     ],
 )
+@each_library
 def test_tokens_are_not_sent_outside_the_tenant(
     provider: TokenProvider,
     server: oauth2_stand_in.StandIn,
     oauth_tenant: dict[str, Any],
     url: str,
+    lib: Any,
 ) -> None:
     url = url.format(port=server.url.rsplit(":", 1)[1])
     request = requests.Request("GET", url).prepare()
@@ -118,12 +127,13 @@ def test_tokens_are_not_sent_outside_the_tenant(
     assert "Authorization" not in request.headers
     auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
     with pytest.raises(ValueError, match="outside the tenant"):
-        next(auth.sync_auth_flow(httpx.Request("GET", url)))
+        next(auth.sync_auth_flow(lib.Request("GET", url)))
     assert server.exchanges == []
 
 
+@each_library
 def test_redirects_to_another_host_do_not_carry_the_token(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], lib: Any
 ) -> None:
     requests_response = requests.get(
         server.url + "/elsewhere",
@@ -131,7 +141,7 @@ def test_redirects_to_another_host_do_not_carry_the_token(
         timeout=5,
     )
     auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
-    with httpx.Client(auth=auth, follow_redirects=True) as client:
+    with lib.Client(auth=auth, follow_redirects=True) as client:
         httpx_response = client.get(server.url + "/elsewhere")
     assert requests_response.url.startswith("http://localhost:")
     assert httpx_response.url.host == "localhost"
@@ -140,20 +150,21 @@ def test_redirects_to_another_host_do_not_carry_the_token(
     assert len(server.exchanges) == 1  # the first request of each got the (cached) token
 
 
+@each_library
 def test_httpx_auth_needs_the_provider_matching_the_client(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], lib: Any
 ) -> None:
     sync_auth = httpx_auth.ActAsUserAuth(provider, oauth_tenant, ACCOUNT)
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=server.url, auth=sync_auth) as client:
+        async with lib.AsyncClient(base_url=server.url, auth=sync_auth) as client:
             await client.get(MYSELF)
 
     with pytest.raises(TypeError, match="needs an AsyncTokenProvider"):
         asyncio.run(main())
     async_provider = AsyncTokenProvider(authorization_server=server.url)
     async_auth = httpx_auth.ActAsUserAuth(async_provider, oauth_tenant, ACCOUNT)
-    with httpx.Client(base_url=server.url, auth=async_auth) as client:
+    with lib.Client(base_url=server.url, auth=async_auth) as client:
         with pytest.raises(TypeError, match="needs a TokenProvider"):
             client.get(MYSELF)
     assert server.exchanges == [] and server.product_calls == []
@@ -182,14 +193,21 @@ def test_invalid_scopes_fail_when_the_auth_is_made(
 # The exchange sent with requests
 
 
-def test_requests_transport_exchanges_with_the_stand_in(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+@pytest.fixture(params=["urllib", "requests", *(lib.__name__ for lib in LIBRARIES)])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    """Each transport the token exchange can use: the default, requests, httpx, httpx2."""
+    if request.param == "urllib":
+        return UrllibTransport()
+    if request.param == "requests":
+        return requests_auth.RequestsTransport(requests.Session())
+    return httpx_auth.HTTPXTransport(importlib.import_module(request.param).Client())
+
+
+def test_each_transport_exchanges_with_the_stand_in(
+    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], transport: Transport
 ) -> None:
-    with requests.Session() as session:
-        provider = TokenProvider(
-            authorization_server=server.url, transport=requests_auth.RequestsTransport(session)
-        )
-        token = provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
+    provider = TokenProvider(authorization_server=server.url, transport=transport)
+    token = provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
     assert server.issued[token.access_token] == ACCOUNT
     assert server.exchanges[0]["scope"] == "READ ACT_AS_USER"  # and the stand-in checked it all
 
@@ -204,18 +222,17 @@ def test_requests_transport_exchanges_with_the_stand_in(
     ],
     ids=["400", "redirect not followed", "huge", "timeout"],
 )
-def test_requests_transport_failures(
+def test_each_transport_reports_failures_alike(
     server: oauth2_stand_in.StandIn,
     oauth_tenant: dict[str, Any],
+    transport: Transport,
     respond: Any,
     delay: float,
     reason: str,
     status: int | None,
 ) -> None:
     server.respond, server.delay = respond, delay
-    provider = TokenProvider(
-        authorization_server=server.url, transport=requests_auth.RequestsTransport(), timeout=0.3
-    )
+    provider = TokenProvider(authorization_server=server.url, transport=transport, timeout=0.3)
     with pytest.raises(TokenExchangeError) as caught:
         provider.get_token(oauth_tenant, ACCOUNT)
     assert (caught.value.reason, caught.value.status) == (reason, status)
@@ -223,23 +240,62 @@ def test_requests_transport_failures(
     assert_nothing_leaks(caught.value, *server.assertions, SECRET)
 
 
-def test_requests_transport_refused_connection(oauth_tenant: dict[str, Any]) -> None:
+def test_each_transport_reports_a_refused_connection(
+    oauth_tenant: dict[str, Any], transport: Transport
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    provider = TokenProvider(
-        authorization_server=f"http://127.0.0.1:{port}",
-        transport=requests_auth.RequestsTransport(),
-    )
+    provider = TokenProvider(authorization_server=f"http://127.0.0.1:{port}", transport=transport)
     with pytest.raises(TokenExchangeError) as caught:
         provider.get_token(oauth_tenant, ACCOUNT)
     assert caught.value.reason == "connection" and caught.value.retryable
     assert_nothing_leaks(caught.value, SECRET)
 
 
-def test_readme_examples_run_against_the_stand_in(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_regression_the_token_exchange_is_bounded_as_a_whole(
+    oauth_tenant: dict[str, Any], transport: Transport
 ) -> None:
+    # 16.7: the exchange was bounded per socket operation only, so an authorization server
+    # trickling its headers held the caller as long as it liked. Here a valid token arrives
+    # after 4 s of headers; the timeout is 0.5 s.
+    answer = json.dumps({"access_token": "abc", "expires_in": 900}).encode()
+    trickler = TrickleServer(answer, content_type="application/json")
+    with trickler.running():
+        provider = TokenProvider(
+            authorization_server=trickler.url, transport=transport, timeout=0.5
+        )
+        started = time.monotonic()
+        with pytest.raises(TokenExchangeError, match="timed out") as caught:
+            provider.get_token(oauth_tenant, ACCOUNT)
+        assert time.monotonic() - started < 2.0  # generous; the headers take 4 s
+        assert trickler.completed == 0
+    assert caught.value.reason == "timeout"
+
+
+@each_library
+def test_async_transport_of_each_library_bounds_the_exchange(
+    oauth_tenant: dict[str, Any], lib: Any
+) -> None:
+    answer = json.dumps({"access_token": "abc", "expires_in": 900}).encode()
+    trickler = TrickleServer(answer, content_type="application/json")
+    with trickler.running():
+        provider = AsyncTokenProvider(
+            authorization_server=trickler.url, client=lib.AsyncClient(), timeout=0.5
+        )
+        with pytest.raises(TokenExchangeError, match="timed out"):
+            asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
+        assert trickler.completed == 0
+
+
+@each_library
+def test_readme_examples_run_against_the_stand_in(
+    server: oauth2_stand_in.StandIn,
+    oauth_tenant: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    lib: Any,
+) -> None:
+    monkeypatch.setitem(sys.modules, "httpx2", lib)  # the README's httpx2, or httpx in its place
     # The README's providers use Atlassian's server; here they are configured for the stand-in.
     for name in ("TokenProvider", "AsyncTokenProvider"):
         configured = functools.partial(getattr(oauth2, name), authorization_server=server.url)

@@ -1,4 +1,5 @@
-"""httpx, sync and async: every call reaches a stand-in product that verifies its token."""
+"""httpx and httpx2, sync and async: every call reaches a stand-in product that verifies its
+token."""
 
 from __future__ import annotations
 
@@ -7,48 +8,67 @@ import importlib
 import sys
 from typing import Any, Protocol
 
-import httpx
 import jwt
 import pytest
 
 from atlassian_jwt.integrations.httpx_auth import AtlassianJWTAuth
 from atlassian_jwt.url_utils import hash_url
 from tests.conftest import APP_KEY, SECRET
-from tests.integrations.product import Product
+from tests.httpx_libraries import LIBRARIES, each_library
+from tests.integrations.product import Foreign, Product
 from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
 
 
 class Send(Protocol):
+    """Send one request with a client of one library, sync or async."""
+
+    lib: Any
+
     def __call__(
-        self, method: str, url: str, *, auth: httpx.Auth, follow_redirects: bool = ..., **kw: Any
-    ) -> httpx.Response: ...
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: Any,
+        follow_redirects: bool = ...,
+        **kw: Any,
+    ) -> Any: ...
 
 
-def send_sync(
-    method: str, url: str, *, auth: httpx.Auth, follow_redirects: bool = True, **kwargs: Any
-) -> httpx.Response:
-    with httpx.Client(auth=auth, follow_redirects=follow_redirects, timeout=10) as client:
-        return client.request(method, url, **kwargs)
+class SendSync:
+    def __init__(self, lib: Any) -> None:
+        self.lib = lib
+
+    def __call__(
+        self, method: str, url: str, *, auth: Any, follow_redirects: bool = False, **kwargs: Any
+    ) -> Any:
+        with self.lib.Client(auth=auth, follow_redirects=follow_redirects, timeout=10) as client:
+            return client.request(method, url, **kwargs)
 
 
-def send_async(
-    method: str, url: str, *, auth: httpx.Auth, follow_redirects: bool = True, **kwargs: Any
-) -> httpx.Response:
-    async def send() -> httpx.Response:
-        async with httpx.AsyncClient(
-            auth=auth, follow_redirects=follow_redirects, timeout=10
-        ) as client:
-            return await client.request(method, url, **kwargs)
+class SendAsync(SendSync):
+    def __call__(
+        self, method: str, url: str, *, auth: Any, follow_redirects: bool = False, **kwargs: Any
+    ) -> Any:
+        async def send() -> Any:
+            async with self.lib.AsyncClient(
+                auth=auth, follow_redirects=follow_redirects, timeout=10
+            ) as client:
+                return await client.request(method, url, **kwargs)
 
-    return asyncio.run(send())
+        return asyncio.run(send())
 
 
-@pytest.fixture(params=[send_sync, send_async], ids=["Client", "AsyncClient"])
+@pytest.fixture(
+    params=[(kind, lib) for lib in LIBRARIES for kind in (SendSync, SendAsync)],
+    ids=[f"{lib.__name__}-{kind}" for lib in LIBRARIES for kind in ("Client", "AsyncClient")],
+)
 def send(request: pytest.FixtureRequest) -> Send:
-    function: Send = request.param
-    return function
+    kind, lib = request.param
+    sender: Send = kind(lib)
+    return sender
 
 
 def claims_of(authorization: str | None) -> dict[str, Any]:
@@ -112,49 +132,130 @@ def test_confluence_tenant_under_wiki(confluence: Product, send: Send) -> None:
 
 @pytest.mark.parametrize(
     ("status", "method", "next_method"),
-    [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST")],
+    [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST"), (308, "POST", "POST")],
 )
-def test_a_followed_redirect_ends_with_a_fresh_token_for_its_own_url(
+def test_each_redirect_hop_is_signed_for_its_own_url_before_it_is_sent(
     jira: Product, send: Send, status: int, method: str, next_method: str
 ) -> None:
+    # Issue 13: a hop carried the first URL's token, which the product refused, and only then
+    # was the final URL signed and sent again. The product must see one request per hop.
     jira.redirects["/rest/old"] = (status, "/rest/new?b=x%20y&a=1")
     response = send(
         method,
         jira.base_url + "/rest/old",
         params={"q": 1},
-        json={"n": 1},
-        auth=AtlassianJWTAuth(jira.tenant),
+        data={"n": "1#2"} if method == "POST" else None,
+        auth=AtlassianJWTAuth(jira.tenant, follow_redirects=True),
     )
     assert response.status_code == 200, response.text
-    first, *_, last = jira.calls
-    assert first.status == status
-    assert (last.method, last.path, last.status) == (next_method, "/rest/new?b=x%20y&a=1", 200)
-    assert claims_of(last.authorization)["qsh"] == hash_url(next_method, last.path)
-    assert last.authorization != first.authorization
-    # httpx runs an auth flow once per request, not per hop: the hop in between (if any) is
-    # the product refusing the first URL's token, which the flow answers by signing afresh.
-    assert [call.status for call in jira.calls] in ([status, 200], [status, 401, 200])
+    first, last = jira.calls  # nothing refused, nothing sent twice
+    assert (first.status, last.status) == (status, 200)
+    assert (last.method, last.path) == (next_method, "/rest/new?b=x%20y&a=1")
+    body = "n=1%232" if next_method == "POST" else None
+    assert claims_of(last.authorization)["qsh"] == hash_url(
+        next_method, last.path, body_params=body
+    )
+    assert last.body == (b"n=1%232" if next_method == "POST" else b"")
+    assert [hop.status_code for hop in response.history] == [status]
+
+
+def test_a_chain_of_hops_on_the_tenant_is_signed_hop_by_hop(jira: Product, send: Send) -> None:
+    jira.redirects["/rest/a"] = (302, "/rest/b")
+    jira.redirects["/rest/b"] = (307, "/rest/c?x=1")
+    auth = AtlassianJWTAuth(jira.tenant, follow_redirects=True)
+    assert send("GET", jira.base_url + "/rest/a", auth=auth).status_code == 200
+    assert [(call.path, call.status) for call in jira.calls] == [
+        ("/rest/a", 302),
+        ("/rest/b", 307),
+        ("/rest/c?x=1", 200),
+    ]
+
+
+def test_the_clients_max_redirects_still_applies(jira: Product, send: Send) -> None:
+    jira.redirects["/rest/loop"] = (302, "/rest/loop")
+    with pytest.raises(send.lib.TooManyRedirects):
+        send(
+            "GET",
+            jira.base_url + "/rest/loop",
+            auth=AtlassianJWTAuth(jira.tenant, follow_redirects=True),
+        )
+    assert len(jira.calls) == 21  # the first request and httpx's default of 20 redirects
+    assert {call.status for call in jira.calls} == {302}  # every hop's token verified
+
+
+def test_a_client_that_follows_redirects_itself_is_not_sent_twice(
+    jira: Product, send: Send
+) -> None:
+    jira.redirects["/rest/old"] = (302, "/rest/new")
+    with pytest.raises(RuntimeError, match="follow_redirects=True"):
+        send(
+            "GET",
+            jira.base_url + "/rest/old",
+            auth=AtlassianJWTAuth(jira.tenant),
+            follow_redirects=True,
+        )
+    # httpx sent the hop with the first URL's token (no auth can change that); the auth does
+    # not send it again, and says how to let it sign each hop.
+    assert [(call.path, call.status) for call in jira.calls] == [
+        ("/rest/old", 302),
+        ("/rest/new", 401),
+    ]
 
 
 def test_next_request_of_an_unfollowed_redirect_is_signed_afresh(jira: Product) -> None:
     jira.redirects["/rest/old"] = (302, "/rest/new")
-    with httpx.Client(auth=AtlassianJWTAuth(jira.tenant), timeout=10) as client:
-        response = client.get(jira.base_url + "/rest/old")
-        assert response.status_code == 302 and response.next_request is not None
-        final = client.send(response.next_request)
-    assert final.status_code == 200, final.text
-    assert [call.status for call in jira.calls] == [302, 200]
-    assert claims_of(jira.calls[1].authorization)["qsh"] == hash_url("GET", "/rest/new")
+    for lib in LIBRARIES:
+        jira.calls.clear()
+        with lib.Client(auth=AtlassianJWTAuth(jira.tenant), timeout=10) as client:
+            response = client.get(jira.base_url + "/rest/old")
+            assert response.status_code == 302 and response.next_request is not None
+            # Signed for its own URL already, whoever sends it.
+            waiting = claims_of(response.next_request.headers["Authorization"])
+            assert waiting["qsh"] == hash_url("GET", "/rest/new")
+            final = client.send(response.next_request)
+        assert final.status_code == 200, final.text
+        assert [call.status for call in jira.calls] == [302, 200]
+        assert claims_of(jira.calls[1].authorization)["qsh"] == hash_url("GET", "/rest/new")
 
 
+@pytest.mark.parametrize("auth_follows", [True, False], ids=["auth follows", "client follows"])
 def test_a_redirect_to_another_origin_carries_no_token(
-    jira: Product, elsewhere: Product, send: Send
+    jira: Product, elsewhere: Product, send: Send, auth_follows: bool
 ) -> None:
     jira.redirects["/rest/old"] = (302, elsewhere.base_url + "/rest/api/3/issue/1")
-    response = send("GET", jira.base_url + "/rest/old", auth=AtlassianJWTAuth(jira.tenant))
+    response = send(
+        "GET",
+        jira.base_url + "/rest/old",
+        auth=AtlassianJWTAuth(jira.tenant, follow_redirects=auth_follows),
+        follow_redirects=not auth_follows,
+    )
     assert response.status_code == 401  # the other origin saw no token, and got no retry
     (call,) = elsewhere.calls
     assert call.path == "/rest/api/3/issue/1" and call.authorization is None
+
+
+@pytest.mark.parametrize("auth_follows", [True, False], ids=["auth follows", "client follows"])
+@pytest.mark.parametrize("status", [302, 307])
+def test_regression_httpx_resigned_after_a_foreign_hop(
+    jira: Product, send: Send, auth_follows: bool, status: int
+) -> None:
+    # 16.6: the chain left the tenant, and the foreign server sent it back to a product URL of
+    # its choosing (a 307 keeps the POST body); the auth signed that URL and sent it again.
+    with Foreign(status, jira.base_url + "/rest/api/3/issue/1/delete").running() as foreign:
+        jira.redirects["/rest/old"] = (302, foreign.url + "/bounce")
+        response = send(
+            "POST" if status == 307 else "GET",
+            jira.base_url + "/rest/old",
+            auth=AtlassianJWTAuth(jira.tenant, follow_redirects=auth_follows),
+            follow_redirects=not auth_follows,
+        )
+    assert response.status_code == 401
+    assert [(call.path, call.status) for call in jira.calls] == [
+        ("/rest/old", 302),
+        ("/rest/api/3/issue/1/delete", 401),  # no token: the foreign server chose this URL
+    ]
+    assert jira.calls[1].authorization is None
+    assert foreign.authorizations == [None]
 
 
 def test_refuses_to_sign_for_another_origin(jira: Product, elsewhere: Product, send: Send) -> None:
@@ -163,13 +264,42 @@ def test_refuses_to_sign_for_another_origin(jira: Product, elsewhere: Product, s
     assert elsewhere.calls == []
 
 
-def test_each_request_is_signed_when_sent(jira: Product) -> None:
+@each_library
+def test_each_request_is_signed_when_sent(jira: Product, lib: Any) -> None:
     auth = AtlassianJWTAuth(jira.tenant)
-    with httpx.Client(auth=auth, timeout=10) as client:
+    with lib.Client(auth=auth, timeout=10) as client:
         for path in ("/rest/a", "/rest/b?x=1"):
             assert client.get(jira.base_url + path).status_code == 200
     qshs = [claims_of(call.authorization)["qsh"] for call in jira.calls]
     assert qshs == [hash_url("GET", "/rest/a"), hash_url("GET", "/rest/b?x=1")]
+
+
+@pytest.mark.parametrize("body", ["a=x#y", "a=1&b=%23&c=#&d=#e#f", "#=1"])
+def test_regression_form_body_with_a_raw_hash_is_hashed_whole(
+    jira: Product, send: Send, body: str
+) -> None:
+    # 16.12: "#" ended the query the form was hashed as, so the rest of the body went
+    # unhashed and the product refused the call.
+    response = send(
+        "POST",
+        jira.base_url + "/rest/form?x=1",
+        content=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=AtlassianJWTAuth(jira.tenant),
+    )
+    assert response.status_code == 200, response.text
+    (call,) = jira.calls
+    qsh = hash_url("POST", "/rest/form?x=1", body_params=body)
+    assert claims_of(call.authorization)["qsh"] == qsh
+
+
+@each_library
+def test_the_auth_is_an_auth_of_each_library(jira: Product, lib: Any) -> None:
+    # Issue 13: httpx2.Client(auth=AtlassianJWTAuth(tenant)) raised 'Invalid "auth" argument'.
+    auth = AtlassianJWTAuth(jira.tenant)
+    assert isinstance(auth, lib.Auth)
+    with lib.Client(auth=auth, timeout=10) as client:
+        assert client.auth is auth
 
 
 @pytest.mark.parametrize("missing", ["key", "clientKey", "sharedSecret", "baseUrl"])
@@ -187,12 +317,26 @@ def test_repr_shows_no_secret(jira: Product) -> None:
 
 def test_without_httpx_the_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
+    monkeypatch.setitem(sys.modules, "httpx2", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.httpx_auth")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[httpx\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[httpx2\]'"):
         importlib.import_module("atlassian_jwt.integrations.httpx_auth")
 
 
-def test_readme_example(jira: Product) -> None:
+@each_library
+def test_either_library_alone_is_enough(monkeypatch: pytest.MonkeyPatch, lib: Any) -> None:
+    for other in ("httpx", "httpx2"):
+        if other != lib.__name__:
+            monkeypatch.setitem(sys.modules, other, None)
+    monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.httpx_auth")
+    module = importlib.import_module("atlassian_jwt.integrations.httpx_auth")
+    tenant = {"key": "k", "clientKey": "c", "sharedSecret": SECRET, "baseUrl": "https://x.test"}
+    assert isinstance(module.AtlassianJWTAuth(tenant), lib.Auth)
+
+
+@each_library
+def test_readme_example(jira: Product, lib: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx2", lib)  # the README's httpx2, or httpx in its place
     namespace = run_example("outbound-httpx", {"tenant": jira.tenant})
     assert namespace["response"].status_code == 200
     assert [(call.path, call.status) for call in jira.calls] == [("/rest/api/3/myself", 200)]

@@ -14,7 +14,7 @@ import time_machine
 from atlassian_jwt.integrations.requests_auth import AtlassianJWTAuth
 from atlassian_jwt.url_utils import hash_url
 from tests.conftest import APP_KEY, SECRET
-from tests.integrations.product import Product
+from tests.integrations.product import Foreign, Product
 from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
@@ -85,7 +85,7 @@ def test_confluence_tenant_under_wiki(confluence: Product) -> None:
 
 @pytest.mark.parametrize(
     ("status", "method", "next_method"),
-    [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST")],
+    [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST"), (308, "POST", "POST")],
 )
 def test_a_redirect_hop_gets_a_fresh_token_for_its_own_url(
     jira: Product, status: int, method: str, next_method: str
@@ -117,6 +117,47 @@ def test_a_redirect_to_another_origin_carries_no_token(jira: Product, elsewhere:
     assert response.status_code == 401  # the other origin saw no token
     (call,) = elsewhere.calls
     assert call.path == "/rest/api/3/issue/1" and call.authorization is None
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_no_hop_is_signed_after_a_foreign_one(jira: Product, status: int) -> None:
+    # The chain left the tenant and a foreign server sent it back to a product URL of its
+    # choosing (a 307 keeps the POST body): that URL is never signed (the httpx auth mirrors
+    # this; see test_regression_httpx_resigned_after_a_foreign_hop).
+    with Foreign(status, jira.base_url + "/rest/api/3/issue/1/delete").running() as foreign:
+        jira.redirects["/rest/old"] = (302, foreign.url + "/bounce")
+        response = requests.request(
+            "POST" if status == 307 else "GET",
+            jira.base_url + "/rest/old",
+            auth=AtlassianJWTAuth(jira.tenant),
+            timeout=10,
+        )
+    assert response.status_code == 401
+    assert [(call.path, call.status) for call in jira.calls] == [
+        ("/rest/old", 302),
+        ("/rest/api/3/issue/1/delete", 401),
+    ]
+    assert jira.calls[1].authorization is None
+    assert foreign.authorizations == [None]
+    # Nor does a token for that URL linger on the foreign hop's request in the history.
+    assert "Authorization" not in response.history[1].request.headers
+
+
+@pytest.mark.parametrize("body", ["a=x#y", "a=1&b=%23&c=#&d=#e#f", "#=1"])
+def test_regression_form_body_with_a_raw_hash_is_hashed_whole(jira: Product, body: str) -> None:
+    # 16.12: "#" ended the query the form was hashed as; the product refused the call.
+    response = requests.post(
+        jira.base_url + "/rest/form?x=1",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=AtlassianJWTAuth(jira.tenant),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    (call,) = jira.calls
+    assert token_of(call.authorization)["qsh"] == hash_url(
+        "POST", "/rest/form?x=1", body_params=body
+    )
 
 
 def test_refuses_to_sign_for_another_origin(jira: Product, elsewhere: Product) -> None:
