@@ -359,13 +359,7 @@ def _lookup_text(value: object, name: str) -> str | None:
 def _checked_time(event_time: object) -> float | None:
     if event_time is None:
         return None
-    if (
-        isinstance(event_time, bool)
-        or not isinstance(event_time, (int, float))
-        or not math.isfinite(event_time)
-    ):
-        raise ValueError("event_time must be a finite number of seconds (a token's iat)")
-    return float(event_time)
+    return _seconds(event_time, "event_time must be a finite number of seconds (a token's iat)")
 
 
 def _checked_expiry(expires_at: object) -> float:
@@ -373,13 +367,14 @@ def _checked_expiry(expires_at: object) -> float:
         if expires_at.tzinfo is None or expires_at.utcoffset() is None:
             raise ValueError("expires_at must be an aware datetime (with its time zone)")
         return expires_at.timestamp()
-    if (
-        isinstance(expires_at, bool)
-        or not isinstance(expires_at, (int, float))
-        or not math.isfinite(expires_at)
-    ):
-        raise ValueError("expires_at must be an aware datetime or seconds since the epoch")
-    return float(expires_at)
+    return _seconds(expires_at, "expires_at must be an aware datetime or seconds since the epoch")
+
+
+def _seconds(value: object, message: str) -> float:
+    """A finite number of seconds (``bool`` is not one), else ``ValueError(message)``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(message)
+    return float(value)
 
 
 def _to_json(tenant: Mapping[str, Any]) -> str:
