@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -45,6 +46,9 @@ CONTEXT_QSH = "context-qsh"
 REQUIRED_CLAIMS = ("iss", "iat", "exp", "qsh")
 
 _HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+
+# Control characters (C0, DEL, C1) and surrogates, which a token's JSON can carry as escapes.
+_UNSAFE_ISSUER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class AuthResult(NamedTuple):
@@ -263,4 +267,11 @@ def _issuer(claims: Mapping[str, Any]) -> str:
         raise exc.MissingClaimError("iss")
     if not isinstance(issuer, str) or not issuer:
         raise exc.InvalidClaimError('The "iss" claim is not a non-empty string', claim="iss")
+    if _UNSAFE_ISSUER.search(issuer):
+        # Unverified, and no clientKey: text that a tenant store or a log may fail on (a lone
+        # surrogate, NUL, a newline) never reaches get_shared_secret, nor the error unescaped.
+        raise exc.UnknownIssuerError(
+            "No shared secret is known for this issuer",
+            client_key=issuer.encode("unicode_escape").decode("ascii"),
+        )
     return issuer

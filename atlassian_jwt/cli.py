@@ -91,6 +91,7 @@ EXIT_STATUSES: tuple[tuple[int, str | None, str], ...] = (
     (23, "qsh_mismatch", "the qsh is not the hash of this request (see explain)"),
     (24, "rejected", "any other rejection (a secret that is not a usable key, say)"),
     (25, "unknown_key", "no public key is known for the token's kid"),
+    (26, "token_replayed", "a lifecycle token came again with another body (lifecycle only)"),
     (EXIT_INTERRUPTED, None, "interrupted (Ctrl-C)"),
 )
 

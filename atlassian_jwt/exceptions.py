@@ -25,7 +25,8 @@ for logs and metrics::
           │              ├── TokenNotYetValidError ..... "token_not_yet_valid"    [5]
           │              ├── InvalidAudienceError ...... "invalid_audience"       [6]
           │              ├── InvalidIssuerError ........ "invalid_issuer"         [7]
-          │              └── QshMismatchError .......... "qsh_mismatch"
+          │              ├── QshMismatchError .......... "qsh_mismatch"
+          │              └── TokenReplayedError ........ "token_replayed"
           ├── jwt.PyJWKClientError
           │    └── KeyFetchError ....................... "key_fetch_failed" (not a rejection)
           └── TokenExchangeError ....................... "token_exchange_failed" (not a rejection)
@@ -68,6 +69,7 @@ __all__ = [
     "TokenMissingError",
     "TokenNotYetValidError",
     "TokenRejectedError",
+    "TokenReplayedError",
     "TokenTooLargeError",
     "UnknownIssuerError",
     "UnknownKeyError",
@@ -202,6 +204,25 @@ class QshMismatchError(TokenRejectedError):
     canonical_request: str
     expected_qsh: str
     token_qsh: str
+
+
+class TokenReplayedError(TokenRejectedError):
+    """A lifecycle token that was already accepted came again with another body.
+
+    Atlassian's install token does not sign the body, so a genuine ``installed`` request seen
+    on its way (a proxy's log, say) could be sent again, within the token's lifetime, with
+    another ``sharedSecret``. The tenant store remembers each accepted token with what its
+    body installed: the same token with the same body is a retry and is accepted again; with
+    any other body it is refused with this error, and nothing is stored.
+    """
+
+    code = "token_replayed"
+    #: The ``clientKey`` the token names (its verified ``iss``).
+    client_key: str
+
+    def __init__(self, message: str, *, client_key: str) -> None:
+        super().__init__(message)
+        self.client_key = client_key
 
 
 class KeyFetchError(jwt.PyJWKClientError):

@@ -22,18 +22,27 @@ raises::
 so a store ignores an ``installed`` older than the last ``uninstalled`` (or than a later
 install) of the same tenant, whatever order the calls arrive in and however many run at once;
 see :mod:`atlassian_jwt.tenants`.
+
+**Replays.** Atlassian's install token signs the request line, not the body. So the store
+remembers each accepted ``installed``/``uninstalled`` token (as its SHA-256) with the SHA-256
+of its body until the token expires: Atlassian's retry of the same request is accepted again,
+and the same token with another body (another ``sharedSecret``, say) is refused with
+:class:`~atlassian_jwt.exceptions.TokenReplayedError`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import exceptions as exc
+from ._store_base import storable_text
 from .authenticate import Authenticator, AuthResult
 from .install import parse_lifecycle_body
 from .tenants import TenantStore, TenantStoreAuthenticator
-from .tokens import Headers
+from .tokens import Headers, token_from_headers
 
 if TYPE_CHECKING:
     from .install import InstallAuthenticator, LifecycleBody
@@ -57,6 +66,11 @@ class LifecycleHandler:
       the tenant, replacing any earlier one whole, so a reinstall's new secret replaces the
       old one in one atomic write.
     - ``uninstalled``: verified the same way; then the tenant and its secret are erased.
+    - Both: a body whose ``key`` names another app than the store's is refused
+      (:class:`~atlassian_jwt.exceptions.InvalidAudienceError`: two apps served from one base
+      URL get each other's signed callbacks), and so is a token already accepted with another
+      body (:class:`~atlassian_jwt.exceptions.TokenReplayedError`); the same token with the
+      same body, as Atlassian retries it, is applied again.
     - ``enabled``, ``disabled``: verified with the tenant's stored shared secret (HS256, no
       context tokens); the body's ``clientKey`` must be the token's ``iss``. The store is not
       changed: act on the returned result in your view.
@@ -107,7 +121,8 @@ class LifecycleHandler:
         :param headers: the request headers: any mapping, or ``(name, value)`` pairs.
         :param body: the JSON body, as bytes or text (or already parsed).
         :returns: ``AuthResult(client_key, claims)``.
-        :raises DecodeError: for every rejection; the store is not touched.
+        :raises DecodeError: for every rejection; the store is not touched (but for the
+            token's memory, when the rejection is a replay).
         :raises KeyFetchError: if Atlassian's key cannot be fetched now (answer 503).
         :raises TenantStoreError: if the store fails (answer 503).
         """
@@ -115,7 +130,12 @@ class LifecycleHandler:
         secret = payload.get("sharedSecret")
         if not isinstance(secret, str) or not secret:
             raise exc.MalformedRequestError("The installed body has no sharedSecret")
+        installation_id = payload.get("installationId")
+        if installation_id is not None and not storable_text(installation_id):
+            raise exc.MalformedRequestError("The installed body's installationId is not text")
+        body_sha256 = _body_sha256(payload)
         result = self._verify_signed(http_method, url, headers, body, payload)
+        self._accept(headers, payload, body_sha256, result)
         self.store.save(payload, event_time=result.claims["iat"])
         return result
 
@@ -126,7 +146,10 @@ class LifecycleHandler:
 
         Takes, returns and raises what :meth:`installed` does.
         """
-        result = self._verify_signed(http_method, url, headers, body, parse_lifecycle_body(body))
+        payload = parse_lifecycle_body(body)
+        body_sha256 = _body_sha256(payload)
+        result = self._verify_signed(http_method, url, headers, body, payload)
+        self._accept(headers, payload, body_sha256, result)
         self.store.delete(result.client_key, event_time=result.claims["iat"])
         return result
 
@@ -163,6 +186,40 @@ class LifecycleHandler:
             http_method, url, headers, body, shared_secret=shared_secret
         )
 
+    def _accept(
+        self,
+        headers: Headers | None,
+        payload: Mapping[str, Any],
+        body_sha256: str,
+        result: AuthResult,
+    ) -> None:
+        """Refuse a verified ``installed``/``uninstalled`` call for another app, or whose token
+        was accepted before with another body; remember the token otherwise.
+
+        :raises InvalidAudienceError: if the body's ``key`` is not the store's app key.
+        :raises TokenReplayedError: if the token came before with another body.
+        """
+        app_key = self.store.app_key
+        if app_key is not None and "key" in payload and payload["key"] != app_key:
+            raise exc.InvalidAudienceError(
+                "The lifecycle callback is for another app: the body's key is not the app key "
+                "of the tenant store"
+            )
+        # The token the install authenticator has just verified, read the same way: so it is
+        # there.
+        token = cast(str, token_from_headers(headers))
+        # Refused after exp + leeway anyway: remembered until then.
+        expires_at = float(result.claims["exp"]) + self.install_authenticator.leeway
+        if not self.store.remember_lifecycle_token(
+            hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest(),
+            body_sha256,
+            expires_at=expires_at,
+        ):
+            raise exc.TokenReplayedError(
+                "The lifecycle token was accepted before with another body",
+                client_key=result.client_key,
+            )
+
     def _verify_shared_secret(
         self, http_method: str, url: str, headers: Headers | None, body: LifecycleBody
     ) -> AuthResult:
@@ -176,3 +233,16 @@ class LifecycleHandler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store!r}, {self.install_authenticator!r})"
+
+
+def _body_sha256(payload: Mapping[str, Any]) -> str:
+    """The SHA-256 of what a lifecycle body installs: its JSON with sorted names, so the same
+    object hashes alike as bytes, text or a mapping, whatever its spacing and order.
+
+    :raises MalformedRequestError: for a number JSON has no place for (``NaN``, ``Infinity``).
+    """
+    try:
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        raise exc.MalformedRequestError("The callback's body is not valid JSON") from None
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()

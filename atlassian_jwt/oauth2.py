@@ -7,8 +7,8 @@ trail names the user) in three steps:
 2. POST it to Atlassian's authorization server, which answers with an access token;
 3. call the product's REST API with ``Authorization: Bearer <access token>``.
 
-:class:`TokenProvider` does steps 1 and 2 and caches the access token per tenant, user and
-scopes until shortly before it expires; :class:`AsyncTokenProvider` is the same for asyncio.
+:class:`TokenProvider` does steps 1 and 2 and caches the access token per app, tenant, user
+and scopes until shortly before it expires; :class:`AsyncTokenProvider` is the same for asyncio.
 The auth classes ``ActAsUserAuth`` in :mod:`atlassian_jwt.integrations.requests_auth` and
 :mod:`atlassian_jwt.integrations.httpx_auth` do step 3::
 
@@ -101,7 +101,9 @@ _OAUTH_ERROR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
 _DIGITS = re.compile(r"[0-9]+")
 
 ScopesArg = Union[str, Iterable[str]]
-CacheKey = tuple[str, str, tuple[str, ...]]
+# What decides whom a token was issued to: the authorization server, the tenant's OAuth client
+# id, client key, app key and base URL, the user and the sorted scopes.
+CacheKey = tuple[str, str, str, str, str, str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -327,17 +329,34 @@ class _Exchange:
 
 
 def _cache_key(
-    tenant: Mapping[str, Any], account_id: str, scopes: ScopesArg
+    authorization_server: str, tenant: Mapping[str, Any], account_id: str, scopes: ScopesArg
 ) -> tuple[CacheKey, tuple[str, ...]]:
     """Return the cache key and the scopes to request, in the caller's order.
 
-    Scopes are a set to OAuth, so the key holds them sorted: ``READ WRITE`` and ``write read``
-    share one token.
+    The key holds everything that decides whom the token was issued to, not just the site:
+    two apps installed on one site share its ``clientKey``, and one provider may serve both,
+    so their tokens are told apart by the OAuth client id and the app key. Scopes are a set to
+    OAuth, so the key holds them sorted: ``READ WRITE`` and ``write read`` share one token.
     """
     if not isinstance(account_id, str) or not account_id.strip():
         raise ValueError("account_id must be a non-empty Atlassian account id")
     requested = normalize_scopes(scopes)
-    return (_tenant_str(tenant, "clientKey"), account_id, tuple(sorted(requested))), requested
+    client_key = _tenant_str(tenant, "clientKey")
+    # Checked by build_assertion, with their own messages, before any token is cached.
+    client_id, app_key, base_url = (
+        value if isinstance(value, str) else ""
+        for value in (tenant.get("oauthClientId"), tenant.get("key"), tenant.get("baseUrl"))
+    )
+    key = (
+        authorization_server,
+        client_id,
+        client_key,
+        app_key,
+        base_url,
+        account_id,
+        tuple(sorted(requested)),
+    )
+    return key, requested
 
 
 class _BaseProvider:
@@ -360,7 +379,7 @@ class _BaseProvider:
         self.timeout = timeout
         self.clock = clock
         self.max_entries = max_entries
-        # Keys are (clientKey, account id, sorted scopes), least recently used first.
+        # Keys are those of _cache_key, least recently used first.
         self._cache: OrderedDict[CacheKey, AccessToken] = OrderedDict()
         # Guards the cache, which the async provider may share between event loop threads.
         self._lock = threading.Lock()
@@ -389,7 +408,7 @@ class _BaseProvider:
         self, tenant: Mapping[str, Any], account_id: str, scopes: ScopesArg = DEFAULT_SCOPES
     ) -> None:
         """Forget the cached token, e.g. after the product answered 401 with it."""
-        key, _ = _cache_key(tenant, account_id, scopes)
+        key, _ = _cache_key(self.authorization_server, tenant, account_id, scopes)
         with self._lock:
             self._cache.pop(key, None)
 
@@ -402,10 +421,12 @@ class _BaseProvider:
 class TokenProvider(_BaseProvider):
     """Access tokens to act as users, cached and safe to share between threads.
 
-    A token is cached per tenant (``clientKey``), account id and set of scopes until
-    ``expiry_margin`` seconds before it expires. When many threads need the same missing token
-    at once, one of them exchanges an assertion for it and the others wait for its result (or
-    its error): one exchange per key, however many requests arrive together.
+    A token is cached per app and tenant (the tenant's ``oauthClientId``, ``clientKey``,
+    ``key`` and ``baseUrl``), account id and set of scopes until ``expiry_margin`` seconds
+    before it expires: one provider may serve several apps, even on the same site. When many
+    threads need the same missing token at once, one of them exchanges an assertion for it and
+    the others wait for its result (or its error): one exchange per key, however many requests
+    arrive together.
 
     :param authorization_server: the authorization server's address. Configuration only: never
         take it from a request. ``https`` is required except for loopback addresses (tests).
@@ -455,7 +476,7 @@ class TokenProvider(_BaseProvider):
         :raises ValueError: for tenant information without ``oauthClientId`` (or another
             needed field), an empty account id, or invalid scopes.
         """
-        key, requested = _cache_key(tenant, account_id, scopes)
+        key, requested = _cache_key(self.authorization_server, tenant, account_id, scopes)
         # The cache and the exchanges in flight are looked at together: a leader stores its
         # token before it leaves _flights, so no thread can miss both and exchange again.
         with self._lock:
@@ -544,7 +565,7 @@ class AsyncTokenProvider(_BaseProvider):
         self, tenant: Mapping[str, Any], account_id: str, scopes: ScopesArg = DEFAULT_SCOPES
     ) -> AccessToken:
         """Return an access token to act as ``account_id``; see :meth:`TokenProvider.get_token`."""
-        key, requested = _cache_key(tenant, account_id, scopes)
+        key, requested = _cache_key(self.authorization_server, tenant, account_id, scopes)
         # No await between the lookups and the insertion, so no other task can slip in.
         with self._lock:
             token = self._cached(key)

@@ -8,6 +8,16 @@ the standard library's ``sqlite3`` for a real app on one machine. A store on SQL
 PostgreSQL and apps on several machines, is in
 :mod:`atlassian_jwt.integrations.sqlalchemy_store`.
 
+**One app per store.** A ``clientKey`` names a product instance (a site), not an app: two apps
+installed on the same site get the same ``clientKey``. So a store is bound to one app key (the
+descriptor's ``key``, which the ``installed`` payload carries as ``key``) and keeps its rows
+under (app key, client key): several apps may share one database file or table, and a store
+never sees, replaces or erases another app's tenant. :meth:`TenantStore.save` refuses a tenant
+whose ``key`` names another app. Tables made before stores were bound to an app (keyed by
+``clientKey`` alone) are migrated in place when a store opens them: each row goes to the app its
+tenant's ``key`` names; a row that names none (a tombstone) goes to the app of the store that
+migrates the table.
+
 **Ordering.** Lifecycle callbacks can arrive out of order or at the same time (an ``installed``
 retried by Atlassian after a newer ``uninstalled``, say). So :meth:`TenantStore.save` and
 :meth:`TenantStore.delete` take an optional ``event_time``: the ``iat`` of the verified token
@@ -20,27 +30,54 @@ remembered time.
 :meth:`TenantStore.get` returns ``None`` at once; the stores keep only the client key and the
 event time (a tombstone), so that an older ``installed`` delivered late cannot bring the
 tenant back.
+
+**Replayed lifecycle calls.** Atlassian's install token does not sign the body. So that a
+genuine ``installed`` request, seen in a proxy log, cannot be sent again with another
+``sharedSecret``, :class:`~atlassian_jwt.lifecycle.LifecycleHandler` has the store remember
+each accepted lifecycle token (its SHA-256, never the token) with the SHA-256 of its body until
+the token expires (:meth:`TenantStore.remember_lifecycle_token`): in the database, so the
+memory holds across processes.
+
+**Forge.** For Connect on Forge, a store finds a tenant by the ``installationId`` of its
+``installed`` payload (:meth:`TenantStore.get_by_installation_id`), and keeps the newest Forge
+app system token of each installation for work done outside a request
+(:meth:`TenantStore.save_app_token`, :meth:`TenantStore.get_app_token`). Those tokens are
+bearer credentials, kept with the same care as shared secrets.
+
+**Unverified keys.** A client key read from a token before its signature is checked can be any
+text; text no store can hold (NUL, a lone surrogate) names no tenant: :meth:`TenantStore.get`
+returns ``None`` for it rather than fail.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import math
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, Union
 
+from ._store_base import (
+    LEGACY_TENANT_COLUMNS,
+    TENANT_COLUMNS,
+    StoredAppToken,
+    TenantRow,
+    TenantStoreBase,
+    create_private_file,
+    is_stale,
+    migrate_sqlite_tenant_table,
+    sqlite_table_columns,
+)
 from .authenticate import Authenticator
 
 __all__ = [
     "MemoryTenantStore",
     "SQLiteTenantStore",
+    "StoredAppToken",
     "TenantStore",
     "TenantStoreAuthenticator",
     "TenantStoreError",
@@ -58,22 +95,43 @@ class TenantStoreError(Exception):
 
 
 class TenantStore(Protocol):
-    """Where tenants are kept, by ``clientKey``.
+    """Where one app's tenants are kept, by ``clientKey``.
 
-    Implementations must be safe to call from several threads; each call is atomic.
+    Implementations must be safe to call from several threads; each call is atomic. One suite
+    of tests (``tests/test_tenants.py``) holds every store of this library to this contract.
     """
+
+    @property
+    def app_key(self) -> str | None:
+        """The app whose tenants the store keeps (the descriptor's ``key``); ``None`` for a
+        store that is not bound to an app (:class:`MemoryTenantStore` only)."""
 
     def get(self, client_key: str) -> dict[str, Any] | None:
         """Return a copy of the tenant ``client_key``, or ``None`` if it is unknown or was
-        deleted."""
+        deleted.
+
+        :param client_key: may come from an unverified token: text that no store can hold (NUL,
+            a lone surrogate) gives ``None``.
+        :raises ValueError: if ``client_key`` is not a non-empty string.
+        """
+
+    def get_by_installation_id(self, installation_id: str) -> dict[str, Any] | None:
+        """Return a copy of the tenant whose ``installationId`` (the Forge installation ARI of
+        a Connect-on-Forge app) is ``installation_id``, or ``None``.
+
+        :raises ValueError: if ``installation_id`` is not a non-empty string.
+        """
 
     def save(self, tenant: Mapping[str, Any], *, event_time: float | None = None) -> None:
         """Store ``tenant`` under ``tenant["clientKey"]``, replacing any earlier one whole.
 
-        :param tenant: a JSON object with a non-empty string ``clientKey``.
+        :param tenant: a JSON object with a non-empty string ``clientKey``; its
+            ``installationId``, if present, is indexed for :meth:`get_by_installation_id`.
         :param event_time: the ``iat`` of the verified lifecycle token behind this change; the
             change is ignored if the client key saw a newer event.
-        :raises ValueError: if ``clientKey`` is missing or ``event_time`` is not a number.
+        :raises ValueError: if ``clientKey`` is missing, ``key`` is present and is not the
+            store's :attr:`app_key`, ``installationId`` is present and not a non-empty
+            string, or ``event_time`` is not a number.
         """
 
     def delete(self, client_key: str, *, event_time: float | None = None) -> None:
@@ -81,6 +139,59 @@ class TenantStore(Protocol):
 
         :param event_time: as for :meth:`save`; remembered, so that an older ``installed``
             delivered later is ignored.
+        """
+
+    def save_app_token(
+        self,
+        installation_id: str,
+        token: str,
+        *,
+        expires_at: datetime | float,
+        api_base_url: str,
+    ) -> bool:
+        """Keep the Forge app system token of an installation, unless a later one is kept.
+
+        Atomic, across processes too: a token never replaces one that expires later, so
+        requests that bring tokens in any order leave the newest.
+
+        :param installation_id: the installation ARI (the invocation's
+            ``app.installationId``).
+        :param token: the app system token (the ``x-forge-oauth-system`` header).
+        :param expires_at: when it expires: an aware :class:`~datetime.datetime`, or seconds
+            since the epoch (the token's ``exp``).
+        :param api_base_url: where product API calls with it go (``app.apiBaseUrl``):
+            ``https://``, or ``http://`` to a loopback address.
+        :returns: whether the token is now the one kept.
+        :raises ValueError: for an empty installation id, a token that is not a bearer token,
+            a naive datetime, or an API base URL that is not ``https://``. Messages never show
+            the token.
+
+        .. warning:: The token is a bearer credential for the installation's product API: a
+           store keeps it as it keeps shared secrets (an owner-only file, never in a
+           message).
+        """
+
+    def get_app_token(self, installation_id: str) -> StoredAppToken | None:
+        """Return the app token kept for ``installation_id`` (expired or not), or ``None``.
+
+        :raises ValueError: if ``installation_id`` is not a non-empty string.
+        """
+
+    def remember_lifecycle_token(
+        self, token_sha256: str, body_sha256: str, *, expires_at: float
+    ) -> bool:
+        """Remember that a lifecycle token was accepted with a body, until ``expires_at``.
+
+        Atomic, across processes too. Entries whose time has passed are forgotten.
+
+        :param token_sha256: the SHA-256 of the token, in lower-case hex (never the token).
+        :param body_sha256: the SHA-256 of what the body installed, in lower-case hex.
+        :param expires_at: seconds since the epoch after which the token is refused anyway
+            (its ``exp`` plus the leeway).
+        :returns: ``True`` the first time, and again for the same token with the same body (a
+            harmless repeat: Atlassian retries); ``False`` for the same token with another
+            body, which must be refused.
+        :raises ValueError: if a hash is not 64 lower-case hex digits.
         """
 
 
@@ -113,51 +224,107 @@ class TenantStoreAuthenticator(Authenticator):
         return f"{type(self).__name__}({self.store!r})"
 
 
-class MemoryTenantStore:
-    """A :class:`TenantStore` in a dict, for tests and examples; lost when the process ends."""
+class MemoryTenantStore(TenantStoreBase):
+    """A :class:`TenantStore` in a dict, for tests and examples; lost when the process ends.
 
-    def __init__(self) -> None:
+    Its memory of lifecycle tokens is this process's only: an app with several processes
+    needs a shared store for that protection (:class:`SQLiteTenantStore`, or the SQLAlchemy
+    store).
+
+    :param app_key: the app whose tenants it keeps; by default any app's, for an app that is
+        alone in its process. Bind it when one process serves several apps.
+    :raises ValueError: if ``app_key`` is given and is not a non-empty string.
+
+    >>> store = MemoryTenantStore(app_key="com.example.my-app")
+    >>> store.save({"key": "com.example.my-app", "clientKey": "jira:1", "sharedSecret": "s"})
+    >>> store.get("jira:1")["sharedSecret"]
+    's'
+    >>> store.save({"key": "com.example.other-app", "clientKey": "jira:1"})
+    Traceback (most recent call last):
+    ...
+    ValueError: The tenant belongs to another app: its key is not 'com.example.my-app'
+    """
+
+    def __init__(self, app_key: str | None = None) -> None:
+        super().__init__(app_key)
         self._lock = threading.Lock()
-        # client key -> (tenant, or None once deleted; the latest event time)
-        self._rows: dict[str, tuple[dict[str, Any] | None, float | None]] = {}
+        # Rows are kept as the databases keep them, as JSON: the same values come back from
+        # every store, and later changes to the caller's dict don't reach the stored one.
+        # client key -> (the tenant row, its tenant_json None once deleted; latest event time)
+        self._tenants: dict[str, tuple[TenantRow, float | None]] = {}
+        # installation id -> (token, expires_at, api_base_url)
+        self._app_tokens: dict[str, tuple[str, float, str]] = {}
+        # token hash -> (body hash, expires_at)
+        self._lifecycle_tokens: dict[str, tuple[str, float]] = {}
 
-    def get(self, client_key: str) -> dict[str, Any] | None:
-        client_key = _checked_key(client_key)
+    def _read_tenant(self, client_key: str) -> str | None:
         with self._lock:
-            tenant = self._rows.get(client_key, (None, None))[0]
-            return copy.deepcopy(tenant)
+            row = self._tenants.get(client_key)
+        return None if row is None else row[0].tenant_json
 
-    def save(self, tenant: Mapping[str, Any], *, event_time: float | None = None) -> None:
-        client_key = _client_key_of(tenant)
-        # Through JSON, as a database stores it: the same values come back from either store,
-        # and later changes to the caller's dict don't reach the stored one.
-        stored = json.loads(_to_json(tenant))
-        self._write(client_key, stored, _checked_time(event_time))
-
-    def delete(self, client_key: str, *, event_time: float | None = None) -> None:
-        self._write(_checked_key(client_key), None, _checked_time(event_time))
-
-    def _write(
-        self, client_key: str, tenant: dict[str, Any] | None, event_time: float | None
-    ) -> None:
+    def _read_tenant_by_installation(self, installation_id: str) -> str | None:
         with self._lock:
-            old_tenant, old_time = self._rows.get(client_key, (None, None))
-            if tenant is None and old_tenant is None and event_time is None:
+            found = [
+                (row, latest)
+                for row, latest in self._tenants.values()
+                if row.installation_id == installation_id and row.tenant_json is not None
+            ]
+        if not found:
+            return None
+        # As the SQL stores order them: the latest event time first, no time last.
+        found.sort(key=lambda item: (item[1] is None, -(item[1] or 0.0), item[0].client_key))
+        return found[0][0].tenant_json
+
+    def _write_tenant(self, row: TenantRow, event_time: float | None) -> None:
+        with self._lock:
+            latest = self._tenants.get(row.client_key, (None, None))[1]
+            if is_stale(event_time, latest):
                 return
-            if _is_stale(event_time, old_time):
-                return
-            self._rows[client_key] = (tenant, old_time if event_time is None else event_time)
+            self._tenants[row.client_key] = (row, latest if event_time is None else event_time)
+
+    def _erase_tenant(self, client_key: str) -> None:
+        with self._lock:
+            if client_key in self._tenants:
+                latest = self._tenants[client_key][1]
+                self._tenants[client_key] = (TenantRow(client_key, None, None), latest)
+
+    def _write_app_token(
+        self, installation_id: str, token: str, expires_at: float, api_base_url: str
+    ) -> bool:
+        with self._lock:
+            kept = self._app_tokens.get(installation_id)
+            if kept is not None and expires_at < kept[1]:
+                return False
+            self._app_tokens[installation_id] = (token, expires_at, api_base_url)
+            return True
+
+    def _read_app_token(self, installation_id: str) -> tuple[str, float, str] | None:
+        with self._lock:
+            return self._app_tokens.get(installation_id)
+
+    def _remember_lifecycle_token(
+        self, token_sha256: str, body_sha256: str, expires_at: float, now: float
+    ) -> bool:
+        with self._lock:
+            for expired in [
+                token for token, (_, until) in self._lifecycle_tokens.items() if until < now
+            ]:
+                del self._lifecycle_tokens[expired]
+            remembered, _ = self._lifecycle_tokens.setdefault(
+                token_sha256, (body_sha256, expires_at)
+            )
+            return remembered == body_sha256
 
     def __repr__(self) -> str:
         with self._lock:
-            count = sum(1 for tenant, _ in self._rows.values() if tenant is not None)
-        return f"{type(self).__name__}(<{count} tenants>)"
+            count = sum(1 for row, _ in self._tenants.values() if row.tenant_json is not None)
+        return f"{type(self).__name__}(app_key={self.app_key!r}, <{count} tenants>)"
 
 
-class SQLiteTenantStore:
+class SQLiteTenantStore(TenantStoreBase):
     """A :class:`TenantStore` in a SQLite file, safe for several threads and processes.
 
-    The file is created (readable by its owner only, since it holds secrets) with its table
+    The file is created (readable by its owner only, since it holds secrets) with its tables
     on first use; the directory must exist. Writers are serialised by SQLite: the database is
     in WAL mode (readers never wait for writers), a writer waits up to ``timeout`` seconds for
     a lock, and every change is one conditional ``INSERT ... ON CONFLICT`` statement, atomic on
@@ -166,20 +333,36 @@ class SQLiteTenantStore:
     do WAL (some network filesystems) SQLite keeps its rollback journal without a word: still
     safe, but readers then wait for writers.
 
+    Several apps may share the file, each with its own store: rows are kept under (app key,
+    client key). A file made before stores were bound to an app is migrated when it is opened,
+    in one transaction (see :mod:`atlassian_jwt.tenants`); its rows that name no app go to
+    ``app_key``.
+
     :param path: the database file.
+    :param app_key: the app whose tenants this store keeps: the descriptor's ``key``.
     :param timeout: seconds to wait for another connection's lock before giving up, at start-up
         and in each call.
+    :raises ValueError: if ``path`` names no file or ``app_key`` is not a non-empty string.
     :raises TenantStoreError: at once, if the directory is missing or the file is not a usable
         tenant database (corrupt, another program's, not readable); after ``timeout`` seconds,
         if other connections keep the file locked all that time.
     """
 
+    #: The table of tenants.
     TABLE = "atlassian_jwt_tenants"
+    #: The table of the Forge app tokens kept per installation.
+    APP_TOKENS_TABLE = "atlassian_jwt_tenants_app_tokens"
+    #: The table of the lifecycle tokens remembered until they expire.
+    LIFECYCLE_TOKENS_TABLE = "atlassian_jwt_tenants_lifecycle_tokens"
 
-    def __init__(self, path: StrPath, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: StrPath, *, app_key: str, timeout: float = 10.0) -> None:
         text = os.fspath(path)
         if not text or text == ":memory:" or text.startswith("file:"):
             raise ValueError("path must name a database file; use MemoryTenantStore for tests")
+        if app_key is None:
+            raise ValueError("app_key must be the app's key (the descriptor's key)")
+        super().__init__(app_key)
+        self._bound_app_key: str = app_key
         self.path = Path(text)
         self.timeout = timeout
         if not self.path.parent.is_dir():
@@ -187,63 +370,122 @@ class SQLiteTenantStore:
                 f"Cannot open the tenant store {str(self.path)!r}: "
                 f"the directory {str(self.path.parent)!r} does not exist"
             )
-        self._create_private_file()
+        try:
+            create_private_file(self.path)
+        except OSError as error:
+            raise TenantStoreError(
+                f"Cannot create the tenant store {str(self.path)!r}: {error.strerror}"
+            ) from None
         self._open()
 
-    def get(self, client_key: str) -> dict[str, Any] | None:
+    def _read_tenant(self, client_key: str) -> str | None:
         with self._connect() as connection:
             row = connection.execute(
-                f"SELECT tenant FROM {self.TABLE} WHERE client_key = ?",
-                (_checked_key(client_key),),
+                f"SELECT tenant FROM {self.TABLE} WHERE app_key = ? AND client_key = ?",
+                (self._bound_app_key, client_key),
             ).fetchone()
-        if row is None or row[0] is None:
-            return None
-        tenant: dict[str, Any] = json.loads(row[0])
-        return tenant
+        return None if row is None else row[0]
 
-    def save(self, tenant: Mapping[str, Any], *, event_time: float | None = None) -> None:
-        self._write(_client_key_of(tenant), _to_json(tenant), _checked_time(event_time))
+    def _read_tenant_by_installation(self, installation_id: str) -> str | None:
+        with self._connect() as connection:
+            row = connection.execute(
+                f"""
+                SELECT tenant FROM {self.TABLE}
+                WHERE app_key = ? AND installation_id = ? AND tenant IS NOT NULL
+                ORDER BY event_time IS NULL, event_time DESC, client_key
+                LIMIT 1
+                """,
+                (self._bound_app_key, installation_id),
+            ).fetchone()
+        return None if row is None else row[0]
 
-    def delete(self, client_key: str, *, event_time: float | None = None) -> None:
-        event_time = _checked_time(event_time)
-        client_key = _checked_key(client_key)
-        if event_time is None:
-            # No time to remember: just erase the tenant, creating no tombstone.
-            with self._connect() as connection:
-                connection.execute(
-                    f"UPDATE {self.TABLE} SET tenant = NULL WHERE client_key = ?", (client_key,)
-                )
-            return
-        self._write(client_key, None, event_time)
-
-    def _write(self, client_key: str, tenant_json: str | None, event_time: float | None) -> None:
+    def _write_tenant(self, row: TenantRow, event_time: float | None) -> None:
         # One statement: the comparison with the stored event time and the write happen under
         # the same lock, so concurrent callbacks cannot interleave between them.
         with self._connect() as connection:
             connection.execute(
                 f"""
-                INSERT INTO {self.TABLE} (client_key, tenant, event_time)
-                VALUES (:client_key, :tenant, :event_time)
-                ON CONFLICT (client_key) DO UPDATE SET
+                INSERT INTO {self.TABLE}
+                    (app_key, client_key, tenant, event_time, installation_id)
+                VALUES (:app_key, :client_key, :tenant, :event_time, :installation_id)
+                ON CONFLICT (app_key, client_key) DO UPDATE SET
                     tenant = excluded.tenant,
+                    installation_id = excluded.installation_id,
                     event_time = coalesce(excluded.event_time, {self.TABLE}.event_time)
                 WHERE excluded.event_time IS NULL
                     OR {self.TABLE}.event_time IS NULL
                     OR excluded.event_time >= {self.TABLE}.event_time
                 """,
-                {"client_key": client_key, "tenant": tenant_json, "event_time": event_time},
+                {
+                    "app_key": self._bound_app_key,
+                    "client_key": row.client_key,
+                    "tenant": row.tenant_json,
+                    "event_time": event_time,
+                    "installation_id": row.installation_id,
+                },
             )
 
-    def _create_private_file(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return
-        except OSError as error:
-            raise TenantStoreError(
-                f"Cannot create the tenant store {str(self.path)!r}: {error.strerror}"
-            ) from None
-        os.close(fd)
+    def _erase_tenant(self, client_key: str) -> None:
+        with self._connect() as connection:
+            connection.execute(
+                f"UPDATE {self.TABLE} SET tenant = NULL, installation_id = NULL "
+                "WHERE app_key = ? AND client_key = ?",
+                (self._bound_app_key, client_key),
+            )
+
+    def _write_app_token(
+        self, installation_id: str, token: str, expires_at: float, api_base_url: str
+    ) -> bool:
+        table = self.APP_TOKENS_TABLE
+        with self._connect() as connection:
+            cursor = connection.execute(
+                f"""
+                INSERT INTO {table} (app_key, installation_id, token, expires_at, api_base_url)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (app_key, installation_id) DO UPDATE SET
+                    token = excluded.token,
+                    expires_at = excluded.expires_at,
+                    api_base_url = excluded.api_base_url
+                WHERE excluded.expires_at >= {table}.expires_at
+                """,
+                (self._bound_app_key, installation_id, token, expires_at, api_base_url),
+            )
+            return cursor.rowcount == 1
+
+    def _read_app_token(self, installation_id: str) -> tuple[str, float, str] | None:
+        with self._connect() as connection:
+            row = connection.execute(
+                f"SELECT token, expires_at, api_base_url FROM {self.APP_TOKENS_TABLE} "
+                "WHERE app_key = ? AND installation_id = ?",
+                (self._bound_app_key, installation_id),
+            ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _remember_lifecycle_token(
+        self, token_sha256: str, body_sha256: str, expires_at: float, now: float
+    ) -> bool:
+        table = self.LIFECYCLE_TOKENS_TABLE
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    f"DELETE FROM {table} WHERE app_key = ? AND expires_at < ?",
+                    (self._bound_app_key, now),
+                )
+                connection.execute(
+                    f"INSERT INTO {table} (app_key, token_sha256, body_sha256, expires_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (app_key, token_sha256) DO NOTHING",
+                    (self._bound_app_key, token_sha256, body_sha256, expires_at),
+                )
+                (remembered,) = connection.execute(
+                    f"SELECT body_sha256 FROM {table} WHERE app_key = ? AND token_sha256 = ?",
+                    (self._bound_app_key, token_sha256),
+                ).fetchone()
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return bool(remembered == body_sha256)
 
     def _open(self) -> None:
         # Workers that boot together open the store at the same instant. Switching a new file
@@ -269,7 +511,7 @@ class SQLiteTenantStore:
                 raise self._error(error) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
-        if columns != {"client_key", "tenant", "event_time"}:
+        if columns != TENANT_COLUMNS:
             raise TenantStoreError(
                 f"The tenant store {str(self.path)!r} has a table {self.TABLE} of another shape"
             )
@@ -277,26 +519,69 @@ class SQLiteTenantStore:
             raise TenantStoreError(f"The tenant store {str(self.path)!r} is corrupt")
 
     def _set_up(self, timeout: float) -> tuple[set[str], str]:
-        """Put the file in WAL mode and create the table if need be, in one connection.
+        """Put the file in WAL mode, migrate a legacy table and create the missing tables, in
+        one connection.
 
-        :returns: the table's column names and the result of ``PRAGMA quick_check``.
+        :returns: the tenant table's column names and the result of ``PRAGMA quick_check``.
         :raises sqlite3.Error: as raised, for :meth:`_open` to retry or report.
         """
         with closing(self._new_connection(timeout)) as connection:
             # WAL is a property of the file: set once here, it holds for every connection.
             connection.execute("PRAGMA journal_mode = WAL")
+            columns = sqlite_table_columns(connection, self.TABLE)
+            if columns == LEGACY_TENANT_COLUMNS:
+                migrate_sqlite_tenant_table(
+                    connection, self.TABLE, self._create_tenants_table(), self._bound_app_key
+                )
+            elif columns and columns != TENANT_COLUMNS:
+                return columns, "not checked"
+            connection.execute(self._create_tenants_table(if_not_exists=True))
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.TABLE}_installation "
+                f"ON {self.TABLE} (app_key, installation_id)"
+            )
             connection.execute(
                 f"""
-                CREATE TABLE IF NOT EXISTS {self.TABLE} (
-                    client_key TEXT PRIMARY KEY NOT NULL,
-                    tenant TEXT,
-                    event_time REAL
+                CREATE TABLE IF NOT EXISTS {self.APP_TOKENS_TABLE} (
+                    app_key TEXT NOT NULL,
+                    installation_id TEXT NOT NULL,
+                    token TEXT NOT NULL,
+                    expires_at REAL NOT NULL,
+                    api_base_url TEXT NOT NULL,
+                    PRIMARY KEY (app_key, installation_id)
                 )
                 """
             )
-            columns = {row[1] for row in connection.execute(f"PRAGMA table_info({self.TABLE})")}
+            connection.execute(
+                f"""
+                CREATE TABLE IF NOT EXISTS {self.LIFECYCLE_TOKENS_TABLE} (
+                    app_key TEXT NOT NULL,
+                    token_sha256 TEXT NOT NULL,
+                    body_sha256 TEXT NOT NULL,
+                    expires_at REAL NOT NULL,
+                    PRIMARY KEY (app_key, token_sha256)
+                )
+                """
+            )
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.LIFECYCLE_TOKENS_TABLE}_expiry "
+                f"ON {self.LIFECYCLE_TOKENS_TABLE} (expires_at)"
+            )
+            columns = sqlite_table_columns(connection, self.TABLE)
             (check,) = connection.execute("PRAGMA quick_check").fetchone()
         return columns, check
+
+    def _create_tenants_table(self, *, if_not_exists: bool = False) -> str:
+        return f"""
+            CREATE TABLE {"IF NOT EXISTS " if if_not_exists else ""}{self.TABLE} (
+                app_key TEXT NOT NULL,
+                client_key TEXT NOT NULL,
+                tenant TEXT,
+                event_time REAL,
+                installation_id TEXT,
+                PRIMARY KEY (app_key, client_key)
+            )
+            """
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -322,46 +607,9 @@ class SQLiteTenantStore:
         return TenantStoreError(f"The tenant store {str(self.path)!r} failed: {error}")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
-
-
-def _checked_key(client_key: object) -> str:
-    if not isinstance(client_key, str) or not client_key:
-        raise ValueError("A tenant's clientKey must be a non-empty string")
-    return client_key
-
-
-def _client_key_of(tenant: Mapping[str, Any]) -> str:
-    if not isinstance(tenant, Mapping):
-        raise TypeError(f"tenant must be a mapping, not {type(tenant).__name__}")
-    return _checked_key(tenant.get("clientKey"))
-
-
-def _checked_time(event_time: object) -> float | None:
-    if event_time is None:
-        return None
-    if (
-        isinstance(event_time, bool)
-        or not isinstance(event_time, (int, float))
-        or not math.isfinite(event_time)
-    ):
-        raise ValueError("event_time must be a finite number of seconds (a token's iat)")
-    return float(event_time)
+        return f"{type(self).__name__}({str(self.path)!r}, app_key={self.app_key!r})"
 
 
 def _is_locked(error: sqlite3.OperationalError) -> bool:
     """Whether SQLite gave up waiting for another connection's lock (``SQLITE_BUSY``)."""
     return "database is locked" in str(error)
-
-
-def _is_stale(event_time: float | None, latest: float | None) -> bool:
-    """Whether a change at ``event_time`` is older than the latest one seen."""
-    return event_time is not None and latest is not None and event_time < latest
-
-
-def _to_json(tenant: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(dict(tenant), separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        # The message would show the offending value, which could be the secret.
-        raise ValueError("A tenant must be a JSON object of JSON values") from None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
+import time_machine
 from jwt.utils import base64url_encode
 
 import atlassian_jwt
@@ -23,7 +26,7 @@ from atlassian_jwt.tenants import (
     TenantStoreError,
 )
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
+from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.readme import run_example
 from tests.rsa_support import new_rsa_key, public_pem
 
@@ -45,10 +48,18 @@ def atlassian_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> TenantStore:
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], TenantStore]:
+    """Opens the test's store; for SQLite, a new store on the same file each time, as
+    another process would."""
     if request.param == "memory":
-        return MemoryTenantStore()
-    return SQLiteTenantStore(tmp_path / "tenants.db")
+        store = MemoryTenantStore(app_key=APP_KEY)
+        return lambda: store
+    return lambda: SQLiteTenantStore(tmp_path / "tenants.db", app_key=APP_KEY)
+
+
+@pytest.fixture
+def store(open_store: Callable[[], TenantStore]) -> TenantStore:
+    return open_store()
 
 
 @pytest.fixture
@@ -65,7 +76,7 @@ def lifecycle(store: TenantStore, installs: InstallAuthenticator) -> LifecycleHa
 
 def body(event: str, secret: str | None = SECRET, **changes: Any) -> bytes:
     payload: dict[str, Any] = {
-        "key": "com.example.my-app",
+        "key": APP_KEY,
         "clientKey": CLIENT_KEY,
         "baseUrl": "https://example.atlassian.net",
         "productType": "jira",
@@ -158,9 +169,11 @@ def test_reinstall_replaces_the_secret(
 def test_body_as_text_or_mapping(
     lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
 ) -> None:
-    headers = signed(atlassian_key, "/installed")
+    now = int(time.time())
+    headers = signed(atlassian_key, "/installed", iat=now - 1)
     lifecycle.installed("POST", "/my-app/installed", headers, json.loads(body("installed")))
     assert secret_of(store) == SECRET
+    headers = signed(atlassian_key, "/installed", iat=now)
     lifecycle.installed(
         "POST", "/my-app/installed", headers, body("installed", NEW_SECRET).decode()
     )
@@ -321,7 +334,7 @@ def test_store_failure_propagates(
 ) -> None:
     import sqlite3
 
-    store = SQLiteTenantStore(tmp_path / "t.db", timeout=0.05)
+    store = SQLiteTenantStore(tmp_path / "t.db", app_key=APP_KEY, timeout=0.05)
     holder = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")
@@ -329,6 +342,161 @@ def test_store_failure_propagates(
             install(LifecycleHandler(store, installs), atlassian_key)
     finally:
         holder.close()
+
+
+# Replays: the install token does not sign the body.
+
+
+def token_sha256(headers: dict[str, str]) -> str:
+    return hashlib.sha256(headers["Authorization"].split()[1].encode()).hexdigest()
+
+
+def test_regression_a_replayed_install_token_installs_another_secret(
+    open_store: Callable[[], TenantStore], installs: InstallAuthenticator, atlassian_key: Any
+) -> None:
+    """Issue 16.8: a genuine installed request seen in a proxy's log was accepted again,
+    within its token's lifetime, with the attacker's sharedSecret in the body."""
+    store = open_store()
+    headers = signed(atlassian_key, "/installed")
+    genuine = body("installed")
+    LifecycleHandler(store, installs).installed("POST", "/my-app/installed", headers, genuine)
+
+    # Another worker (for SQLite another store on the file, as in another process).
+    elsewhere = LifecycleHandler(open_store(), installs)
+    with pytest.raises(exc.TokenReplayedError) as caught:
+        elsewhere.installed("POST", "/my-app/installed", headers, body("installed", NEW_SECRET))
+    assert caught.value.code == "token_replayed" and caught.value.client_key == CLIENT_KEY
+    assert isinstance(caught.value, atlassian_jwt.DecodeError)
+    assert_untouched(store)
+
+    # Atlassian's retry of the same request, however the app passes the body, is applied.
+    respaced = json.dumps(dict(reversed(list(json.loads(genuine).items()))), indent=2)
+    for again in (genuine, genuine.decode(), json.loads(genuine), respaced):
+        result = elsewhere.installed("POST", "/my-app/installed", headers, again)
+        assert result.client_key == CLIENT_KEY
+        assert_untouched(store)
+
+
+def test_a_replayed_uninstall_token_with_another_body_is_refused(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    now = int(time.time())
+    install(lifecycle, atlassian_key, iat=now - 10)
+    headers = signed(atlassian_key, "/uninstalled", iat=now - 5)
+    lifecycle.uninstalled("POST", "/my-app/uninstalled", headers, body("uninstalled"))
+    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)
+    with pytest.raises(exc.TokenReplayedError):
+        lifecycle.uninstalled(
+            "POST", "/my-app/uninstalled", headers, body("uninstalled", baseUrl="https://x.test")
+        )
+    assert secret_of(store) == NEW_SECRET
+
+
+def test_a_lifecycle_token_is_remembered_until_it_expires_with_the_leeway(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    now = int(time.time())
+    headers = signed(atlassian_key, "/installed", iat=now)  # exp: now + 180
+    lifecycle.installed("POST", "/my-app/installed", headers, body("installed"))
+    other = hashlib.sha256(b"another body").hexdigest()
+    until = now + 180 + lifecycle.install_authenticator.leeway
+    with time_machine.travel(until - 1, tick=False):
+        assert not store.remember_lifecycle_token(
+            token_sha256(headers), other, expires_at=until + 60
+        )
+    with time_machine.travel(until + 1, tick=False):
+        assert store.remember_lifecycle_token(token_sha256(headers), other, expires_at=until + 60)
+
+
+def test_a_retry_after_a_failed_save_is_applied(
+    store: TenantStore, installs: InstallAuthenticator, atlassian_key: Any
+) -> None:
+    # The token is remembered before the tenant is saved: when the save fails (503),
+    # Atlassian's retry of the same request must still install the tenant.
+    class FailingOnce:
+        def __init__(self, store: TenantStore) -> None:
+            self.store = store
+            self.failed = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.store, name)
+
+        def save(self, tenant: Any, *, event_time: float | None = None) -> None:
+            if not self.failed:
+                self.failed = True
+                raise TenantStoreError("the tenant database is locked")
+            self.store.save(tenant, event_time=event_time)
+
+    lifecycle = LifecycleHandler(FailingOnce(store), installs)
+    headers = signed(atlassian_key, "/installed")
+    with pytest.raises(TenantStoreError):
+        lifecycle.installed("POST", "/my-app/installed", headers, body("installed"))
+    assert store.get(CLIENT_KEY) is None
+    lifecycle.installed("POST", "/my-app/installed", headers, body("installed"))
+    assert_untouched(store)
+
+
+# One app per store.
+
+
+@pytest.mark.usefixtures("installed")
+@pytest.mark.parametrize("key", ["com.example.other-app", "", None])
+def test_a_callback_for_another_app_is_refused(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any, key: Any
+) -> None:
+    # Two apps served from one base URL: app Y's genuine callbacks reach app X's routes.
+    headers = signed(atlassian_key, "/installed")
+    with pytest.raises(exc.InvalidAudienceError, match="another app"):
+        lifecycle.installed(
+            "POST", "/my-app/installed", headers, body("installed", NEW_SECRET, key=key)
+        )
+    headers = signed(atlassian_key, "/uninstalled")
+    with pytest.raises(exc.InvalidAudienceError, match="another app"):
+        lifecycle.uninstalled("POST", "/my-app/uninstalled", headers, body("uninstalled", key=key))
+    assert_untouched(store)
+
+
+def test_an_unbound_store_takes_any_apps_callbacks(
+    installs: InstallAuthenticator, atlassian_key: Any
+) -> None:
+    store = MemoryTenantStore()
+    lifecycle = LifecycleHandler(store, installs)
+    headers = signed(atlassian_key, "/installed")
+    lifecycle.installed("POST", "/my-app/installed", headers, body("installed", key="other"))
+    assert secret_of(store) == SECRET
+
+
+@pytest.mark.parametrize(
+    "bad_body",
+    [
+        body("installed", installationId=""),
+        body("installed", installationId=42),
+        body("installed", installationId="ari:\ud800"),
+        body("installed").replace(b'"productType": "jira"', b'"productType": NaN'),
+    ],
+    ids=["empty-installation", "number-installation", "surrogate-installation", "nan"],
+)
+def test_bodies_no_store_can_keep_are_malformed(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any, bad_body: bytes
+) -> None:
+    with pytest.raises(exc.MalformedRequestError):
+        lifecycle.installed(
+            "POST", "/my-app/installed", signed(atlassian_key, "/installed"), bad_body
+        )
+    assert store.get(CLIENT_KEY) is None
+
+
+def test_a_connect_on_forge_install_is_found_by_its_installation(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+) -> None:
+    installation = "ari:cloud:ecosystem::installation/5d5f3c1a-8d1e-4c8e-9a57-2f3c1a9d8e01"
+    lifecycle.installed(
+        "POST",
+        "/my-app/installed",
+        signed(atlassian_key, "/installed"),
+        body("installed", installationId=installation),
+    )
+    assert store.get_by_installation_id(installation) == store.get(CLIENT_KEY)
 
 
 # Out of order and at once.

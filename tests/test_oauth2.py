@@ -227,6 +227,62 @@ def test_cache_is_per_tenant_account_and_scopes(
     assert len(server.exchanges) == 4
 
 
+class IssuingTransport:
+    """An authorization server that issues a token per OAuth client and user it is asked for,
+    and remembers whom each went to."""
+
+    def __init__(self) -> None:
+        self.issued_to: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+        claims = jwt.decode(form["assertion"], options={"verify_signature": False})
+        token = f"at-{len(self.issued_to)}"
+        self.issued_to[token] = (claims["iss"], claims["sub"])
+        return 200, json.dumps({"access_token": token, "expires_in": 900}).encode()
+
+
+def test_regression_one_provider_hands_one_apps_token_to_another_app_on_the_site(
+    oauth_tenant: dict[str, Any],
+) -> None:
+    """Issue 16.2: the cache was keyed by clientKey, which names the site, not the app: with
+    one provider serving two apps installed on one site, app Y got app X's access token."""
+    transport = IssuingTransport()
+    provider = TokenProvider(transport=transport, clock=FakeClock())
+    app_x = oauth_tenant
+    app_y = {
+        **oauth_tenant,
+        "key": "com.example.other-app",
+        "oauthClientId": "another-oauth-client-of-another-app",
+        "sharedSecret": SECRET[::-1],
+    }
+    for tenant in (app_x, app_y, app_x, app_y):
+        token = provider.get_token(tenant, ACCOUNT)
+        issuer, _ = transport.issued_to[token.access_token]
+        assert issuer == f"urn:atlassian:connect:clientid:{tenant['oauthClientId']}"
+    assert len(transport.issued_to) == 2
+    provider.invalidate(app_y, ACCOUNT)
+    assert provider.get_token(app_x, ACCOUNT).access_token == "at-0"
+    assert provider.get_token(app_y, ACCOUNT).access_token == "at-2"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"oauthClientId": "another-oauth-client-id"},
+        {"key": "com.example.other-app"},
+        {"baseUrl": "https://renamed.atlassian.net"},
+        {"clientKey": "another-client-key"},
+    ],
+)
+def test_cache_is_per_app_and_tenant(oauth_tenant: dict[str, Any], change: dict[str, str]) -> None:
+    transport = IssuingTransport()
+    provider = TokenProvider(transport=transport, clock=FakeClock())
+    first = provider.get_token(oauth_tenant, ACCOUNT)
+    assert provider.get_token({**oauth_tenant, **change}, ACCOUNT) is not first
+    assert provider.get_token(oauth_tenant, ACCOUNT) is first
+    assert len(transport.issued_to) == 2
+
+
 def test_token_is_renewed_expiry_margin_before_it_expires(
     provider: TokenProvider,
     server: oauth2_stand_in.StandIn,
@@ -693,7 +749,7 @@ def test_a_tenant_read_back_from_a_store_is_enough(
     oauth_tenant: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    store = SQLiteTenantStore(str(tmp_path / "tenants.db"))
+    store = SQLiteTenantStore(str(tmp_path / "tenants.db"), app_key=oauth_tenant["key"])
     store.save(oauth_tenant)  # the installed payload, oauthClientId included
     stored = store.get(CLIENT_KEY)
     assert stored is not None

@@ -141,12 +141,16 @@ def create_app(settings: Settings) -> Flask:
 
 
 def open_store(settings: Settings) -> TenantStore:
-    """The SQLite file by default; with ``DATABASE_URL``, a SQLAlchemy store (PostgreSQL)."""
+    """The SQLite file by default; with ``DATABASE_URL``, a SQLAlchemy store (PostgreSQL).
+
+    Either is bound to this app's key, the descriptor's ``key``.
+    """
+    app_key = json.loads(DESCRIPTOR.read_text())["key"]
     if settings.database_url:
         from atlassian_jwt.integrations.sqlalchemy_store import SQLAlchemyTenantStore
 
-        return SQLAlchemyTenantStore(settings.database_url)
-    return SQLiteTenantStore(settings.tenants_db)
+        return SQLAlchemyTenantStore(settings.database_url, app_key=app_key)
+    return SQLiteTenantStore(settings.tenants_db, app_key=app_key)
 
 
 class RecentIssues:

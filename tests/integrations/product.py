@@ -26,20 +26,30 @@ class Call(NamedTuple):
 class AppKeyAuthenticator(atlassian_jwt.Authenticator):
     """The product's view: outbound tokens name the app key in ``iss``."""
 
+    def __init__(self, app_key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app_key = app_key
+
     def get_shared_secret(self, client_key: str) -> str | None:
-        return SECRET if client_key == APP_KEY else None
+        return SECRET if client_key == self.app_key else None
 
 
 class Product:
-    """Answers 200 (or a configured redirect) to requests whose token verifies, else 401."""
+    """Answers 200 (or a configured redirect) to requests whose token verifies, else 401.
 
-    def __init__(self, base_path: str = "", host: str = "127.0.0.1") -> None:
+    :param app_key: the key of the app installed on it (the app's descriptor's ``key``).
+    """
+
+    def __init__(
+        self, base_path: str = "", host: str = "127.0.0.1", *, app_key: str = APP_KEY
+    ) -> None:
         self.base_path = base_path
         self.host = host
+        self.app_key = app_key
         self.calls: list[Call] = []
         #: path (without query) -> (status, Location)
         self.redirects: dict[str, tuple[int, str]] = {}
-        self._authenticator = AppKeyAuthenticator(leeway=0, base_url=base_path)
+        self._authenticator = AppKeyAuthenticator(app_key, leeway=0, base_url=base_path)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
 
@@ -55,7 +65,7 @@ class Product:
     def tenant(self) -> dict[str, Any]:
         """The installed payload of the app's tenant on this product."""
         return {
-            "key": APP_KEY,
+            "key": self.app_key,
             "clientKey": CLIENT_KEY,
             "sharedSecret": SECRET,
             "baseUrl": self.base_url,

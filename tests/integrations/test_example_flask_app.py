@@ -7,6 +7,7 @@ stand-in Jira on 127.0.0.1 that verifies every call the app makes back to it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -171,7 +172,8 @@ def atlassian(
     env = {"TENANTS_DB": str(database), "APP_BASE_URL": "", "DATABASE_URL": ""}
     if request.param == "database-url":
         env["DATABASE_URL"] = f"sqlite:///{database}"
-    with Product().running() as jira, key_server(public_pem) as keys:
+    app_key = json.loads((ROOT / "examples" / "flask_app" / "atlassian-connect.json").read_text())
+    with Product(app_key=app_key["key"]).running() as jira, key_server(public_pem) as keys:
         env["ATLASSIAN_INSTALL_KEYS"] = keys
         with example_app(env) as (base_url, logs):
             yield Atlassian(private_key, base_url, jira)
