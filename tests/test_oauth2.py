@@ -234,11 +234,11 @@ class IssuingTransport:
     def __init__(self) -> None:
         self.issued_to: dict[str, tuple[str, str]] = {}
 
-    def __call__(self, url: str, form: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        claims = jwt.decode(form["assertion"], options={"verify_signature": False})
+    def __call__(self, request: HTTPRequest) -> HTTPResponse:
+        claims = jwt.decode(form_of(request)["assertion"], options={"verify_signature": False})
         token = f"at-{len(self.issued_to)}"
         self.issued_to[token] = (claims["iss"], claims["sub"])
-        return 200, json.dumps({"access_token": token, "expires_in": 900}).encode()
+        return HTTPResponse(200, json.dumps({"access_token": token, "expires_in": 900}).encode())
 
 
 def test_regression_one_provider_hands_one_apps_token_to_another_app_on_the_site(
