@@ -119,7 +119,10 @@ def test_is_form(content_type: str | None, expected: bool) -> None:
 
 def test_failures_answer_401_or_503_and_log_the_code(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
-    assert failure(atlassian_jwt.QshMismatchError("no", token_qsh="abc")) == (401, "Unauthorized")
+    mismatch = atlassian_jwt.QshMismatchError(
+        "no", canonical_request="GET&/&", expected_qsh="def", token_qsh="abc"
+    )
+    assert failure(mismatch) == (401, "Unauthorized")
     assert failure(atlassian_jwt.KeyFetchError("down")) == (503, "Service Unavailable")
     assert failure(TenantStoreError("locked")) == (503, "Service Unavailable")
     assert [record.getMessage().rsplit(": ", 1)[1] for record in caplog.records] == [
