@@ -45,6 +45,7 @@ __all__ = [
     "Authenticator",
     "DecodeError",
     "check_qsh",
+    "request_token",
     "unverified_client_key",
 ]
 
@@ -214,20 +215,9 @@ class Authenticator(abc.ABC):
     ) -> str:
         """Return the token from the ``Authorization`` header, else the ``jwt`` parameter.
 
-        :raises TokenMissingError: if there is neither.
-        :raises MalformedTokenError: if there is more than one ``jwt`` parameter.
+        Kept from 3.0.0 for code that calls it; see :func:`request_token`.
         """
-        token = token_from_headers(headers)
-        if token is not None:
-            return token
-        values = query_params.get("jwt") if query_params else None
-        if isinstance(values, str):
-            return values
-        if values:
-            if len(values) > 1:
-                raise exc.MalformedTokenError("The request carries more than one jwt parameter")
-            return values[0]
-        raise exc.TokenMissingError("JWT token not found")
+        return request_token(headers, query_params)
 
     def _shared_secret(self, client_key: str) -> str | bytes:
         try:
@@ -243,6 +233,30 @@ class Authenticator(abc.ABC):
                 "No shared secret is known for this issuer", client_key=client_key
             )
         return secret
+
+
+def request_token(
+    headers: Headers | None = None,
+    query_params: Mapping[str, str | Sequence[str]] | None = None,
+) -> str:
+    """Return a Connect request's token: ``Authorization: JWT``, else the ``jwt`` parameter.
+
+    :param headers: the request headers: any mapping, or ``(name, value)`` pairs.
+    :param query_params: the request's parameters (decoded), of which only ``jwt`` is read.
+    :raises TokenMissingError: if there is neither.
+    :raises MalformedTokenError: if there is more than one ``jwt`` parameter.
+    """
+    token = token_from_headers(headers)
+    if token is not None:
+        return token
+    values = query_params.get("jwt") if query_params else None
+    if isinstance(values, str):
+        return values
+    if values:
+        if len(values) > 1:
+            raise exc.MalformedTokenError("The request carries more than one jwt parameter")
+        return values[0]
+    raise exc.TokenMissingError("JWT token not found")
 
 
 def check_qsh(token_qsh: object, canonical: str, *, signature_verified: bool = False) -> None:

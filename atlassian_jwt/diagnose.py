@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from .url_utils import (
@@ -85,7 +85,7 @@ _PATH_SAFE_STRICT = "/%-._~"
 _JWT_STAND_IN = "jwt\x00"
 
 
-def _with(**changes: str) -> Callable[[_Request], _Request]:
+def _with(**changes: Any) -> Callable[[_Request], _Request]:
     return lambda request: request._replace(**changes)
 
 

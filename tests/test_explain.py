@@ -8,12 +8,9 @@ rules, the same verdict, the same order.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import time
 from typing import Any
 
-import jwt
 import pytest
 
 import atlassian_jwt
@@ -22,27 +19,15 @@ from atlassian_jwt import exceptions as exc
 from atlassian_jwt.explain import Explanation, explain_token, rules_for, token_kind
 from atlassian_jwt.url_utils import hash_url
 from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.test_cli import token_for, unsigned
 
 NOW = int(time.time())
 URL = "/page?b=2&a=1"
 CANONICAL = "GET&/page&a=1&b=2"
 
 
-def token(canonical: str | None = CANONICAL, *, secret: str | bytes = SECRET, **claims: Any) -> str:
-    payload: dict[str, Any] = {"iss": CLIENT_KEY, "iat": NOW - 60, "exp": NOW + 120}
-    if canonical is not None:
-        payload["qsh"] = hashlib.sha256(canonical.encode()).hexdigest()
-    payload.update(claims)
-    payload = {name: value for name, value in payload.items() if value is not None}
-    algorithm = payload.pop("alg", "HS256")
-    return jwt.PyJWS().encode(json.dumps(payload).encode(), secret, algorithm=algorithm)
-
-
-def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
-    def segment(value: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-    return f"{segment(header)}.{segment(claims)}.c2lnbmF0dXJl"
+def token(canonical: str | None = CANONICAL, **claims: Any) -> str:
+    return token_for(canonical, **claims)
 
 
 def checks(explanation: Explanation) -> dict[str, tuple[str, str | None]]:
