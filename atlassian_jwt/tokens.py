@@ -16,9 +16,9 @@ signed-install authenticator and the Forge verifier make the same decisions the 
 JSON number. PyJWT reads them with ``int()``, so it also accepts ``"1700000000"`` and ``true``;
 :class:`TokenVerifier` is stricter and rejects any time claim that is not a finite JSON number
 (text, a boolean, ``null``, ``NaN``, an infinity, an integer beyond the range of a float) with
-:class:`~atlassian_jwt.exceptions.InvalidClaimError`, whatever else is wrong with the claims
-but a missing required claim. Elsewhere it agrees with PyJWT's ``jwt.decode`` on every token
-(``tests/test_tokens.py`` holds it to that).
+:class:`~atlassian_jwt.exceptions.InvalidClaimError`, once the required claims are found
+present and before any other check of the claims. Elsewhere it agrees with PyJWT's
+``jwt.decode`` on every token (``tests/test_tokens.py`` holds it to that).
 """
 
 from __future__ import annotations
@@ -414,15 +414,21 @@ class TokenVerifier:
     def check_claims(self, claims: dict[str, Any]) -> None:
         """Check claims as :meth:`verify` does once the signature has verified.
 
-        The required claims must be present; then the time claims must be numbers; then
-        PyJWT checks ``iat``, ``nbf`` and ``exp`` (with the leeway), ``iss``, ``aud``, ``sub``
-        and ``jti``. The first failure is raised.
+        The required claims must be present (not ``null``), as PyJWT has it; then the time
+        claims must be numbers; then PyJWT checks ``iat``, ``nbf`` and ``exp`` (with the
+        leeway), ``iss``, ``aud``, ``sub`` and ``jti``. The first failure is raised.
 
         .. warning:: Claims that no signature vouches for prove nothing, whatever this says of
            them: use it on its own only to explain a token, never to accept one.
 
         :raises TokenRejectedError: (a subclass of it) for the first failure.
         """
+        # PyJWT's own first check, made here too so that the time claims come right after it
+        # whatever PyJWT makes of them (it reads "1700000000" or true as a time).
+        for name in self.required:
+            if claims.get(name) is None:
+                raise exc.MissingClaimError(name)
+        check_time_claims(claims)
         try:
             _validate_claims(
                 self._jwt,
@@ -435,10 +441,7 @@ class TokenVerifier:
         except jwt.MissingRequiredClaimError as error:
             raise exc.MissingClaimError(error.claim) from None
         except (jwt.PyJWTError, TypeError, ValueError, OverflowError) as error:
-            # A time claim that is not a number is the reason, whatever PyJWT made of it.
-            check_time_claims(claims)
             raise _translate(error) from None
-        check_time_claims(claims)
 
 
 def _translate(error: Exception) -> exc.TokenRejectedError:
