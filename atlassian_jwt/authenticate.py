@@ -20,6 +20,7 @@ from .tokens import (
     Headers,
     TokenVerifier,
     parse_token,
+    rejecting_malformed_url,
     token_from_headers,
 )
 from .url_utils import (
@@ -35,7 +36,19 @@ from .url_utils import (
     split_url,
 )
 
-__all__ = ["CONTEXT_QSH", "AuthResult", "Authenticator", "DecodeError"]
+__all__ = [
+    "CONTEXT_QSH",
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_LEEWAY",
+    "HMAC_ALGORITHMS",
+    "REQUIRED_CLAIMS",
+    "AuthResult",
+    "Authenticator",
+    "DecodeError",
+    "check_qsh",
+    "request_token",
+    "unverified_client_key",
+]
 
 DecodeError = exc.DecodeError
 
@@ -45,7 +58,15 @@ CONTEXT_QSH = "context-qsh"
 #: The claims every Connect token must carry.
 REQUIRED_CLAIMS = ("iss", "iat", "exp", "qsh")
 
-_HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+#: The algorithms an :class:`Authenticator` may be pinned to: the shared-secret ones.
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+#: The algorithms an :class:`Authenticator` accepts by default: what Atlassian signs with.
+DEFAULT_ALGORITHMS = ("HS256",)
+
+#: Seconds of clock skew an :class:`Authenticator` allows by default: 3.0.0's 90 (Atlassian's
+#: Java reader allows 30).
+DEFAULT_LEEWAY = 90
 
 # Control characters (C0, DEL, C1) and surrogates, which a token's JSON can carry as escapes.
 _UNSAFE_ISSUER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -90,8 +111,8 @@ class Authenticator(abc.ABC):
 
     def __init__(
         self,
-        algorithms: Sequence[str] = ("HS256",),
-        leeway: float = 90,
+        algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+        leeway: float = DEFAULT_LEEWAY,
         *,
         base_url: str | None = None,
         max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
@@ -162,7 +183,7 @@ class Authenticator(abc.ABC):
         :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for every
             rejection.
         """
-        try:
+        with rejecting_malformed_url():
             path, query = split_url(url)
             if body_params is None:
                 # Raw values, which the canonical request mostly uses as they are; only the
@@ -173,13 +194,11 @@ class Authenticator(abc.ABC):
                 params = parse_params(query)
                 merge_body_params(params, body_params)
                 jwt_values = params
-        except ValueError:
-            raise exc.MalformedRequestError("The request URL is not valid text") from None
 
         # Decoded once: iss is read from it (unverified, only to find the secret), then the
         # same decoded token is verified.
         token = parse_token(self._get_token(headers, jwt_values), self.max_token_length)
-        client_key = _issuer(token.claims)
+        client_key = unverified_client_key(token.claims)
         claims = self._verifier.verify(token, self._shared_secret(client_key))
 
         token_qsh = claims["qsh"]
@@ -190,7 +209,7 @@ class Authenticator(abc.ABC):
                 )
             else:
                 canonical = canonical_request(http_method, path, params, self._base_path)
-            check_qsh(token_qsh, canonical)
+            check_qsh(token_qsh, canonical, signature_verified=True)
         return AuthResult(client_key, claims)
 
     @staticmethod
@@ -200,20 +219,9 @@ class Authenticator(abc.ABC):
     ) -> str:
         """Return the token from the ``Authorization`` header, else the ``jwt`` parameter.
 
-        :raises TokenMissingError: if there is neither.
-        :raises MalformedTokenError: if there is more than one ``jwt`` parameter.
+        Kept from 3.0.0 for code that calls it; see :func:`request_token`.
         """
-        token = token_from_headers(headers)
-        if token is not None:
-            return token
-        values = query_params.get("jwt") if query_params else None
-        if isinstance(values, str):
-            return values
-        if values:
-            if len(values) > 1:
-                raise exc.MalformedTokenError("The request carries more than one jwt parameter")
-            return values[0]
-        raise exc.TokenMissingError("JWT token not found")
+        return request_token(headers, query_params)
 
     def _shared_secret(self, client_key: str) -> str | bytes:
         try:
@@ -231,9 +239,35 @@ class Authenticator(abc.ABC):
         return secret
 
 
-def check_qsh(token_qsh: object, canonical: str) -> None:
+def request_token(
+    headers: Headers | None = None,
+    query_params: Mapping[str, str | Sequence[str]] | None = None,
+) -> str:
+    """Return a Connect request's token: ``Authorization: JWT``, else the ``jwt`` parameter.
+
+    :param headers: the request headers: any mapping, or ``(name, value)`` pairs.
+    :param query_params: the request's parameters (decoded), of which only ``jwt`` is read.
+    :raises TokenMissingError: if there is neither.
+    :raises MalformedTokenError: if there is more than one ``jwt`` parameter.
+    """
+    token = token_from_headers(headers)
+    if token is not None:
+        return token
+    values = query_params.get("jwt") if query_params else None
+    if isinstance(values, str):
+        return values
+    if values:
+        if len(values) > 1:
+            raise exc.MalformedTokenError("The request carries more than one jwt parameter")
+        return values[0]
+    raise exc.TokenMissingError("JWT token not found")
+
+
+def check_qsh(token_qsh: object, canonical: str, *, signature_verified: bool = False) -> None:
     """Compare a token's ``qsh`` with the hash of ``canonical`` in constant time.
 
+    :param signature_verified: whether the token's signature has verified; the rejection
+        says so.
     :raises QshMismatchError: carrying the canonical request and both hashes.
     """
     expected = qsh_of(canonical)
@@ -247,21 +281,30 @@ def check_qsh(token_qsh: object, canonical: str) -> None:
             canonical_request=canonical,
             expected_qsh=expected,
             token_qsh=token_qsh if isinstance(token_qsh, str) else repr(token_qsh),
+            signature_verified=signature_verified,
         )
 
 
 def _hmac_verifier(algorithms: Sequence[str], leeway: float) -> TokenVerifier:
     if isinstance(algorithms, str):
         algorithms = (algorithms,)
-    if not algorithms or not set(algorithms) <= _HMAC_ALGORITHMS:
+    if not algorithms or not set(algorithms) <= set(HMAC_ALGORITHMS):
         raise ValueError(
             "Authenticator verifies shared-secret tokens: algorithms must be among "
-            f"{sorted(_HMAC_ALGORITHMS)}"
+            f"{list(HMAC_ALGORITHMS)}"
         )
     return TokenVerifier(algorithms, REQUIRED_CLAIMS, leeway)
 
 
-def _issuer(claims: Mapping[str, Any]) -> str:
+def unverified_client_key(claims: Mapping[str, Any]) -> str:
+    """Return a Connect token's ``iss``, the tenant's ``clientKey``, read **unverified**.
+
+    The :class:`Authenticator` reads it before the signature is checked, only to look up the
+    shared secret that checks it.
+
+    :raises MissingClaimError: if there is no ``iss``.
+    :raises InvalidClaimError: if ``iss`` is not a non-empty string.
+    """
     issuer = claims.get("iss")
     if issuer is None:
         raise exc.MissingClaimError("iss")

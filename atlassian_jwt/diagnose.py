@@ -2,10 +2,12 @@
 
 A ``qsh`` mismatch says only that two canonical requests differ. The signer made one of a few
 mistakes more often than not: a base path (``/wiki``, an app prefix) not removed or removed
-twice, spaces as ``+``, repeated parameters not merged, the path decoded or encoded, a trailing
-slash kept, the ``jwt`` parameter hashed, another method, a form body hashed with the query.
-:func:`diagnose_qsh` applies each (and each pair of different kinds) to the request, builds the
-canonical request with :mod:`atlassian_jwt.url_utils` and names those whose hash is the token's.
+twice, spaces as ``+``, repeated parameters not merged, names sorted by their decoded text, a
+valueless parameter hashed as ``name=null``, the path decoded or encoded, a trailing slash
+kept, the ``jwt`` parameter hashed, another method, a form body hashed with the query or left
+out of it. :func:`diagnose_qsh` applies each (and each pair of different kinds) to the request,
+builds the canonical request with :mod:`atlassian_jwt.url_utils` and names those whose hash is
+the token's.
 
 >>> from atlassian_jwt.url_utils import hash_url
 >>> signed = hash_url("GET", "/wiki/rest/api/space?limit=10")  # /wiki not removed
@@ -18,10 +20,17 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
-from .url_utils import base_path, canonical_request, parse_params, qsh_of, split_url
+from .url_utils import (
+    base_path,
+    canonical_request,
+    merge_body_params,
+    parse_params,
+    qsh_of,
+    split_url,
+)
 
 __all__ = ["Diagnosis", "diagnose_qsh"]
 
@@ -34,6 +43,8 @@ class _Request(NamedTuple):
     query: str
     body: str | None
     base: str
+    #: Whether the form body's parameters are hashed with the query's.
+    body_hashed: bool
 
 
 _Params = dict[str, list[str]]
@@ -74,7 +85,7 @@ _PATH_SAFE_STRICT = "/%-._~"
 _JWT_STAND_IN = "jwt\x00"
 
 
-def _with(**changes: str) -> Callable[[_Request], _Request]:
+def _with(**changes: Any) -> Callable[[_Request], _Request]:
     return lambda request: request._replace(**changes)
 
 
@@ -90,6 +101,26 @@ def _split_canonical(text: str) -> tuple[str, str, str]:
 def _with_query(text: str, query: str) -> str:
     method, path, _ = _split_canonical(text)
     return f"{method}&{path}&{query}"
+
+
+def _sorted_by_decoded_name(text: str) -> str:
+    # JavaScript's sort(), as a signer that sorts its query object's keys does: by the decoded
+    # names' UTF-16 code units, where Atlassian sorts the encoded names.
+    entries = _split_canonical(text)[2].split("&")
+    entries.sort(key=lambda entry: _utf16(unquote(entry.partition("=")[0])))
+    return _with_query(text, "&".join(entries))
+
+
+def _utf16(text: str) -> bytes:
+    # Big-endian UTF-16 bytes compare in the order of the code units they encode.
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def _valueless(query: str, spelling: str) -> str:
+    # Each piece without "=" (a valueless parameter, "?a") as the signer spelt it.
+    return "&".join(
+        piece + spelling if piece and "=" not in piece else piece for piece in query.split("&")
+    )
 
 
 def _unmerge(text: str) -> str:
@@ -119,7 +150,7 @@ def _mistakes(request: _Request, params: _Params) -> Iterator[_Mistake]:
         else:
             code = "other_base_path"
             what = f"the path was hashed relative to {prefix}, not to {ours or 'the root'}"
-            what += f" (verify with --base-url ending in {prefix})"
+            what += f" (verify with a base URL ending in {prefix})"
         yield _Mistake("base", code, what, _with(base=prefix))
     if ours and not path.startswith(ours):
         yield _Mistake(
@@ -172,6 +203,35 @@ def _mistakes(request: _Request, params: _Params) -> Iterator[_Mistake]:
             "repeated_params_last_only",
             "only the last value of a repeated parameter was hashed (dict(parse_qsl(...)))",
             params=lambda p: {name: values[-1:] for name, values in p.items()},
+        )
+
+    # The order of the names.
+    encoded_order = _split_canonical(canonical_request(request.method, "/", params))[2]
+    if encoded_order != _split_canonical(_sorted_by_decoded_name(f"X&/&{encoded_order}"))[2]:
+        yield _Mistake(
+            "order",
+            "names_sorted_decoded",
+            "the parameters were sorted by their decoded names, not by their encoded names "
+            "(sorting a query object's keys, as JavaScript signers do)",
+            text=_sorted_by_decoded_name,
+        )
+
+    # Parameters without a value ("?a").
+    if any(piece and "=" not in piece for piece in request.query.split("&")):
+        yield _Mistake(
+            "valueless",
+            "valueless_param_as_null",
+            "a parameter without a value was hashed as name=null (a null value turned into "
+            "text), not as name=",
+            lambda r: r._replace(query=_valueless(r.query, "=null")),
+        )
+        yield _Mistake(
+            "valueless",
+            "valueless_param_without_equals",
+            "a parameter without a value was hashed as name, not as name=",
+            # "=" is form-decoded to itself: a stand-in the text step removes again.
+            lambda r: r._replace(query=_valueless(r.query, "=%00")),
+            text=lambda t: t.replace("=%00", ""),
         )
 
     # The path decoded or encoded.
@@ -239,27 +299,42 @@ def _mistakes(request: _Request, params: _Params) -> Iterator[_Mistake]:
     )
 
     # What else went into the query.
-    if params:
+    if request.query:
         yield _Mistake(
             "query",
             "query_omitted",
             "the query string was left out",
-            lambda r: r._replace(query="", body=None),
+            lambda r: r._replace(query=""),
         )
-    if request.body:
+    if request.body and request.body_hashed:
+        yield _Mistake(
+            "body",
+            "form_body_omitted",
+            "the form body's parameters were left out; only the query's were hashed",
+            lambda r: r._replace(body_hashed=False),
+        )
+    elif request.body:
         yield _Mistake(
             "body",
             "form_body_hashed",
-            "the form body's parameters were hashed with the query's (verify with --body)",
-            lambda r: r._replace(query=f"{r.query}&{r.body}"),
+            "the form body's parameters were hashed with the query's (verify with the body "
+            "hashed too)",
+            lambda r: r._replace(body_hashed=True),
         )
+
+
+def _parameters(request: _Request) -> _Params:
+    params = parse_params(request.query)
+    if request.body_hashed and request.body:
+        merge_body_params(params, request.body)
+    return params
 
 
 def _canonical(request: _Request, mistakes: Sequence[_Mistake]) -> str:
     for mistake in mistakes:
         if mistake.request:
             request = mistake.request(request)
-    params = parse_params(request.query)
+    params = _parameters(request)
     for mistake in mistakes:
         if mistake.params:
             params = mistake.params(params)
@@ -271,7 +346,13 @@ def _canonical(request: _Request, mistakes: Sequence[_Mistake]) -> str:
 
 
 def diagnose_qsh(
-    http_method: str, url: str, token_qsh: str, base_url: str | None = None, body: str | None = None
+    http_method: str,
+    url: str,
+    token_qsh: str,
+    base_url: str | None = None,
+    body: str | None = None,
+    *,
+    body_hashed: bool = False,
 ) -> list[Diagnosis]:
     """Find the usual mistakes that turn this request's canonical request into ``token_qsh``.
 
@@ -279,13 +360,20 @@ def diagnose_qsh(
     built from them) and hashed; single mistakes are tried first, then pairs of mistakes of
     different kinds.
 
-    :param body: a form body that the signer may have hashed with the query.
+    :param http_method: the request's method.
+    :param url: the request URL as received.
+    :param token_qsh: the token's ``qsh``.
+    :param base_url: the base URL (or path) the verifier removes from the path.
+    :param body: the request's form-encoded body, if it has one.
+    :param body_hashed: whether the verifier hashes ``body`` with the query (as
+        ``authenticate(..., body_params=body)`` does); then the mistake looked for is a signer
+        that left it out, else one that hashed it.
     :returns: every diagnosis whose hash is ``token_qsh``; empty if none is.
-    :raises ValueError: if the URL is not valid text.
+    :raises ValueError: if the URL (or the body) is not valid text.
     """
     path, query = split_url(url)
-    request = _Request(http_method, path, query, body, base_path(base_url))
-    params = parse_params(query)
+    request = _Request(http_method, path, query, body, base_path(base_url), body_hashed)
+    params = _parameters(request)
     correct = canonical_request(http_method, path, params, request.base)
     mistakes = list(_mistakes(request, params))
     for size in (1, 2):

@@ -7,42 +7,53 @@ so code written against PyJWT keeps working, and carries a stable :attr:`~TokenR
 for logs and metrics::
 
     Exception
-     └── jwt.PyJWTError
-          ├── jwt.InvalidTokenError
-          │    └── jwt.DecodeError ............ atlassian_jwt.DecodeError
-          │         └── TokenRejectedError .... "rejected"
-          │              ├── TokenMissingError ......... "token_missing"
-          │              ├── MalformedTokenError ....... "token_malformed"
-          │              │    └── TokenTooLargeError ... "token_too_large"
-          │              ├── MalformedRequestError ..... "request_malformed"
-          │              ├── UnknownIssuerError ........ "unknown_issuer"
-          │              ├── UnknownKeyError ........... "unknown_key"
-          │              ├── AlgorithmNotAllowedError .. "algorithm_not_allowed"  [1]
-          │              ├── InvalidSignatureError ..... "invalid_signature"      [2]
-          │              ├── MissingClaimError ......... "missing_claim"          [3]
-          │              ├── InvalidClaimError ......... "invalid_claim"
-          │              ├── TokenExpiredError ......... "token_expired"          [4]
-          │              ├── TokenNotYetValidError ..... "token_not_yet_valid"    [5]
-          │              ├── InvalidAudienceError ...... "invalid_audience"       [6]
-          │              ├── InvalidIssuerError ........ "invalid_issuer"         [7]
-          │              ├── QshMismatchError .......... "qsh_mismatch"
-          │              └── TokenReplayedError ........ "token_replayed"
-          ├── jwt.PyJWKClientError
-          │    └── KeyFetchError ....................... "key_fetch_failed" (not a rejection)
-          └── TokenExchangeError ....................... "token_exchange_failed" (not a rejection)
+     ├── jwt.PyJWTError
+     │    ├── jwt.InvalidTokenError
+     │    │    └── jwt.DecodeError ............ atlassian_jwt.DecodeError
+     │    │         └── TokenRejectedError .... "rejected"
+     │    │              ├── TokenMissingError ......... "token_missing"
+     │    │              ├── MalformedTokenError ....... "token_malformed"
+     │    │              │    └── TokenTooLargeError ... "token_too_large"
+     │    │              ├── MalformedRequestError ..... "request_malformed"
+     │    │              ├── UnknownIssuerError ........ "unknown_issuer"
+     │    │              ├── UnknownKeyError ........... "unknown_key"
+     │    │              ├── AlgorithmNotAllowedError .. "algorithm_not_allowed"  [1]
+     │    │              ├── InvalidSignatureError ..... "invalid_signature"      [2]
+     │    │              ├── MissingClaimError ......... "missing_claim"          [3]
+     │    │              ├── InvalidClaimError ......... "invalid_claim"
+     │    │              ├── TokenExpiredError ......... "token_expired"          [4]
+     │    │              ├── TokenNotYetValidError ..... "token_not_yet_valid"    [5]
+     │    │              ├── InvalidAudienceError ...... "invalid_audience"       [6]
+     │    │              ├── InvalidIssuerError ........ "invalid_issuer"         [7]
+     │    │              ├── QshMismatchError .......... "qsh_mismatch"
+     │    │              └── TokenReplayedError ........ "token_replayed"
+     │    └── jwt.PyJWKClientError
+     │         └── KeyFetchError ....................... "key_fetch_failed" (not a rejection)
+     ├── TenantStoreError .............................. "store_unavailable" (not a rejection)
+     └── TokenExchangeError ............................ "token_exchange_failed" (not a rejection)
 
 Each marked class also subclasses PyJWT's own: [1] ``jwt.InvalidAlgorithmError``,
 [2] ``jwt.InvalidSignatureError``, [3] ``jwt.MissingRequiredClaimError``,
 [4] ``jwt.ExpiredSignatureError``, [5] ``jwt.ImmatureSignatureError``,
 [6] ``jwt.InvalidAudienceError``, [7] ``jwt.InvalidIssuerError``.
 
-:class:`KeyFetchError` is deliberately *not* a :class:`DecodeError`: when Atlassian's key server
-cannot be reached the token may well be genuine, so the app should answer 503 and let Atlassian
-retry rather than answer 401. :class:`TokenExchangeError` is not one either: it is about the
-app's own request for an access token (acting as a user), not about a token the app received.
+The three that are not rejections say nothing about a token, so the app answers 503 (and the
+product retries) rather than 401:
 
-No message or ``repr`` of these exceptions contains a secret or a whole token; diagnostics such
-as the canonical request we computed are attributes.
+* :class:`KeyFetchError`: Atlassian's key server or key set cannot be reached or read, so the
+  token may well be genuine. It subclasses ``jwt.PyJWKClientError`` because it stands for what
+  PyJWT's own ``PyJWKClient`` raises in the same situation.
+* :class:`TenantStoreError`: the tenant store cannot be used (a lock held too long, a missing
+  database).
+* :class:`TokenExchangeError`: the app's own request for an access token (acting as a user)
+  failed. It is deliberately *not* a ``jwt.PyJWTError``: nothing in PyJWT failed and no token
+  the app received is in question, and an app whose ``except jwt.PyJWTError`` answers 401 would
+  otherwise turn an authorization server's outage into a rejection of its own caller.
+
+Context (the claim at fault, the canonical request we computed) is given to each exception as
+explicit keyword arguments and kept as attributes, documented on each class. No message or
+``repr`` of these exceptions contains a secret or a whole token: ``args`` (what ``repr`` shows)
+holds only the message.
 """
 
 from __future__ import annotations
@@ -64,6 +75,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingClaimError",
     "QshMismatchError",
+    "TenantStoreError",
     "TokenExchangeError",
     "TokenExpiredError",
     "TokenMissingError",
@@ -79,21 +91,41 @@ __all__ = [
 class TokenRejectedError(DecodeError):
     """A token, or the request it came with, failed authentication.
 
-    :ivar code: a stable, machine-readable reason, e.g. ``"token_expired"``.
+    :param message: what failed, in words; also ``str(error)``. Never a secret or a token.
+    :param signature_verified: whether the token's signature had been verified when it was
+        rejected; the verifiers set it.
     """
 
+    #: A stable, machine-readable reason, e.g. ``"token_expired"``.
     code = "rejected"
+    #: What failed, in words; ``str(error)`` is this.
+    message: str
+    #: Whether the token's signature had verified before the token was rejected: ``True``
+    #: when a genuine token failed a later check (it expired, its ``qsh`` is another
+    #: request's), ``False`` when the rejection came first (no token, a malformed one, an
+    #: unknown issuer, a bad signature).
+    signature_verified: bool
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str, *, signature_verified: bool = False) -> None:
         # Only the message goes into ``args``: ``repr`` shows ``args``, and context values
         # (claims, canonical requests) stay attributes that callers log deliberately.
         Exception.__init__(self, message)
         self.message = message
-        for name, value in context.items():
-            setattr(self, name, value)
+        self.signature_verified = signature_verified
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.__dict__.copy())
+
+
+def _restore(cls: type[Exception], state: dict[str, Any]) -> Exception:
+    """Rebuild a pickled exception whose context is keyword-only (``args`` holds the message)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
 
 
 class TokenMissingError(TokenRejectedError):
@@ -109,9 +141,22 @@ class MalformedTokenError(TokenRejectedError):
 
 
 class TokenTooLargeError(MalformedTokenError):
-    """The token is longer than the configured cap; it was refused before any decoding."""
+    """The token is longer than the configured cap; it was refused before any decoding.
+
+    :param length: the token's length, in characters.
+    :param max_length: the cap it exceeds.
+    """
 
     code = "token_too_large"
+    #: The token's length, in characters.
+    length: int
+    #: The most characters allowed.
+    max_length: int
+
+    def __init__(self, message: str, *, length: int, max_length: int) -> None:
+        super().__init__(message)
+        self.length = length
+        self.max_length = max_length
 
 
 class MalformedRequestError(TokenRejectedError):
@@ -121,9 +166,18 @@ class MalformedRequestError(TokenRejectedError):
 
 
 class UnknownIssuerError(TokenRejectedError):
-    """No shared secret is known for the token's ``iss`` (the tenant's ``clientKey``)."""
+    """No shared secret is known for the token's ``iss`` (the tenant's ``clientKey``).
+
+    :param client_key: the token's unverified ``iss``.
+    """
 
     code = "unknown_issuer"
+    #: The token's ``iss``, **unverified**: the tenant it claims to come from.
+    client_key: str
+
+    def __init__(self, message: str, *, client_key: str) -> None:
+        super().__init__(message)
+        self.client_key = client_key
 
 
 class UnknownKeyError(TokenRejectedError):
@@ -148,24 +202,39 @@ class InvalidSignatureError(TokenRejectedError, jwt.InvalidSignatureError):
 
 
 class MissingClaimError(TokenRejectedError, jwt.MissingRequiredClaimError):
-    """A required claim is absent.
+    """A required claim is absent (or ``null``).
 
-    :ivar claim: the name of the missing claim.
+    :param claim: the name of the missing claim.
     """
 
     code = "missing_claim"
+    #: The name of the missing claim.
+    claim: str
 
-    def __init__(self, claim: str) -> None:
-        super().__init__(f'Token is missing the "{claim}" claim', claim=claim)
+    def __init__(self, claim: str, *, signature_verified: bool = False) -> None:
+        super().__init__(
+            f'Token is missing the "{claim}" claim', signature_verified=signature_verified
+        )
+        self.claim = claim
 
 
 class InvalidClaimError(TokenRejectedError):
-    """A claim is present but has the wrong type or form.
+    """A claim is present but has the wrong type or form (an ``exp`` that is text, say).
 
-    :ivar claim: the name of the offending claim.
+    :param claim: the name of the offending claim.
     """
 
     code = "invalid_claim"
+    #: The name of the offending claim. Every rejection this library raises names it, but
+    #: for PyJWT's claim checks failing in a way that names none (no supported PyJWT release
+    #: is known to); then, and for an app's own ``InvalidClaimError("...")``, it is ``None``.
+    claim: str | None
+
+    def __init__(
+        self, message: str, *, claim: str | None = None, signature_verified: bool = False
+    ) -> None:
+        super().__init__(message, signature_verified=signature_verified)
+        self.claim = claim
 
 
 class TokenExpiredError(TokenRejectedError, jwt.ExpiredSignatureError):
@@ -187,23 +256,52 @@ class InvalidAudienceError(TokenRejectedError, jwt.InvalidAudienceError):
 
 
 class InvalidIssuerError(TokenRejectedError, jwt.InvalidIssuerError):
-    """``iss`` is not the issuer this kind of token must have."""
+    """``iss`` is not the issuer this kind of token must have.
+
+    :param client_key: the ``clientKey`` that ``iss`` had to equal (a lifecycle callback's
+        body names it), or ``None`` where ``iss`` has one fixed value (Forge's).
+    """
 
     code = "invalid_issuer"
+    #: The ``clientKey`` the token's ``iss`` had to equal, or ``None``.
+    client_key: str | None
+
+    def __init__(
+        self, message: str, *, client_key: str | None = None, signature_verified: bool = False
+    ) -> None:
+        super().__init__(message, signature_verified=signature_verified)
+        self.client_key = client_key
 
 
 class QshMismatchError(TokenRejectedError):
     """The token's ``qsh`` is not the hash of this request's canonical request.
 
-    :ivar canonical_request: the canonical request computed for this request.
-    :ivar expected_qsh: its SHA-256 hash, the ``qsh`` the token should carry.
-    :ivar token_qsh: the ``qsh`` the token carries.
+    :param canonical_request: the canonical request computed for this request.
+    :param expected_qsh: its SHA-256 hash.
+    :param token_qsh: the token's ``qsh`` (its ``repr`` if it is not text).
     """
 
     code = "qsh_mismatch"
+    #: The canonical request computed for this request.
     canonical_request: str
+    #: Its SHA-256 hash, the ``qsh`` the token should carry.
     expected_qsh: str
+    #: The ``qsh`` the token carries.
     token_qsh: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        canonical_request: str,
+        expected_qsh: str,
+        token_qsh: str,
+        signature_verified: bool = False,
+    ) -> None:
+        super().__init__(message, signature_verified=signature_verified)
+        self.canonical_request = canonical_request
+        self.expected_qsh = expected_qsh
+        self.token_qsh = token_qsh
 
 
 class TokenReplayedError(TokenRejectedError):
@@ -232,10 +330,23 @@ class KeyFetchError(jwt.PyJWKClientError):
     Atlassian retry.
     """
 
+    #: Always ``"key_fetch_failed"``.
     code = "key_fetch_failed"
 
 
-class TokenExchangeError(jwt.PyJWTError):
+class TenantStoreError(Exception):
+    """A tenant store cannot be opened or used: a missing directory, a corrupt file, a lock
+    held too long. It says nothing about a token, so it is not a :class:`DecodeError`: answer
+    503.
+
+    Messages name the store, never a tenant's secret.
+    """
+
+    #: Always ``"store_unavailable"``.
+    code = "store_unavailable"
+
+
+class TokenExchangeError(Exception):
     """The authorization server did not give the app an access token to act as a user.
 
     Raised by :mod:`atlassian_jwt.oauth2` when the JWT-bearer exchange fails: an HTTP error
@@ -243,20 +354,23 @@ class TokenExchangeError(jwt.PyJWTError):
     carries no usable ``access_token``. The message names the failure and the token endpoint;
     it never contains the assertion, the shared secret or an access token.
 
-    :ivar reason: what went wrong: ``"http_status"``, ``"timeout"``, ``"connection"`` or
-        ``"invalid_response"``.
-    :ivar status: the HTTP status of the response, or ``None`` when there was none.
-    :ivar oauth_error: the OAuth 2.0 ``error`` code of an error response (``"invalid_grant"``),
-        when the server sent a well-formed one; otherwise ``None``.
-    :ivar error_description: the server's ``error_description``, for logs; ``None`` if absent.
-    :ivar retryable: whether trying again later may succeed (timeouts, connection failures,
-        HTTP 429 and 5xx); answer 503 rather than 500 then.
+    :param reason: what went wrong (see :attr:`reason`).
+    :param status: the HTTP status of the response, if there was one.
+    :param oauth_error: the OAuth 2.0 ``error`` code of a well-formed error response.
+    :param error_description: the server's ``error_description``.
     """
 
+    #: Always ``"token_exchange_failed"``.
     code = "token_exchange_failed"
+    #: What went wrong: ``"http_status"``, ``"timeout"``, ``"connection"`` or
+    #: ``"invalid_response"``.
     reason: str
+    #: The HTTP status of the response, or ``None`` when there was none.
     status: int | None
+    #: The OAuth 2.0 ``error`` code of an error response (``"invalid_grant"``), when the server
+    #: sent a well-formed one; otherwise ``None``.
     oauth_error: str | None
+    #: The server's ``error_description``, for logs; ``None`` if absent.
     error_description: str | None
 
     def __init__(
@@ -276,9 +390,13 @@ class TokenExchangeError(jwt.PyJWTError):
         self.oauth_error = oauth_error
         self.error_description = error_description
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.__dict__.copy())
+
     @property
     def retryable(self) -> bool:
-        """Whether the failure is transient: a timeout, no connection, HTTP 429 or 5xx."""
+        """Whether trying again later may succeed: a timeout, no connection, HTTP 429 or 5xx
+        (answer 503 rather than 500 then)."""
         if self.reason in ("timeout", "connection"):
             return True
         return self.status is not None and (self.status == 429 or self.status >= 500)

@@ -27,9 +27,12 @@ from .url_utils import check_service_url
 __all__ = [
     "APP_ARI_PREFIX",
     "DEFAULT_FORGE_LEEWAY",
+    "DEFAULT_MAX_FIT_LENGTH",
     "DEFAULT_MAX_JWKS_BYTES",
+    "FORGE_ALGORITHMS",
     "FORGE_ISSUER",
     "FORGE_JWKS_URLS",
+    "FORGE_REQUIRED_CLAIMS",
     "ForgeInvocationVerifier",
 ]
 
@@ -58,7 +61,12 @@ DEFAULT_MAX_JWKS_BYTES = 256 * 1024
 #: so that tokens with made-up key ids cannot make us fetch the key set on every request.
 REFRESH_INTERVAL = 30.0
 
-_REQUIRED_CLAIMS = ("iss", "aud", "exp")
+#: The claims every invocation token must carry.
+FORGE_REQUIRED_CLAIMS = ("iss", "aud", "exp")
+
+#: The algorithms of an invocation token: RS256, with a key from Atlassian's JWKS.
+FORGE_ALGORITHMS = ("RS256",)
+
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _MAX_KID_LENGTH = 256
 
@@ -133,7 +141,11 @@ class ForgeInvocationVerifier:
         self.max_token_length = max_token_length
         self._jwks = _CappedJWKClient(self.jwks_url, timeout, max_jwks_bytes, transport)
         self._verifier = TokenVerifier(
-            ("RS256",), _REQUIRED_CLAIMS, leeway, audience=self.app_ari, issuer=FORGE_ISSUER
+            FORGE_ALGORITHMS,
+            FORGE_REQUIRED_CLAIMS,
+            leeway,
+            audience=self.app_ari,
+            issuer=FORGE_ISSUER,
         )
         self._refresh_lock = threading.Lock()
         self._last_refresh = -math.inf
@@ -157,7 +169,7 @@ class ForgeInvocationVerifier:
         """
         token = parse_token(_token(headers_or_token), self.max_token_length)
         header = token.header
-        if header.get("alg") != "RS256":
+        if header.get("alg") not in FORGE_ALGORITHMS:
             raise exc.AlgorithmNotAllowedError("Forge invocation tokens must be signed with RS256")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:

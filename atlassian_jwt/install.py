@@ -10,11 +10,12 @@ it before the caller may store anything from the body.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
 from . import exceptions as exc
-from .authenticate import AuthResult, check_qsh
+from .authenticate import REQUIRED_CLAIMS, AuthResult, check_qsh
 from .keys import (
     AtlassianKeyProvider,
     KeyProvider,
@@ -27,12 +28,15 @@ from .tokens import (
     Headers,
     TokenVerifier,
     parse_token,
+    rejecting_malformed_url,
     token_from_headers,
 )
 from .url_utils import base_path, canonical_request, parse_params, split_url
 
 __all__ = [
     "DEFAULT_INSTALL_LEEWAY",
+    "INSTALL_ALGORITHMS",
+    "INSTALL_REQUIRED_CLAIMS",
     "InstallAuthenticator",
     "LifecycleBody",
     "parse_lifecycle_body",
@@ -44,11 +48,15 @@ DEFAULT_INSTALL_LEEWAY = 30
 #: The body of a lifecycle callback: the raw JSON (bytes or text) or the parsed object.
 LifecycleBody = Union[bytes, str, Mapping[str, Any]]
 
-# Claims a signed install token must carry; "aud" too, since it is what stops a token that
-# Atlassian issued to another app from being replayed to this one.
-_RS256_CLAIMS = ("iss", "iat", "exp", "qsh", "aud")
-# A lifecycle call signed with the shared secret is bound to the tenant by the secret itself.
-_HS256_CLAIMS = ("iss", "iat", "exp", "qsh")
+#: The algorithms of a signed install token: Atlassian's RSA key. (A lifecycle call signed
+#: with the shared secret, HS256, is accepted only with the stored secret.)
+INSTALL_ALGORITHMS = ("RS256",)
+
+#: The claims a signed install token must carry: a Connect token's, and ``aud``, since it is
+#: what stops a token that Atlassian issued to another app from being replayed to this one.
+#: (A lifecycle call signed with the shared secret is bound to the tenant by the secret
+#: itself, and needs only a Connect token's.)
+INSTALL_REQUIRED_CLAIMS = (*REQUIRED_CLAIMS, "aud")
 
 
 class InstallAuthenticator:
@@ -95,8 +103,10 @@ class InstallAuthenticator:
         audiences = [url for base in self.app_base_urls for url in (base, base + "/")]
         # The path of each base, which the qsh of a callback to it is computed without.
         self._base_paths = {base: base_path(base) for base in self.app_base_urls}
-        self._rs256 = TokenVerifier(("RS256",), _RS256_CLAIMS, leeway, audience=audiences)
-        self._hs256 = TokenVerifier(("HS256",), _HS256_CLAIMS, leeway)
+        self._rs256 = TokenVerifier(
+            INSTALL_ALGORITHMS, INSTALL_REQUIRED_CLAIMS, leeway, audience=audiences
+        )
+        self._hs256 = TokenVerifier(("HS256",), REQUIRED_CLAIMS, leeway)
         # The last key that load_rsa_public_key accepted. Loaded keys are immutable, so when
         # the provider returns that same object again (as the key providers do from their
         # caches), it needs no second check.
@@ -146,11 +156,9 @@ class InstallAuthenticator:
         """
         if shared_secret is not None and not isinstance(shared_secret, (str, bytes)):
             raise TypeError("shared_secret must be the stored secret, as str or bytes")
-        try:
+        with rejecting_malformed_url():
             path, query = split_url(url)
             params = parse_params(query)
-        except (TypeError, ValueError):
-            raise exc.MalformedRequestError("The request URL is not valid text") from None
         client_key = parse_lifecycle_body(body)["clientKey"]
         raw_token = token_from_headers(headers)
         if raw_token is None:
@@ -159,7 +167,7 @@ class InstallAuthenticator:
         token = parse_token(raw_token, self.max_token_length)
         header = token.header
         algorithm = header.get("alg")
-        if algorithm == "RS256":
+        if algorithm in INSTALL_ALGORITHMS:
             claims = self._rs256.verify(token, self._key_for(header.get("kid")))
             audience = claims["aud"]
             named = {audience} if isinstance(audience, str) else set(audience)
@@ -181,7 +189,9 @@ class InstallAuthenticator:
         issuer = claims["iss"]
         if not isinstance(issuer, str) or issuer != client_key:
             raise exc.InvalidIssuerError(
-                "The token's iss is not the clientKey of the body", client_key=client_key
+                "The token's iss is not the clientKey of the body",
+                client_key=client_key,
+                signature_verified=True,
             )
         _check_qsh(claims["qsh"], http_method, path, params, prefixes)
         return AuthResult(client_key, claims)
@@ -217,16 +227,20 @@ def _check_qsh(
         except exc.QshMismatchError:
             continue
         return
-    check_qsh(token_qsh, canonical_request(method, path, params, first))
+    check_qsh(token_qsh, canonical_request(method, path, params, first), signature_verified=True)
 
 
 def parse_lifecycle_body(body: LifecycleBody) -> dict[str, Any]:
     """Parse a lifecycle callback's body: one JSON object with a ``clientKey``, no name twice.
 
+    JSON as RFC 8259 has it: ``NaN``, ``Infinity`` and numbers too large for a float (which
+    Python's parser reads as an infinity) are refused, so that no store fails to write the
+    body back as JSON. An already parsed mapping must hold only such JSON values too.
+
     :param body: the raw JSON (bytes or text) or an already parsed mapping.
     :returns: the body as a dict.
-    :raises MalformedRequestError: if it is not valid JSON, not an object, repeats a name, or
-        has no non-empty ``clientKey``.
+    :raises MalformedRequestError: if it is not valid JSON, not an object, repeats a name,
+        holds ``NaN`` or an infinity, or has no non-empty ``clientKey``.
     """
     if isinstance(body, (bytes, str)):
         try:
@@ -240,6 +254,13 @@ def parse_lifecycle_body(body: LifecycleBody) -> dict[str, Any]:
         payload = body
     if not isinstance(payload, Mapping):
         raise exc.MalformedRequestError("The callback's body is not a JSON object")
+    if not isinstance(body, (bytes, str)):
+        try:
+            json.dumps(dict(payload), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            raise exc.MalformedRequestError(
+                "The callback's body holds a value that is not JSON (NaN, say)"
+            ) from None
     client_key = payload.get("clientKey")
     if not isinstance(client_key, str) or not client_key:
         raise exc.MalformedRequestError("The callback's body has no clientKey")
@@ -255,8 +276,22 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _no_constant(name: str) -> Any:
+    # NaN, Infinity and -Infinity: JavaScript's, not JSON's.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999, say: a float reads it as an infinity
+        raise ValueError("a number too large")
+    return value
+
+
 # Made once: json.loads with a hook would make a decoder on every call.
-_BODY_DECODER = json.JSONDecoder(object_pairs_hook=_unique_names)
+_BODY_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_names, parse_constant=_no_constant, parse_float=_finite_float
+)
 
 
 def _normalised_base(url: object) -> str:

@@ -73,6 +73,7 @@ from ._store_base import (
     sqlite_table_columns,
 )
 from .authenticate import Authenticator
+from .exceptions import TenantStoreError
 
 __all__ = [
     "MemoryTenantStore",
@@ -84,14 +85,6 @@ __all__ = [
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]
-
-
-class TenantStoreError(Exception):
-    """A tenant store cannot be opened or used: a missing directory, a corrupt file, a lock
-    held too long. It says nothing about a token, so it is not a ``DecodeError``: answer 503.
-
-    Messages name the store, never a tenant's secret.
-    """
 
 
 class TenantStore(Protocol):

@@ -8,7 +8,17 @@ signed-install authenticator and the Forge verifier make the same decisions the 
   (which secret or key to use) and for diagnostics only;
 * :class:`TokenVerifier` checks signature and claims with PyJWT, with the algorithms pinned, the
   required claims listed and the leeway explicit, and turns every failure into a
-  :class:`~atlassian_jwt.exceptions.TokenRejectedError`.
+  :class:`~atlassian_jwt.exceptions.TokenRejectedError`;
+* :func:`rejecting_malformed_url` turns a request URL that is not valid text into a
+  :class:`~atlassian_jwt.exceptions.MalformedRequestError`, for every verifier alike.
+
+**Time claims are numbers.** ``iat``, ``nbf`` and ``exp`` are NumericDates (RFC 7519 §2): a
+JSON number. PyJWT reads them with ``int()``, so it also accepts ``"1700000000"`` and ``true``;
+:class:`TokenVerifier` is stricter and rejects any time claim that is not a finite JSON number
+(text, a boolean, ``null``, ``NaN``, an infinity, an integer beyond the range of a float) with
+:class:`~atlassian_jwt.exceptions.InvalidClaimError`, once the required claims are found
+present and before any other check of the claims. Elsewhere it agrees with PyJWT's
+``jwt.decode`` on every token (``tests/test_tokens.py`` holds it to that).
 """
 
 from __future__ import annotations
@@ -16,10 +26,12 @@ from __future__ import annotations
 import binascii
 import inspect
 import json
+import math
 import re
 import threading
 import warnings
 from collections.abc import Collection, Iterable, Mapping
+from types import TracebackType
 from typing import Any, NamedTuple, Union
 
 import jwt
@@ -30,17 +42,24 @@ from . import exceptions as exc
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
+    "TIME_CLAIMS",
     "Headers",
     "ParsedToken",
     "TokenVerifier",
+    "check_time_claims",
     "decode_unverified",
+    "is_numeric_date",
     "parse_token",
+    "rejecting_malformed_url",
     "token_from_headers",
 ]
 
 #: Tokens longer than this (in characters) are refused before any decoding. Connect tokens are
 #: a few hundred bytes; Forge invocation tokens a few kilobytes.
 DEFAULT_MAX_TOKEN_LENGTH = 8192
+
+#: The claims that hold a time (a NumericDate), in the order PyJWT checks them.
+TIME_CLAIMS = ("iat", "nbf", "exp")
 
 #: Request headers: any mapping (a dict, a case-insensitive dict, a framework's header object)
 #: or an iterable of ``(name, value)`` pairs, as ASGI gives them.
@@ -81,6 +100,41 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
         if len(parts) == 2 and parts[0].lower() == scheme:
             return parts[1]
     return None
+
+
+class rejecting_malformed_url:  # noqa: N801 - used like a function: ``with rejecting_...():``
+    """Turn the ``ValueError`` of a request URL that is not valid text into a rejection.
+
+    Canonicalising a URL with a lone surrogate (or a form body with one) raises
+    :class:`ValueError` (see :func:`~atlassian_jwt.url_utils.split_url`); for a verifier that
+    is a request it cannot authenticate, so every verifier, and the command line, wraps its
+    URL steps in this:
+
+    >>> from atlassian_jwt.url_utils import split_url
+    >>> with rejecting_malformed_url():
+    ...     split_url("/page\\ud800")
+    Traceback (most recent call last):
+    ...
+    atlassian_jwt.exceptions.MalformedRequestError: The request URL is not valid text
+
+    :raises MalformedRequestError: in place of any :class:`ValueError` raised in the block.
+    """
+
+    # A class rather than contextlib.contextmanager: this runs on every request, and a
+    # generator-based context manager costs several times more.
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is not None and issubclass(kind, ValueError):
+            raise exc.MalformedRequestError("The request URL is not valid text") from None
 
 
 class ParsedToken(NamedTuple):
@@ -195,10 +249,40 @@ _TRANSLATIONS: tuple[tuple[type[Exception], type[exc.TokenRejectedError], str], 
     (jwt.ImmatureSignatureError, exc.TokenNotYetValidError, "The token is not yet valid"),
     (jwt.InvalidAudienceError, exc.InvalidAudienceError, "The token's audience is not this app"),
     (jwt.InvalidIssuerError, exc.InvalidIssuerError, "The token's issuer is not the expected one"),
-    (jwt.InvalidIssuedAtError, exc.InvalidClaimError, 'The "iat" claim is not an integer'),
-    (jwt.exceptions.InvalidSubjectError, exc.InvalidClaimError, 'The "sub" claim is not a string'),
-    (jwt.exceptions.InvalidJTIError, exc.InvalidClaimError, 'The "jti" claim is not a string'),
 )
+# PyJWT's errors about one claim's type, and the claim each is about.
+_CLAIM_TYPE_ERRORS: tuple[tuple[type[Exception], str, str], ...] = (
+    (jwt.InvalidIssuedAtError, "iat", 'The "iat" claim is not an integer'),
+    (jwt.exceptions.InvalidSubjectError, "sub", 'The "sub" claim is not a string'),
+    (jwt.exceptions.InvalidJTIError, "jti", 'The "jti" claim is not a string'),
+)
+
+
+def is_numeric_date(value: object) -> bool:
+    """Whether ``value`` is a NumericDate as a time claim must be: a finite JSON number.
+
+    Not text, not a boolean (which Python counts as an integer), not ``NaN`` or an infinity,
+    and not an integer too large for a float (no clock or store can use it).
+
+    >>> [is_numeric_date(v) for v in (1700000000, 1.7e9, "1700000000", True, float("nan"))]
+    [True, True, False, False, False]
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the range of a float
+        return False
+
+
+def check_time_claims(claims: Mapping[str, Any]) -> None:
+    """Reject claims whose ``iat``, ``nbf`` or ``exp`` is present but no NumericDate.
+
+    :raises InvalidClaimError: naming the first such claim.
+    """
+    for name in TIME_CLAIMS:
+        if name in claims and not is_numeric_date(claims[name]):
+            raise exc.InvalidClaimError(f'The "{name}" claim is not a number', claim=name)
 
 
 def sign_hs256(claims: dict[str, Any], secret: str | bytes) -> str:
@@ -226,7 +310,11 @@ class TokenVerifier:
     The token is decoded once, by :func:`parse_token` (or by the caller, who passes the
     :class:`ParsedToken`); the signature is checked by PyJWT's own implementation of the
     algorithm, and the claims by PyJWT's own claim validation, so that nothing is decoded
-    twice and no cryptography or claim rule is written here.
+    twice and no cryptography or claim rule is written here but one: time claims must be
+    numbers (see the module's docstring).
+
+    :meth:`verify` runs :meth:`check_signature`, then :meth:`check_claims`; both are public
+    so that :mod:`atlassian_jwt.explain` applies the very same rules, one at a time.
 
     :param algorithms: the only algorithms accepted; never read from the token.
     :param required: claims that must be present (and not ``null``).
@@ -248,11 +336,17 @@ class TokenVerifier:
             raise ValueError("algorithms must be a non-empty collection of names, never 'none'")
         if leeway < 0:
             raise ValueError("leeway must not be negative")
+        #: The pinned algorithms.
         self.algorithms = list(algorithms)
+        #: The claims that must be present.
+        self.required = tuple(required)
+        #: Seconds of clock skew allowed.
         self.leeway = leeway
+        #: What ``aud`` must name, or ``None`` (then ``aud`` is not checked).
         self.audience = (
             audience if audience is None or isinstance(audience, str) else list(audience)
         )
+        #: What ``iss`` must be, or ``None`` (then ``iss`` is not checked).
         self.issuer = issuer
         # PyJWT's implementations of the pinned algorithms (RS256 only with cryptography).
         self._implementations = {
@@ -260,7 +354,7 @@ class TokenVerifier:
         }
         # Options merged once here rather than on every decode.
         self._jwt = jwt.PyJWT(
-            options={"require": list(required), "verify_aud": audience is not None}
+            options={"require": list(self.required), "verify_aud": audience is not None}
         )
 
     def verify(self, token: str | ParsedToken, key: Any) -> dict[str, Any]:
@@ -268,10 +362,25 @@ class TokenVerifier:
 
         :param token: the token, or what :func:`parse_token` made of it.
         :param key: the HMAC secret, or the public key object, for the token's algorithm.
-        :raises TokenRejectedError: (a subclass of it) for every failure.
+        :raises TokenRejectedError: (a subclass of it) for every failure; a failure of the
+            claims, found once the signature has verified, has ``signature_verified`` set.
         """
         parsed = token if isinstance(token, ParsedToken) else parse_token(token, None)
-        header = parsed.header
+        self.check_signature(parsed, key)
+        try:
+            self.check_claims(parsed.claims)
+        except exc.TokenRejectedError as error:
+            error.signature_verified = True
+            raise
+        return parsed.claims
+
+    def check_header(self, header: Mapping[str, Any]) -> str:
+        """Check what a JOSE header may hold; return its algorithm, one of the pinned ones.
+
+        :raises MalformedTokenError: for a critical extension, ``b64: false`` or a ``kid``
+            that is not text.
+        :raises AlgorithmNotAllowedError: if ``alg`` is not one of the pinned algorithms.
+        """
         # What PyJWT checks of the header, and stricter: no extension is understood here, so
         # a token that lists one as critical (RFC 7515 §4.1.11) is refused, as is b64=false.
         if "crit" in header or header.get("b64", True) is not True:
@@ -281,18 +390,45 @@ class TokenVerifier:
         name = header.get("alg")
         if not isinstance(name, str) or name not in self._implementations:
             raise exc.AlgorithmNotAllowedError("The token's algorithm is not allowed")
-        algorithm = self._implementations[name]
+        return name
+
+    def check_signature(self, parsed: ParsedToken, key: Any) -> None:
+        """Check the header (:meth:`check_header`) and the signature, and nothing else.
+
+        :param key: the HMAC secret, or the public key object, for the token's algorithm.
+        :raises TokenRejectedError: (a subclass of it) if the header is refused, the key is not
+            usable for the algorithm, or the signature does not verify
+            (:class:`~atlassian_jwt.exceptions.InvalidSignatureError`).
+        """
+        name = self.check_header(parsed.header)
         try:
             prepared = _prepared_key(name, key)
-            valid = algorithm.verify(parsed.signing_input, prepared, parsed.signature)
+            valid = self._implementations[name].verify(
+                parsed.signing_input, prepared, parsed.signature
+            )
         except (jwt.InvalidKeyError, TypeError, ValueError):
             raise exc.TokenRejectedError("The key for this token is not usable") from None
         if not valid:
             raise exc.InvalidSignatureError("The token's signature is invalid")
-        self._check_claims(parsed.claims)
-        return parsed.claims
 
-    def _check_claims(self, claims: dict[str, Any]) -> None:
+    def check_claims(self, claims: dict[str, Any]) -> None:
+        """Check claims as :meth:`verify` does once the signature has verified.
+
+        The required claims must be present (not ``null``), as PyJWT has it; then the time
+        claims must be numbers; then PyJWT checks ``iat``, ``nbf`` and ``exp`` (with the
+        leeway), ``iss``, ``aud``, ``sub`` and ``jti``. The first failure is raised.
+
+        .. warning:: Claims that no signature vouches for prove nothing, whatever this says of
+           them: use it on its own only to explain a token, never to accept one.
+
+        :raises TokenRejectedError: (a subclass of it) for the first failure.
+        """
+        # PyJWT's own first check, made here too so that the time claims come right after it
+        # whatever PyJWT makes of them (it reads "1700000000" or true as a time).
+        for name in self.required:
+            if claims.get(name) is None:
+                raise exc.MissingClaimError(name)
+        check_time_claims(claims)
         try:
             _validate_claims(
                 self._jwt,
@@ -304,19 +440,22 @@ class TokenVerifier:
             )
         except jwt.MissingRequiredClaimError as error:
             raise exc.MissingClaimError(error.claim) from None
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, TypeError, ValueError, OverflowError) as error:
             raise _translate(error) from None
-        except (TypeError, ValueError, OverflowError):
-            # Claims of the wrong type (an "exp" that is a list, say) can surface from PyJWT's
-            # claim checks as these; to the caller they are one more invalid token.
-            raise exc.InvalidClaimError("A claim has a value of the wrong type") from None
 
 
-def _translate(error: jwt.PyJWTError) -> exc.TokenRejectedError:
+def _translate(error: Exception) -> exc.TokenRejectedError:
     for pyjwt_type, our_type, message in _TRANSLATIONS:
         if isinstance(error, pyjwt_type):
             return our_type(message)
-    return exc.MalformedTokenError("The token could not be decoded")
+    for pyjwt_type, claim, message in _CLAIM_TYPE_ERRORS:
+        if isinstance(error, pyjwt_type):
+            return exc.InvalidClaimError(message, claim=claim)
+    if isinstance(error, jwt.PyJWTError):
+        return exc.MalformedTokenError("The token could not be decoded")
+    # Claims of the wrong type can surface from PyJWT's claim checks as TypeError and the
+    # like, naming no claim; to the caller they are one more invalid token.
+    return exc.InvalidClaimError("A claim has a value of the wrong type", claim=None)
 
 
 #: PyJWT's implementations of the algorithms, by name.

@@ -572,3 +572,32 @@ def test_validly_signed_odd_claims_raise_only_decode_error(claims: dict[str, Any
     except atlassian_jwt.DecodeError as error:
         assert isinstance(error, exc.TokenRejectedError)
         assert SECRET not in repr(error)
+
+
+# Whether the signature had verified when a token was rejected.
+
+
+@pytest.mark.parametrize(
+    ("token", "url", "error", "verified"),
+    [
+        (make_token(url="/other"), "/page?a=1", exc.QshMismatchError, True),
+        (make_token(exp=int(time.time()) - 3600), "/page?a=1", exc.TokenExpiredError, True),
+        (make_token(drop=("qsh",)), "/page?a=1", exc.MissingClaimError, True),
+        (make_token(secret="another-secret-" * 5), "/page?a=1", exc.InvalidSignatureError, False),
+        (make_token(algorithm="HS512"), "/page?a=1", exc.AlgorithmNotAllowedError, False),
+        (make_token(iss="someone-else"), "/page?a=1", exc.UnknownIssuerError, False),
+        (make_token(drop=("iss",)), "/page?a=1", exc.MissingClaimError, False),
+        ("not-a-token", "/page?a=1", exc.MalformedTokenError, False),
+    ],
+    ids=["qsh", "expired", "no-qsh", "signature", "algorithm", "issuer", "no-iss", "malformed"],
+)
+def test_a_rejection_says_whether_the_signature_had_verified(
+    authenticator: StoreAuthenticator,
+    token: str,
+    url: str,
+    error: type[exc.TokenRejectedError],
+    verified: bool,
+) -> None:
+    with pytest.raises(error) as caught:
+        authenticator.authenticate("GET", url, auth_header(token))
+    assert caught.value.signature_verified is verified

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atlassian_jwt import exceptions as exc
-from atlassian_jwt.cli import EXIT_STATUSES, exit_status, main
+from atlassian_jwt.cli import COMMANDS, EXIT_STATUSES, build_parser, exit_status, main
+from atlassian_jwt.cli._command import Command
 from atlassian_jwt.diagnose import diagnose_qsh
 from atlassian_jwt.url_utils import canonicalize_request, hash_url, qsh_of
 from tests.conftest import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
@@ -113,16 +115,30 @@ def test_help_shows_examples_and_every_exit_status() -> None:
         assert f"{status:>3}  {(code or ''):<22}{meaning}" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["qsh", "decode", "verify", "sign", "explain"])
-def test_each_command_has_help_with_an_example_and_the_exit_statuses(
-    command: str, capsys: pytest.CaptureFixture[str]
+def declared_statuses(command: Command) -> list[int]:
+    """The exit statuses a command says it can return, in the table's order."""
+    return [
+        status
+        for status, code, _ in EXIT_STATUSES
+        if code in command.codes or (code is None and (status != 1 or command.reads_files))
+    ]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
+def test_each_command_has_help_with_an_example_and_only_its_exit_statuses(
+    command: Command, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main([command, "--help"])
+        main([command.name, "--help"])
     assert exited.value.code == 0
     help_text = capsys.readouterr().out
-    assert f"example:\n  atlassian-jwt {command}" in help_text or "curl" in help_text
-    assert "23  qsh_mismatch" in help_text and "--json" in help_text
+    assert f"example:\n  atlassian-jwt {command.name}" in help_text or "curl" in help_text
+    assert "--json" in help_text
+    table = help_text.split("exit status:\n", 1)[1]
+    listed = [int(line.split()[0]) for line in table.splitlines() if line.strip()]
+    assert listed == declared_statuses(command)
+    # qsh, decode and sign never compare a qsh with a request.
+    assert ("23  qsh_mismatch" in help_text) is (command.name in ("verify", "explain"))
 
 
 def test_python_m_runs_the_same_command() -> None:
@@ -162,12 +178,18 @@ def test_readme_first_command_prints_what_the_readme_shows() -> None:
     ]
 
 
-def test_readme_lists_every_exit_status() -> None:
+def test_readme_lists_every_exit_status_with_its_meaning() -> None:
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
     table = readme.split("status  ``code``", 1)[1].split("\n\n", 1)[0]
-    rows = [line for line in table.splitlines() if line[:1].isdigit()]
-    documented = [(int(row.split()[0]), row[8:35].strip().strip("`") or None) for row in rows]
-    assert documented == [(status, code) for status, code, _ in EXIT_STATUSES]
+    rows: list[list[Any]] = []
+    for line in table.splitlines()[1:]:  # after the header's "meaning"
+        if line[:1].isdigit():
+            rows.append([int(line.split()[0]), line[8:35].strip().strip("`") or None, line[35:]])
+        elif line.strip() and not line.startswith("="):
+            rows[-1][2] += " " + line.strip()  # a meaning wrapped onto the next line
+    assert [(status, code, meaning.strip()) for status, code, meaning in rows] == list(
+        EXIT_STATUSES
+    )
 
 
 @pytest.mark.parametrize("vector", OFFICIAL["tests"], ids=lambda vector: vector["name"])
@@ -666,17 +688,20 @@ def test_explain_with_a_secret_matches_verify() -> None:
         assert explained == verified
 
 
+def unsigned_install_token() -> str:
+    """A signed install token's header and claims, with a signature nothing can verify."""
+    claims = {
+        "iss": CLIENT_KEY,
+        "iat": NOW,
+        "exp": NOW + 3600,
+        "qsh": hash_url("POST", "/installed"),
+        "aud": "https://app.example.com",
+    }
+    return unsigned({"alg": "RS256", "kid": "k"}, claims)
+
+
 def test_explain_rs256_tokens_without_a_key() -> None:
-    install = unsigned(
-        {"alg": "RS256", "kid": "k"},
-        {
-            "iss": CLIENT_KEY,
-            "iat": NOW,
-            "exp": NOW + 3600,
-            "qsh": hash_url("POST", "/installed"),
-            "aud": "https://app.example.com",
-        },
-    )
+    install = unsigned_install_token()
     status, out, _ = cli("explain", "POST", "/installed", install, "--json")
     result = json.loads(out)
     assert (status, result["kind"]) == (0, "install")
@@ -749,3 +774,175 @@ def test_each_diagnosis_hashes_to_the_token_qsh(method: str, url: str, body: str
     for diagnosis in diagnoses:
         assert qsh_of(diagnosis.canonical_request) == qsh_of(wrong)
         assert "wrong_method" in diagnosis.codes
+
+
+# The README's synopses are what the parser takes.
+
+
+def _synopsis_argv(synopsis: str) -> list[str]:
+    """A command line for a README synopsis: the first of each set of alternatives, each
+    placeholder given a value."""
+    argv: list[str] = []
+    skipping_to = -1  # the depth whose "]" ends the alternatives being skipped
+    depth = 0
+    for token in re.findall(r"\[|\]|\||[^\s\[\]|]+", synopsis):
+        if token == "[":
+            depth += 1
+        elif token == "]":
+            if depth == skipping_to:
+                skipping_to = -1
+            depth -= 1
+        elif token == "|":
+            skipping_to = depth if skipping_to < 0 else skipping_to
+        elif skipping_to < 0:
+            # A placeholder (METHOD, FILE, S) gets a value every option type takes.
+            argv.append(token if token.startswith("-") or token[0].islower() else "60")
+    return argv
+
+
+def test_the_readme_synopses_parse() -> None:
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    section = readme.split("\nCommand line\n", 1)[1].split("\nVerifying requests\n", 1)[0]
+    synopses = re.findall(r"^``((?:qsh|decode|verify|sign|explain) [^`]*)``$", section, re.M)
+    assert sorted(synopsis.split()[0] for synopsis in synopses) == sorted(
+        command.name for command in COMMANDS
+    )
+    for synopsis in synopses:
+        argv = _synopsis_argv(synopsis)
+        args, unknown = build_parser().parse_known_args(argv)
+        assert unknown == [], synopsis
+        assert args.command.name == argv[0]
+
+
+# Usage errors point the way.
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [*VERIFY[:5], "--secret", SECRET],
+        [*VERIFY[:5], "--password", SECRET],
+        ["explain", "GET", "/page", "the-token", SECRET],
+    ],
+    ids=["--secret", "--password", "positional"],
+)
+def test_regression_a_secret_on_the_command_line_gets_a_pointer(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err
+    assert "--secret-env VAR, --secret-file FILE" in err
+    assert SECRET not in err
+
+
+def test_an_unknown_option_that_is_no_secret_gets_no_pointer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["qsh", "GET", "/p", "--colour"])
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --colour (values not shown)" in err
+    assert "--secret-env" not in err
+
+
+def test_key_server_and_jwks_url_help_says_loopback_http_works(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "https:// only" not in help_text
+    assert help_text.count("http:// to a loopback address") == 2
+
+
+# Each command exits only with the statuses its help lists.
+
+
+def test_every_command_exits_only_with_the_statuses_its_help_lists(tmp_path: Path) -> None:
+    tenant = write_tenant(tmp_path / "tenant.json")
+    bad_url = "/caf\ud800"
+    now = int(time.time())
+    tokens = [
+        "",
+        "not-a-token",
+        "a." * 9000 + "b",
+        token_for(CANONICAL),
+        token_for(CANONICAL, iss="other"),
+        token_for(CANONICAL, alg="HS512"),
+        token_for(CANONICAL, secret="another-secret-" * 5),
+        token_for(CANONICAL, exp=None),
+        token_for(CANONICAL, iat="1700000000"),
+        token_for(CANONICAL, exp=now - 3600),
+        token_for(CANONICAL, nbf=now + 3600),
+        token_for("GET&/elsewhere&"),
+    ]
+    runs: dict[str, list[list[str]]] = {
+        "qsh": [["qsh", "GET", bad_url], ["qsh", "GET", "/p"]],
+        "decode": [["decode", token] for token in tokens if token],
+        "sign": [["sign", "GET", bad_url, "--tenant", tenant],
+                 ["sign", "GET", "/p", "--tenant", str(tmp_path / "none")]],
+        "explain": [["explain", "GET", url, token, "--tenant", tenant]
+                    for url in (URL, bad_url) for token in tokens if token]
+        + [["explain", "GET", URL], ["explain", "GET", URL, tokens[3], "--secret-file", "-"]],
+        "verify": [[*VERIFY, token] for token in tokens if token],
+    }  # fmt: skip
+    for command in COMMANDS:
+        allowed = declared_statuses(command)
+        seen = {cli(*args)[0] for args in runs[command.name]}
+        assert seen <= set(allowed), (command.name, seen - set(allowed))
+        assert len(seen) > 1, command.name
+
+
+# explain: what a new user meets.
+
+
+def test_explain_with_a_wrong_secret_says_so_and_names_a_likely_cause() -> None:
+    signed_with_quotes = token_for(CANONICAL, secret=f'"{SECRET}"')
+    status, out, _ = cli("explain", "GET", URL, signed_with_quotes, "--secret-env", "SHARED_SECRET")
+    assert status == STATUS["invalid_signature"]
+    lines = out.splitlines()
+    assert lines[0].startswith("NOT VERIFIED: the signature does not verify with the secret")
+    assert "UNVERIFIED" not in out and "has not been checked" not in out
+    assert "signature   FAIL  does not verify with the secret given" in lines
+    assert "  likely cause: the signer's secret is in quotes" in out
+    assert lines[-1].startswith("verdict:    rejected, invalid_signature (exit status 16)")
+
+    another = token_for(CANONICAL, secret="another-secret-" * 5)
+    status, out, _ = cli(
+        "explain", "GET", URL, another, "--secret-env", "SHARED_SECRET", "--json"
+    )
+    result = json.loads(out)
+    assert [cause["code"] for cause in result["causes"]] == ["another_secret"]
+    assert CLIENT_KEY in result["causes"][0]["description"]
+
+
+def test_explain_points_install_tokens_to_the_public_key_not_a_secret() -> None:
+    install = unsigned_install_token()
+    status, out, _ = cli("explain", "POST", "/installed", install)
+    assert status == 0
+    assert out.splitlines()[0] == (
+        "UNVERIFIED: the signature has not been checked (it needs Atlassian's key)."
+    )
+    assert "--secret-env" not in out and "secret given" not in out
+    assert "a shared secret cannot verify" in out
+    assert "check it with: atlassian-jwt verify TOKEN" in out and "--key-server" in out
+
+
+def test_explain_without_a_secret_says_how_to_give_one() -> None:
+    status, out, _ = cli("explain", "GET", URL, token_for(CANONICAL))
+    assert status == 0
+    assert "signature   --    not checked: no shared secret given" in out
+    assert "give the secret with --secret-env VAR, --secret-file FILE" in out
+
+
+def test_explain_a_body_the_route_hashes() -> None:
+    left_out = token_for("POST&/page&a=1&b=2")
+    args = ["explain", "POST", URL, left_out, "--body", "c=3", "--json"]
+    result = json.loads(cli(*args, "--body-hashed")[1])
+    assert [tuple(d["codes"]) for d in result["qsh"]["diagnoses"]] == [("form_body_omitted",)]
+    assert result["qsh"]["canonical_request"] == "POST&/page&a=1&b=2&c=3"
+    # Without --body-hashed the route hashes the query alone, which the token matches.
+    assert json.loads(cli(*args)[1])["verdict"]["valid"] is True

@@ -521,3 +521,17 @@ def test_a_key_checked_once_is_not_trusted_for_another_key(
             installs.authenticate(
                 "POST", INSTALLED_URL, auth(install_token(atlassian_key)), lifecycle_body()
             )
+
+
+def test_a_rejection_says_whether_the_signature_had_verified(
+    installs: InstallAuthenticator, atlassian_key: Any, other_key: Any
+) -> None:
+    cases: list[tuple[dict[str, Any], type[atlassian_jwt.DecodeError]]] = [
+        ({"iss": "another"}, atlassian_jwt.InvalidIssuerError),
+        ({"path": "/x"}, atlassian_jwt.QshMismatchError),
+        ({"aud": "https://x.example.com"}, atlassian_jwt.InvalidAudienceError),
+    ]
+    after = [rejected(installs, install_token(atlassian_key, **claims), e) for claims, e in cases]
+    assert [error.signature_verified for error in after] == [True, True, True]
+    before = rejected(installs, install_token(other_key), atlassian_jwt.InvalidSignatureError)
+    assert before.signature_verified is False

@@ -2,7 +2,9 @@
 
 The verifier decodes a token itself (once) and hands the signature to PyJWT's implementation of
 the algorithm and the claims to PyJWT's claim validation. These tests hold it to PyJWT's own
-``jwt.decode``: on any token, both accept it or both refuse it, for the same reason.
+``jwt.decode``: on any token, both accept it or both refuse it, for the same reason, except
+where the verifier is deliberately stricter: a time claim (``iat``, ``nbf``, ``exp``) that is no
+JSON number, which PyJWT reads with ``int()`` and so may accept, is always ``invalid_claim``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import base64
 import binascii
 import datetime
 import json
+import math
+import sys
 import warnings
 from typing import Any
 from unittest import mock
@@ -201,9 +205,10 @@ _claims = st.fixed_dictionaries(
     {},
     optional={
         "iss": _values | st.just("tenant"),
-        "iat": _values | st.integers(NOW - 100, NOW),
-        "exp": _values | st.integers(NOW, NOW + 400),
-        "nbf": _values,
+        # NaN only in time claims, which never reach the claims compared below.
+        "iat": _values | st.integers(NOW - 100, NOW) | st.just(math.nan),
+        "exp": _values | st.integers(NOW, NOW + 400) | st.just(math.nan),
+        "nbf": _values | st.just(math.nan) | st.just(10**400),
         "qsh": _values | st.just("abc"),
         "aud": _values | st.just("tenant") | st.just(["tenant", "other"]),
         "sub": _values,
@@ -234,7 +239,30 @@ def test_verify_agrees_with_pyjwt_decode(
         with mock.patch.object(tokens, "_validate_claims", claim_check):
             ours = _our_outcome(verifier, token, SECRET)
         theirs = _pyjwt_outcome(token, SECRET, audience, leeway=leeway, issuer=issuer)
-    assert ours == theirs
+    if _stricter_than_pyjwt(claims) and right_key:
+        # Where the verifier is stricter (see the module docstring), and only there.
+        assert ours == "invalid_claim"
+    else:
+        assert ours == theirs
+
+
+def _stricter_than_pyjwt(claims: dict[str, Any]) -> bool:
+    """Whether the claims miss no required claim but hold a time claim that is no number.
+
+    A NumericDate (RFC 7519 §2) is a JSON number: an int or a float as Python reads JSON, and
+    neither NaN, nor an infinity, nor an integer beyond what a double can hold.
+    """
+    if any(claims.get(name) is None for name in REQUIRED):
+        return False
+    return any(
+        name in claims and not _json_number(claims[name]) for name in ("iat", "nbf", "exp")
+    )
+
+
+def _json_number(value: Any) -> bool:
+    if type(value) is int:
+        return abs(value) <= sys.float_info.max
+    return type(value) is float and math.isfinite(value)
 
 
 @claim_checks

@@ -186,8 +186,10 @@ def test_a_multipart_body_cannot_be_a_signed_form(content_type: str) -> None:
 
 def test_failures_answer_401_or_503_and_log_the_code(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="atlassian_jwt.integrations")
-    rejected = failure_response(atlassian_jwt.QshMismatchError("no", token_qsh="abc"))
-    assert rejected == (401, "Unauthorized", {"WWW-Authenticate": "JWT"})
+    mismatch = atlassian_jwt.QshMismatchError(
+        "no", canonical_request="GET&/&", expected_qsh="def", token_qsh="abc"
+    )
+    assert failure_response(mismatch) == (401, "Unauthorized", {"WWW-Authenticate": "JWT"})
     assert failure_response(atlassian_jwt.KeyFetchError("down")) == (503, "Service Unavailable", {})
     assert failure_response(TenantStoreError("locked")) == (503, "Service Unavailable", {})
     assert [record.getMessage().rsplit(": ", 1)[1] for record in caplog.records] == [
