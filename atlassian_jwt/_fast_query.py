@@ -85,13 +85,13 @@ def one_pass_canonical_query(query: str) -> str | None:
     """Return the canonical query (QUERY steps 3.1 to 3.5) of a raw query string, or ``None``.
 
     The query must be made of pieces ``name=value`` in ASCII whose decoding changes nothing but
-    ``+`` and escapes that encoding gives back. The whole query is
-    then encoded by one ``str.translate``, and each encoded piece is its parameter's canonical
-    entry, unless its name repeats (those values are merged here while they sort the same in
-    code-point and in UTF-16 order). The entries then only need sorting by name, which is
-    sorting them with "=" replaced by a character below every character of an encoded name
-    (NUL): a name's end then sorts lowest, as it does when names alone are compared ("a"
-    before "a-b", although "a-b=" sorts before "a=").
+    ``+`` and escapes that encoding gives back. The whole query is then encoded by one
+    ``str.translate``, and each encoded piece is its parameter's canonical entry, unless its
+    name repeats (those values are merged here while they sort alike in code-point and in UTF-16
+    order). The entries then only need sorting by name, which is sorting them with "=" replaced
+    by a character below every character of an encoded name (NUL): a name's end then sorts
+    lowest, as it does when names alone are compared ("a" before "a-b", although "a-b=" sorts
+    before "a=").
 
     :param query: the raw query string, as it appears in the URL, without ``?``.
     :returns: the canonical query, or ``None`` when the query is not of that shape (a piece

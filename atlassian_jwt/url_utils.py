@@ -40,7 +40,7 @@ only here; everything else in the library calls the functions below.
 
 The public functions come first; the steps follow in the order above, each rule a numbered
 comment above its code. A query in its usual shape skips parsing by the one-pass path in
-:mod:`atlassian_jwt._fast_query`, which gives the same result.
+``atlassian_jwt._fast_query``, which gives the same result.
 
 >>> canonicalize_request("GET", "/path/to/service?zee_last=param&repeated=parameter 1"
 ...                      "&first=param&repeated=parameter 2")
@@ -183,10 +183,9 @@ def canonical_request_from_query(
     """Like :func:`canonical_request`, from the raw query string as it appears in the URL.
 
     The fastest way to the canonical request. A query in the usual shape is canonicalised
-    whole by :func:`atlassian_jwt._fast_query.one_pass_canonical_query`; otherwise from its
-    raw values, of which those already in canonical form are used as they are and the others
-    decoded and encoded again. The result is that of :func:`canonical_request` for the parsed
-    query.
+    whole by the one-pass path (``atlassian_jwt._fast_query``); any other from its raw values,
+    of which those already in canonical form are used as they are and the others decoded and
+    encoded again. The result is that of :func:`canonical_request` for the parsed query.
 
     :param http_method: the request's method, in any case.
     :param path: the path as it appears in the URL, as :func:`split_url` returns it.
