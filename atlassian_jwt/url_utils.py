@@ -313,6 +313,8 @@ def merge_body_params(params: Params, body_params: BodyParams) -> None:
     :param body_params: the raw body (``bytes`` are read as UTF-8, invalid bytes U+FFFD), or a
         mapping of decoded names to a value or a list of values.
     :raises ValueError: if ``body_params`` is not valid text (a lone surrogate).
+    :raises TypeError: if ``body_params`` is of another type, or a mapping with names or values
+        that are not text (a number, say).
 
     >>> params = parse_params('a=1')
     >>> merge_body_params(params, b'a=2&b=x+y')
@@ -324,14 +326,23 @@ def merge_body_params(params: Params, body_params: BodyParams) -> None:
     if isinstance(body_params, str):
         _check_text(body_params, "body_params")
         extra: Iterable[tuple[str, list[str]]] = parse_params(body_params).items()
-    else:
-        extra = [
-            (name, [value] if isinstance(value, str) else list(value))
-            for name, value in body_params.items()
-        ]
-        for name, values in extra:
+    elif isinstance(body_params, Mapping):
+        extra = []
+        for name, value in body_params.items():
+            values = [value] if isinstance(value, str) else value
+            if not (
+                isinstance(name, str)
+                and isinstance(values, Sequence)
+                and all(isinstance(text, str) for text in values)
+            ):
+                raise TypeError("body_params must map each str name to a str or a list of str")
             for text in (name, *values):
                 _check_text(text, "body_params")
+            extra.append((name, list(values)))
+    else:
+        raise TypeError(
+            f"body_params must be str, bytes or a mapping, not {type(body_params).__name__}"
+        )
     for name, values in extra:
         params.setdefault(name, []).extend(values)
 

@@ -209,6 +209,16 @@ def test_body_params_merge_with_query_params() -> None:
     assert canonicalize_request("POST", url, body_params={"a": "3", "c": ["x y"]}) == expected
 
 
+@pytest.mark.parametrize(
+    "body",
+    [[("a", "1")], {"a": 1}, {1: "a"}, {"a": ["1", None]}, 42],
+    ids=["pairs", "number value", "number name", "none in a list", "number"],
+)
+def test_body_params_that_are_not_text_are_a_type_error(body: Any) -> None:
+    with pytest.raises(TypeError, match="body_params"):
+        canonicalize_request("POST", "/p", body_params=body)
+
+
 def test_lone_surrogate_is_a_clear_value_error() -> None:
     for url in ("/p\ud800", "/p?a=\udfff", "https://example.com/\ud83d?x"):
         with pytest.raises(ValueError, match="lone surrogate"):
