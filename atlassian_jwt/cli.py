@@ -526,20 +526,22 @@ def _cmd_verify(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
     elif installs is not None:
         body = _lifecycle_body(args, stdin, out)
         token = _read_token(args.token, args.url, stdin, out)
-        client_key, claims = installs.authenticate(
+        result = installs.authenticate(
             args.method, args.url, {"Authorization": f"JWT {token}"}, body
         )
+        client_key, claims = result.client_key, result.claims
     else:
         authenticator = _hmac_authenticator(args, stdin, out, required=True)
         assert authenticator is not None  # required=True reads a secret or fails
         token = _read_token(args.token, args.url, stdin, out)
-        client_key, claims = authenticator.authenticate(
+        result = authenticator.authenticate(
             args.method,
             args.url,
             {"Authorization": f"JWT {token}"},
             allow_context_qsh=args.allow_context_qsh,
             body_params=args.body,
         )
+        client_key, claims = result.client_key, result.claims
     kind, description = token_kind(unverified_header(token, DEFAULT_MAX_FIT_LENGTH), claims)
     expiry = _time_facts("exp", claims["exp"], time.time())
     if args.json:
