@@ -92,13 +92,16 @@ class AuthResult(str):
     _claims: dict[str, Any]
 
     def __new__(cls, client_key: str, claims: dict[str, Any]) -> AuthResult:
-        if not isinstance(client_key, str):
-            raise TypeError(f"client_key must be a str, not {type(client_key).__name__}")
+        # Built on every authentication: the common case, a plain str, costs one test.
+        if type(client_key) is not str:
+            if not isinstance(client_key, str):
+                raise TypeError(f"client_key must be a str, not {type(client_key).__name__}")
+            # A plain str, also when client_key is itself an AuthResult.
+            client_key = str.__str__(client_key)
         if not isinstance(claims, dict):
             raise TypeError(f"claims must be a dict, not {type(claims).__name__}")
-        result = super().__new__(cls, client_key)
-        # A plain str, also when client_key is itself an AuthResult.
-        result._client_key = str.__str__(client_key)
+        result = str.__new__(cls, client_key)
+        result._client_key = client_key
         result._claims = claims
         return result
 
