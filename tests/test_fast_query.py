@@ -7,10 +7,13 @@ the fast path may only decline, never differ.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from atlassian_jwt import _fast_query
 from atlassian_jwt._fast_query import is_canonical, one_pass_canonical_query
 from atlassian_jwt.url_utils import (
     canonical_request,
@@ -158,3 +161,8 @@ def test_a_single_value_beyond_the_bmp_needs_no_sorting() -> None:
 def test_a_name_that_ends_sorts_before_its_longer_neighbours() -> None:
     # "a-b=" < "a=" as whole entries, but the name "a" sorts before "a-b".
     assert one_pass_canonical_query("a-b=1&a=2&a1=3") == "a=2&a-b=1&a1=3"
+
+
+def test_the_invariant_names_the_tests_that_hold_it() -> None:
+    named = re.findall(r"``(test_\w+)``", _fast_query.__doc__ or "")
+    assert named and all(callable(globals().get(name)) for name in named)
