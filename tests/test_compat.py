@@ -15,6 +15,7 @@ import pickle
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +118,10 @@ def test_1x_readme_encoding_flow() -> None:
 
 
 def _sqlite_lookup(key: Any) -> Any:
-    with sqlite3.connect(":memory:") as db:
+    with closing(sqlite3.connect(":memory:")) as db:
         db.execute("CREATE TABLE tenants (client_key TEXT PRIMARY KEY, secret TEXT)")
         db.execute("INSERT INTO tenants VALUES (?, ?)", (CLIENT_KEY, SECRET))
-        row = db.execute("SELECT secret FROM tenants WHERE client_key = ?", (key,)).fetchone()
-    return row
+        return db.execute("SELECT secret FROM tenants WHERE client_key = ?", (key,)).fetchone()
 
 
 # What 1.x code does with the client key: each gives the same for the result as for the key.
