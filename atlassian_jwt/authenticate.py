@@ -12,7 +12,7 @@ import abc
 import hmac
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import exceptions as exc
 from .tokens import (
@@ -72,13 +72,20 @@ DEFAULT_LEEWAY = 90
 _UNSAFE_ISSUER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-class AuthResult(NamedTuple):
-    """The outcome of a successful authentication; unpacks as ``client_key, claims``."""
+if TYPE_CHECKING:
 
-    #: The tenant's ``clientKey``: the verified ``iss`` claim.
-    client_key: str
-    #: All verified claims of the token.
-    claims: dict[str, Any]
+    class AuthResult(NamedTuple):
+        """What type checkers see of :class:`AuthResult`: 3.0.0's named tuple, plus
+        ``account_id``. At run time it is also the client key itself (a ``str``)."""
+
+        client_key: str
+        claims: dict[str, Any]
+
+        @property
+        def account_id(self) -> str | None: ...
+
+else:
+    from ._auth_result import AuthResult
 
 
 class Authenticator(abc.ABC):

@@ -35,12 +35,12 @@ def main() -> None:
     print("canonical request:", canonicalize_request(method, url, TENANT["baseUrl"]))
     print("qsh:              ", hash_url(method, url, TENANT["baseUrl"]))
 
-    issuer, claims = JiraSide().authenticate(method, url, {"Authorization": f"JWT {token}"})
+    result = JiraSide().authenticate(method, url, {"Authorization": f"JWT {token}"})
     print(
         "verified:          iss =",
-        issuer,
+        result.client_key,
         "| qsh matches =",
-        claims["qsh"] == hash_url(method, url),
+        result.claims["qsh"] == hash_url(method, url),
     )
 
     try:

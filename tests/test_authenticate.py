@@ -91,9 +91,9 @@ def test_official_tokens_verify_end_to_end(
     authenticator = official_authenticator(base_url=vector["baseUrl"])
     # Their exp is in 2014: verify at a moment inside their lifetime.
     with time_machine.travel(claims["iat"] + 1, tick=False):
-        client_key, verified = authenticator.authenticate(vector["method"], vector["url"])
-    assert client_key == "jira:1234-5678-9000"
-    assert verified["qsh"] == vector["qsh"]
+        result = authenticator.authenticate(vector["method"], vector["url"])
+    assert result.client_key == "jira:1234-5678-9000"
+    assert result.claims["qsh"] == vector["qsh"]
     # Now, years later, the same token is expired.
     with pytest.raises(atlassian_jwt.TokenExpiredError):
         authenticator.authenticate(vector["method"], vector["url"])
@@ -134,20 +134,22 @@ def test_round_trip_in_header_and_query(
     token = atlassian_jwt.encode_token(
         method, url, CLIENT_KEY, SECRET, baseUrl=base_url, payload_kwargs={"sub": "u"}
     )
-    client_key, claims = authenticator.authenticate(method, url, auth_header(token))
-    assert client_key == CLIENT_KEY
-    assert claims["sub"] == "u"
+    in_header = authenticator.authenticate(method, url, auth_header(token))
+    assert in_header.client_key == CLIENT_KEY
+    assert in_header.claims["sub"] == "u"
     separator = "&" if "?" in url else "?"
     result = authenticator.authenticate(method, f"{url}{separator}jwt={token}")
     assert result.client_key == CLIENT_KEY
-    assert result.claims == claims
+    assert result.claims == in_header.claims
 
 
-def test_result_is_named_tuple_of_two(authenticator: StoreAuthenticator) -> None:
+def test_result_unpacks_into_client_key_and_claims(authenticator: StoreAuthenticator) -> None:
     result = authenticator.authenticate("GET", "/page?a=1", auth_header(make_token()))
     assert isinstance(result, atlassian_jwt.AuthResult)
-    assert len(result) == 2 and result.client_key == CLIENT_KEY
-    assert result.claims["sub"] == "557058:user"
+    untyped: Any = result  # as 3.0.0's untyped callers hold it; mypy unpacks a str as str
+    client_key, claims = untyped
+    assert client_key == result.client_key == CLIENT_KEY
+    assert claims is result.claims and claims["sub"] == "557058:user"
 
 
 @pytest.mark.parametrize(

@@ -96,9 +96,9 @@ def test_every_request_round_trips_through_encode_token_and_authenticate() -> No
             {corpus.APP_KEY: {"sharedSecret": tenant.shared_secret}}, base_url=tenant.base_url
         )
         url, headers = request.received(token)
-        client_key, claims = verifier.authenticate(request.method, url, headers)
-        assert client_key == corpus.APP_KEY
-        assert claims["aud"] == tenant.client_key
+        result = verifier.authenticate(request.method, url, headers)
+        assert result.client_key == corpus.APP_KEY
+        assert result.claims["aud"] == tenant.client_key
 
 
 def test_product_signed_tokens_verify_and_bad_signatures_are_rejected() -> None:
@@ -113,10 +113,11 @@ def test_product_signed_tokens_verify_and_bad_signatures_are_rejected() -> None:
     for request, good_token, bad_token in zip(REQUESTS, valid, bad):
         url, headers = request.received(good_token)
         assert ("jwt=" in url) == request.token_in_query == (not headers)
-        client_key, claims = authenticator.authenticate(request.method, url, headers)
-        assert client_key == TENANTS[request.tenant].client_key
-        assert "aud" not in claims  # so that PyJWT's bare decode accepts the same token
-        assert jwt.decode(good_token, TENANTS[request.tenant].shared_secret, ["HS256"]) == claims
+        result = authenticator.authenticate(request.method, url, headers)
+        assert result.client_key == TENANTS[request.tenant].client_key
+        assert "aud" not in result.claims  # so that PyJWT's bare decode accepts the same token
+        decoded = jwt.decode(good_token, TENANTS[request.tenant].shared_secret, ["HS256"])
+        assert decoded == result.claims
         with pytest.raises(atlassian_jwt.InvalidSignatureError):
             authenticator.authenticate(request.method, *request.received(bad_token))
 

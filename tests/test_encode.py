@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from atlassian_jwt import DEFAULT_LIFETIME, encode_token, hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+from atlassian_jwt import DEFAULT_LIFETIME, QshMismatchError, encode_token, hash_url
+from atlassian_jwt.url_utils import BodyParams
+from tests.conftest import APP_KEY, CLIENT_KEY, SECRET, StoreAuthenticator
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -102,3 +106,66 @@ def test_bad_arguments_are_value_errors(client_key: Any, secret: Any, timeout: A
     with pytest.raises(ValueError) as info:
         encode_token("GET", "/x", client_key, secret, timeout_secs=timeout)
     assert SECRET not in str(info.value)
+
+
+# Form-encoded POSTs: the body's fields are hashed with the query parameters (issue 13).
+
+_FORM = "summary=Disk+full&labels=ops&labels=urgent&note=50%25+%26+rising"
+
+
+def test_body_params_are_hashed_with_the_query(tenant: dict[str, Any]) -> None:
+    url = "/rest/api/3/issue?notify=true"
+    claims = _claims(encode_token("POST", url, body_params=_FORM, **tenant))
+    assert claims["qsh"] == hash_url("POST", url, body_params=_FORM)
+    assert claims["qsh"] == hash_url("POST", f"{url}&{_FORM}")
+    assert claims["qsh"] != hash_url("POST", url)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _FORM,
+        _FORM.encode("ascii"),
+        {"summary": "Disk full", "labels": ["urgent", "ops"], "note": "50% & rising"},
+    ],
+    ids=["text", "bytes", "mapping"],
+)
+def test_encode_with_body_params_round_trips_through_authenticate(body: BodyParams) -> None:
+    # Signed as the product signs a form POST to an app, verified with the body as received.
+    tenants = {CLIENT_KEY: {"sharedSecret": SECRET}}
+    url = "/webhook?x=1"
+    token = encode_token("POST", url, CLIENT_KEY, SECRET, body_params=body)
+    headers = {"Authorization": f"JWT {token}"}
+    result = StoreAuthenticator(tenants).authenticate("POST", url, headers, body_params=_FORM)
+    assert result.client_key == CLIENT_KEY
+    assert result.claims["qsh"] == hash_url("POST", url, body_params=_FORM)
+    with pytest.raises(QshMismatchError):
+        StoreAuthenticator(tenants).authenticate("POST", url, headers)
+
+
+_field = st.text(st.characters(codec="utf-8"), max_size=8)
+
+
+@given(
+    fields=st.lists(st.tuples(_field.filter(bool), _field), max_size=6),
+    query=st.sampled_from(["", "?a=1", "?jwt_hint=1&b=x+y"]),
+)
+def test_any_form_signed_as_a_mapping_verifies_as_the_body_sent(
+    fields: list[tuple[str, str]], query: str
+) -> None:
+    # The mapping an app passes to its HTTP client, and the body that client sends.
+    mapping: dict[str, list[str]] = {}
+    for name, value in fields:
+        mapping.setdefault(name, []).append(value)
+    body = urlencode(fields)
+    token = encode_token("POST", f"/form{query}", CLIENT_KEY, SECRET, body_params=mapping)
+    authenticator = StoreAuthenticator({CLIENT_KEY: {"sharedSecret": SECRET}})
+    result = authenticator.authenticate(
+        "POST", f"/form{query}", {"Authorization": f"JWT {token}"}, body_params=body
+    )
+    assert result.client_key == CLIENT_KEY
+
+
+def test_body_params_of_another_type_is_a_type_error(tenant: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match="body_params"):
+        encode_token("POST", "/x", body_params=[("a", "1")], **tenant)  # type: ignore[arg-type]

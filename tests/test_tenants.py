@@ -1007,8 +1007,8 @@ def test_authenticator_follows_the_store(
     with pytest.raises(exc.InvalidSignatureError):
         authenticator.authenticate("GET", url, headers)
     fresh = {"Authorization": f"JWT {product_token(url, OTHER_SECRET)}"}
-    client_key, claims = authenticator.authenticate("GET", url, fresh)
-    assert client_key == CLIENT_KEY and claims["iss"] == CLIENT_KEY
+    result = authenticator.authenticate("GET", url, fresh)
+    assert result.client_key == CLIENT_KEY and result.claims["iss"] == CLIENT_KEY
 
     store.delete(CLIENT_KEY)
     with pytest.raises(atlassian_jwt.DecodeError):

@@ -351,7 +351,9 @@ def test_lifecycle_views_hand_the_raw_request_to_the_handler(client: Client, eve
     # An RS256 install token is not the middleware's business: it reaches the handler.
     assert post(target, Authorization="JWT t") == 204
     assert HANDLER.calls == [(event, "POST", target, "JWT t", body)]
-    assert EVENTS == [(event, (CLIENT_KEY, {}))]
+    assert [(name, result.client_key, result.claims) for name, result in EVENTS] == [
+        (event, CLIENT_KEY, {})
+    ]
     assert post(f"/lifecycle/{event}") == 401
     assert post(f"/lifecycle/{event}", Authorization="JWT keys-down") == 503
     assert post(f"/lifecycle/{event}", Authorization="JWT store-down") == 503

@@ -335,7 +335,9 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     )
     assert response.status_code == 204
     assert handler.calls == [(event, "POST", f"/lifecycle/{event}?a=%2F", "JWT t", body)]
-    assert events == [(event, (CLIENT_KEY, {}))]
+    assert [(name, result.client_key, result.claims) for name, result in events] == [
+        (event, CLIENT_KEY, {})
+    ]
     assert client.post(f"/lifecycle/{event}", data=body).status_code == 401
     for down in ("JWT keys-down", "JWT store-down"):
         response = client.post(f"/lifecycle/{event}", data=body, headers={"Authorization": down})

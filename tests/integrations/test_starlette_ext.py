@@ -57,9 +57,9 @@ def make_app(auth: atlassian_jwt.Authenticator | None = None) -> Starlette:
 
     def endpoint(name: str) -> Any:
         async def view(request: Request) -> Response:
-            client_key, claims = await checks[name](request)
-            assert request.state.atlassian_jwt == (client_key, claims)
-            return JSONResponse({"client_key": client_key, "sub": claims["sub"]})
+            result = await checks[name](request)
+            assert request.state.atlassian_jwt is result
+            return JSONResponse({"client_key": result.client_key, "sub": result.claims["sub"]})
 
         return view
 
@@ -229,7 +229,9 @@ def test_lifecycle_routes_hand_the_raw_request_to_the_handler(event: str) -> Non
     response = client.post(target, content=body, headers={"Authorization": "JWT t"})
     assert response.status_code == 204
     assert handler.calls == [(event, "POST", target, "JWT t", body)]
-    assert events == [(event, (CLIENT_KEY, {}))]
+    assert [(name, result.client_key, result.claims) for name, result in events] == [
+        (event, CLIENT_KEY, {})
+    ]
     assert client.post(f"/lifecycle/{event}", content=body).status_code == 401
     for down in ("JWT keys-down", "JWT store-down"):
         response = client.post(f"/lifecycle/{event}", content=body, headers={"Authorization": down})

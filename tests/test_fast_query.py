@@ -1,0 +1,168 @@
+"""The one-pass canonical query gives exactly what the general canonicaliser gives, or None.
+
+These properties hold the invariant that ``atlassian_jwt/_fast_query.py`` states: the general
+canonicaliser (parse, decode, encode; ``url_utils.canonical_request``) is the reference, and
+the fast path may only decline, never differ.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from atlassian_jwt import _fast_query
+from atlassian_jwt._fast_query import is_canonical, one_pass_canonical_query
+from atlassian_jwt.url_utils import (
+    canonical_request,
+    canonical_request_from_query,
+    canonicalize_request,
+    parse_params,
+    parse_raw_params,
+)
+
+
+def _general_query(query: str) -> str:
+    """The QUERY part of the canonical request, the general way."""
+    return canonical_request("GET", "/p", parse_params(query)).split("&", 2)[2]
+
+
+# Names that are prefixes of one another ("a", "a-", "a.b", "a1", "a~", "a,"), repeated names,
+# "jwt", raw characters that encoding escapes, escapes that do or do not survive a round trip,
+# and values on either side of U+E000-U+FFFF against beyond the BMP (where Java's UTF-16 order
+# and code-point order differ) are where the one pass could go wrong.
+_FRAGMENTS = [
+    "a",
+    "-",
+    ".b",
+    "1",
+    "~",
+    "A",
+    "_",
+    ",",
+    "/",
+    "*",
+    " ",
+    ":",
+    "!",
+    "%00",
+    "%20",
+    "%2C",
+    "%7F",
+    "%C3%A9",
+    "%E2%82%AC",
+    "%EF%BF%BD",
+    "+",
+    "jwt",
+]
+# Fragments that take a query out of the one pass's shape, or (beyond the BMP) out of its
+# merging of repeated names.
+_OTHER_FRAGMENTS = [
+    "%7E",
+    "%2c",
+    "%F0%9F%90%9B",
+    "%ED%A0%80",
+    "%C0%AF",
+    "%FF",
+    "%E2%82",
+    "%c3%a9",
+    "%",
+    "%zz",
+    "é",
+    "\U0001f41b",
+]
+
+_piece_text = st.lists(st.sampled_from(_FRAGMENTS + _OTHER_FRAGMENTS), max_size=3).map("".join)
+_piece = st.tuples(_piece_text, _piece_text).map("=".join) | _piece_text
+
+
+@given(pieces=st.lists(_piece, max_size=8))
+@example(pieces=["v=%EF%BF%BD", "v=%F0%9F%98%80"])
+def test_one_pass_query_is_the_general_query_or_none(pieces: list[str]) -> None:
+    query = "&".join(pieces)
+    fast = one_pass_canonical_query(query)
+    assert fast is None or fast == _general_query(query)
+
+
+# The shape the one pass promises to take: pieces "name=value" of those fragments, names not
+# empty. For every such query it must answer, and answer right.
+_usual_text = st.lists(st.sampled_from(_FRAGMENTS), max_size=3).map("".join)
+_usual_name = st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=3).map("".join)
+_usual_piece = st.tuples(_usual_name, _usual_text).map("=".join)
+
+
+@given(pieces=st.lists(_usual_piece, min_size=1, max_size=8))
+def test_one_pass_applies_to_every_query_of_the_usual_shape(pieces: list[str]) -> None:
+    query = "&".join(pieces)
+    assert one_pass_canonical_query(query) == _general_query(query)
+
+
+@given(pieces=st.lists(_piece, max_size=8), method=st.sampled_from(["GET", "delete"]))
+def test_a_query_is_canonicalised_whole_exactly_as_piece_by_piece(
+    pieces: list[str], method: str
+) -> None:
+    query = "&".join(pieces)
+    slow = canonical_request(method, "/p", parse_params(query))
+    assert canonicalize_request(method, f"/p?{query}") == slow
+    assert canonical_request_from_query(method, "/p", query) == slow
+    params = parse_raw_params(query)
+    assert canonical_request_from_query(method, "/p", query, params=params) == slow
+
+
+@given(data=st.binary(max_size=5), lower=st.booleans())
+def test_is_canonical_exactly_when_a_value_survives_decoding_and_encoding(
+    data: bytes, lower: bool
+) -> None:
+    escaped = "".join(f"%{byte:02x}" if lower else f"%{byte:02X}" for byte in data)
+    round_trip = canonical_request("GET", "/p", {"n": [parse_params(f"n={escaped}")["n"][0]]})
+    assert bool(is_canonical(escaped)) == (round_trip == f"GET&/p&n={escaped}")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "a",  # a piece without "="
+        "a=1&&b=2",  # an empty piece
+        "=x&a=1",  # an empty name
+        "a=%zz",  # a "%" that is not an escape
+        "a=%7e",  # lower-case hex
+        "a=%7E",  # an escape of an unreserved character
+        "a=%FF",  # invalid UTF-8
+        "a=caf\u00e9",  # beyond ASCII
+        "a=%F0%9F%90%9B&a=b",  # a repeated name with a value beyond the BMP
+    ],
+)
+def test_one_pass_declines_other_shapes(query: str) -> None:
+    assert one_pass_canonical_query(query) is None
+    # ... and the general way still canonicalises them.
+    assert canonicalize_request("GET", f"/p?{query}").startswith("GET&/p&")
+
+
+def test_repeated_values_are_sorted_by_their_decoding_not_their_encoding() -> None:
+    # "~" (0x7E) sorts before DEL (0x7F) decoded; encoded, "%7F" sorts before "~".
+    assert one_pass_canonical_query("v=%7F&v=~") == "v=~,%7F"
+    assert one_pass_canonical_query("v=%7F&v=~") == _general_query("v=%7F&v=~")
+
+
+def test_repeated_values_beyond_the_bmp_keep_java_utf16_order() -> None:
+    # U+1F600 is a surrogate pair (D83D DE00) in UTF-16, so it sorts before U+FFFD there,
+    # although its code point is higher.
+    query = "v=%EF%BF%BD&v=%F0%9F%98%80"
+    assert _general_query(query) == "v=%F0%9F%98%80,%EF%BF%BD"
+    assert one_pass_canonical_query(query) in (None, _general_query(query))
+
+
+def test_a_single_value_beyond_the_bmp_needs_no_sorting() -> None:
+    assert one_pass_canonical_query("a=%F0%9F%90%9B") == "a=%F0%9F%90%9B"
+
+
+def test_a_name_that_ends_sorts_before_its_longer_neighbours() -> None:
+    # "a-b=" < "a=" as whole entries, but the name "a" sorts before "a-b".
+    assert one_pass_canonical_query("a-b=1&a=2&a1=3") == "a=2&a-b=1&a1=3"
+
+
+def test_the_invariant_names_the_tests_that_hold_it() -> None:
+    named = re.findall(r"``(test_\w+)``", _fast_query.__doc__ or "")
+    assert named and all(callable(globals().get(name)) for name in named)
