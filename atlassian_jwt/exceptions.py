@@ -318,8 +318,8 @@ class TokenReplayedError(TokenRejectedError):
     #: The ``clientKey`` the token names (its verified ``iss``).
     client_key: str
 
-    def __init__(self, message: str, *, client_key: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, client_key: str, signature_verified: bool = False) -> None:
+        super().__init__(message, signature_verified=signature_verified)
         self.client_key = client_key
 
 

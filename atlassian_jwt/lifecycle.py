@@ -203,7 +203,8 @@ class LifecycleHandler:
         if app_key is not None and "key" in payload and payload["key"] != app_key:
             raise exc.InvalidAudienceError(
                 "The lifecycle callback is for another app: the body's key is not the app key "
-                "of the tenant store"
+                "of the tenant store",
+                signature_verified=True,
             )
         # The token the install authenticator has just verified, read the same way: so it is
         # there.
@@ -218,6 +219,7 @@ class LifecycleHandler:
             raise exc.TokenReplayedError(
                 "The lifecycle token was accepted before with another body",
                 client_key=result.client_key,
+                signature_verified=True,
             )
 
     def _verify_shared_secret(
@@ -227,7 +229,9 @@ class LifecycleHandler:
         result = self.authenticator.authenticate(http_method, url, headers)
         if payload["clientKey"] != result.client_key:
             raise exc.InvalidIssuerError(
-                "The token's iss is not the clientKey of the body", client_key=result.client_key
+                "The token's iss is not the clientKey of the body",
+                client_key=result.client_key,
+                signature_verified=True,
             )
         return result
 

@@ -59,6 +59,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from ._fast_query import is_canonical, one_pass_canonical_query
 
 __all__ = [
+    "FORM_CONTENT_TYPE",
     "BodyParams",
     "Params",
     "base_path",
@@ -68,6 +69,8 @@ __all__ = [
     "check_service_url",
     "decode_component",
     "hash_url",
+    "is_form",
+    "media_type",
     "merge_body_params",
     "origin",
     "parse_params",
@@ -76,6 +79,9 @@ __all__ = [
     "qsh_of",
     "split_url",
 ]
+
+#: The media type of the request bodies whose fields count as parameters (QUERY step 4).
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 #: Form parameters from a request body: the raw ``application/x-www-form-urlencoded`` text (or
 #: bytes), or a mapping of decoded names to a value or a list of values.
@@ -304,6 +310,20 @@ def parse_raw_params(query: str) -> Params:
         else:
             values.append(value)
     return params
+
+
+def is_form(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` is :data:`FORM_CONTENT_TYPE`, whatever its parameters.
+
+    >>> is_form("Application/x-www-form-urlencoded; charset=UTF-8"), is_form("application/json")
+    (True, False)
+    """
+    return media_type(content_type) == FORM_CONTENT_TYPE
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a ``Content-Type`` header, lower case, without its parameters."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def merge_body_params(params: Params, body_params: BodyParams) -> None:

@@ -45,17 +45,16 @@ from ..authenticate import AuthResult
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tenants import TenantStoreError
-from ..url_utils import split_url
+from ..tokens import rejecting_malformed_url
+from ..url_utils import is_form, media_type, split_url
 
 __all__ = [
     "FAILURES",
     "FAILURE_STATUSES",
-    "FORM_CONTENT_TYPE",
     "FailureResponse",
     "LifecycleRequest",
     "asgi_target",
     "failure_response",
-    "is_form",
     "lifecycle_paths",
     "run_lifecycle_callback",
     "should_hash_form",
@@ -73,7 +72,6 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _PROXY_FIX_ORIGINAL = "werkzeug.proxy_fix.orig"
 
 #: The one kind of body whose fields a signer hashes with the query parameters.
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 #: The status each kind of failure answers with, first match wins: a key server or a tenant
 #: store that cannot be used now 503 (the token may be genuine, and Atlassian retries), a
@@ -176,11 +174,6 @@ def asgi_target(scope: Mapping[str, Any]) -> str:
     return _join(path, query if isinstance(query, str) else _utf8_text(bytes(query)))
 
 
-def is_form(content_type: str | None) -> bool:
-    """Whether a ``Content-Type`` is ``application/x-www-form-urlencoded`` (any parameters)."""
-    return _media_type(content_type) == FORM_CONTENT_TYPE
-
-
 def should_hash_form(content_type: str | None) -> bool:
     """Whether to hash the body of a request to a route whose signer hashed its form.
 
@@ -193,13 +186,12 @@ def should_hash_form(content_type: str | None) -> bool:
         view (``request.form``, ``request.POST``, FastAPI's ``Form()``) and no signer hashes
         them, so the route would get form fields that were not signed.
     """
-    media_type = _media_type(content_type)
-    if media_type.startswith("multipart/"):
+    if media_type(content_type).startswith("multipart/"):
         raise MalformedRequestError(
             "A signed form must be application/x-www-form-urlencoded: the fields of a "
             "multipart body are not signed"
         )
-    return is_form(media_type)
+    return is_form(content_type)
 
 
 def lifecycle_paths(paths: Mapping[str, str] | None, prefix: str = "/") -> dict[str, str]:
@@ -258,16 +250,9 @@ def _script_name_from_header(environ: Mapping[str, Any]) -> bool:
     return bool((environ.get("SCRIPT_NAME") or "") != (original.get("SCRIPT_NAME") or ""))
 
 
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
 def _split_request_url(url: str) -> tuple[str, str]:
-    # The one place the helpers turn a URL that is not text into a rejection.
-    try:
+    with rejecting_malformed_url():
         return split_url(url)
-    except ValueError:
-        raise MalformedRequestError("The request URL is not valid text") from None
 
 
 def _join(path: str, query: str) -> str:

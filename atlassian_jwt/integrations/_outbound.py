@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..encode import encode_token
-from ..url_utils import origin, split_url
+from ..url_utils import is_form, origin, split_url
 
 # The installed payload's fields that signing needs.
 _REQUIRED = ("key", "clientKey", "sharedSecret", "baseUrl")
-_FORM = "application/x-www-form-urlencoded"
 
 
 class TenantSigner:
@@ -64,7 +63,7 @@ class TenantSigner:
                 "Refusing to sign a request to another origin than the tenant's baseUrl "
                 f"({self.origin[0]}://{self.origin[1]}:{self.origin[2]})"
             )
-        if method.upper() == "POST" and body and _is_form(content_type):
+        if method.upper() == "POST" and body and is_form(content_type):
             # Hashing the body's parameters as extra query parameters gives the same canonical
             # request as the product's merge of both: values are sorted per name anyway.
             path, query = split_url(url)
@@ -79,8 +78,3 @@ class TenantSigner:
             f"baseUrl={self._tenant['baseUrl']!r}"
         )
 
-
-def _is_form(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    return content_type.partition(";")[0].strip().lower() == _FORM

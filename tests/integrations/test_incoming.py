@@ -14,7 +14,6 @@ from atlassian_jwt.integrations._incoming import (
     FailureResponse,
     asgi_target,
     failure_response,
-    is_form,
     lifecycle_paths,
     run_lifecycle_callback,
     should_hash_form,
@@ -22,6 +21,7 @@ from atlassian_jwt.integrations._incoming import (
 )
 from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
 from atlassian_jwt.tenants import TenantStoreError
+from atlassian_jwt.url_utils import is_form
 from tests.conftest import CLIENT_KEY
 
 
