@@ -1,6 +1,6 @@
 // Times npm `atlassian-jwt` (Atlassian's JavaScript library) for run.py, in Node itself.
 //
-// run.py starts `node --expose-gc node_worker.js <folder>`, where <folder> holds
+// run.py starts `node node_worker.js <folder>`, where <folder> holds
 // node_modules/atlassian-jwt, and drives it over a pipe exactly as it drives old_worker.py:
 // one JSON command per line on stdin, one JSON answer per line on stdout. The timing is done
 // here, with process.hrtime.bigint() around a loop over the same requests, so that no pipe or
@@ -156,15 +156,17 @@ function lowerCase(headers) {
   return lowered;
 }
 
-// One pass over the operation's items, as timing.py's time_pass does it: a collection first
-// (the worker runs with --expose-gc), then the loop alone between two clock readings.
+// One pass over the operation's items, as timing.py's time_pass does it: the loop alone
+// between two clock readings. Without a forced collection first: a full collection in V8 (gc()
+// under --expose-gc) made the passes after it two to five times slower on this benchmark, a
+// cost no server pays per request; V8's own collections of a pass's garbage are part of what
+// Node's calls cost, as reference counting is part of what Python's cost.
 function timePass(name) {
   const operation = operations.get(name);
   if (!operation) {
     throw new Error(`unknown operation ${name}`);
   }
   const { call, items } = operation;
-  global.gc();
   const start = process.hrtime.bigint();
   for (const args of items) {
     call(...args);

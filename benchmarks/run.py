@@ -34,7 +34,8 @@ What it does:
 4. For each operation and each of ``--rounds`` rounds, it times one pass over the whole
    corpus for each implementation: this package here, 3.0.0 and Node in their workers and,
    where there is a PyJWT baseline, PyJWT here (``timing.time_pass``: ``time.perf_counter_ns``
-   around the loop, the garbage collector paused; Node collects before each pass). The order
+   around the loop, the garbage collector paused; Node's loop is the same, see
+   ``node_worker.js`` for why it forces no collection). The order
    of the implementations alternates from round to round. A row reports the fastest round's
    time divided by the number of requests: microseconds per call. The fastest round is the one
    least disturbed by other processes, as :mod:`timeit` advises; ``--stat median`` reports the

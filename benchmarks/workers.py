@@ -104,8 +104,7 @@ class NodeWorker(Worker):
     label = "Node"
 
     def __init__(self, node: str, folder: Path = NODE_CACHE) -> None:
-        # --expose-gc: the worker collects garbage before each pass, as timing.time_pass does.
-        super().__init__([node, "--expose-gc", str(HERE / "node_worker.js"), str(folder)])
+        super().__init__([node, str(HERE / "node_worker.js"), str(folder)])
 
 
 def ensure_old_venv() -> Path:
