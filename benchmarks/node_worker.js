@@ -20,7 +20,8 @@
 //
 // Commands: {"op": "setup", "secrets": {...}, "operations": {name: {"kind": K, "items": [...]}}}
 // answers the versions and, per operation, what Node makes of every item; {"op": "time",
-// "name": N} answers {"ns": nanoseconds} for one pass; {"op": "quit"} ends the worker.
+// "name": N, "chunk": C} answers {"ns": [...]}, each chunk's nanoseconds in one pass;
+// {"op": "quit"} ends the worker.
 'use strict';
 
 const fs = require('fs');
@@ -156,22 +157,31 @@ function lowerCase(headers) {
   return lowered;
 }
 
-// One pass over the operation's items, as timing.py's time_pass does it: the loop alone
-// between two clock readings. Without a forced collection first: a full collection in V8 (gc()
-// under --expose-gc) made the passes after it two to five times slower on this benchmark, a
-// cost no server pays per request; V8's own collections of a pass's garbage are part of what
-// Node's calls cost, as reference counting is part of what Python's cost.
-function timePass(name) {
+// One pass over the operation's items, as timing.py's time_pass does it: the items in chunks
+// of CHUNK, the clock read between two chunks; answers each chunk's nanoseconds. Without a
+// forced collection first: a full collection in V8 (gc() under --expose-gc) made the passes
+// after it two to five times slower on this benchmark, a cost no server pays per request;
+// V8's own collections of a pass's garbage are part of what Node's calls cost, as reference
+// counting is part of what Python's cost.
+function timePass(name, chunk) {
   const operation = operations.get(name);
   if (!operation) {
     throw new Error(`unknown operation ${name}`);
   }
   const { call, items } = operation;
-  const start = process.hrtime.bigint();
-  for (const args of items) {
-    call(...args);
+  const batches = [];
+  for (let start = 0; start < items.length; start += chunk) {
+    batches.push(items.slice(start, start + chunk));
   }
-  return Number(process.hrtime.bigint() - start);
+  const times = [];
+  for (const batch of batches) {
+    const start = process.hrtime.bigint();
+    for (const args of batch) {
+      call(...args);
+    }
+    times.push(Number(process.hrtime.bigint() - start));
+  }
+  return times;
 }
 
 const input = readline.createInterface({ input: process.stdin, terminal: false });
@@ -182,7 +192,7 @@ input.on('line', (line) => {
     if (command.op === 'setup') {
       answer = setup(command);
     } else if (command.op === 'time') {
-      answer = { ns: timePass(command.name) };
+      answer = { ns: timePass(command.name, command.chunk) };
     } else if (command.op === 'quit') {
       input.close();
       return;

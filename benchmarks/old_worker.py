@@ -94,7 +94,7 @@ def main() -> None:
             operations, answer = setup(command)
         elif op == "time":
             call, items = operations[command["name"]]
-            answer = {"ns": time_pass(call, items)}
+            answer = {"ns": time_pass(call, items, command["chunk"])}
         elif op == "best":
             answer = {"ns": best_time(canonicalize_request, (command["method"], command["url"]))}
         elif op == "quit":

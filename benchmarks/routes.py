@@ -29,11 +29,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from timing import CHUNK
+
 import atlassian_jwt
 
 Items = list[tuple[Any, ...]]
-#: A timed pass: ``(call, items)`` to the nanoseconds of one pass over the items.
-Timer = Callable[[Callable[..., Any], Sequence[tuple[Any, ...]]], int]
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
@@ -204,17 +204,24 @@ class EventLoop:
             cls.loop = None
 
 
-def time_async_pass(call: Callable[..., Awaitable[Any]], items: Sequence[tuple[Any, ...]]) -> int:
+def time_async_pass(
+    call: Callable[..., Awaitable[Any]], items: Sequence[tuple[Any, ...]], chunk: int = CHUNK
+) -> list[int]:
     """Like :func:`timing.time_pass`, for a coroutine function: awaited in turn, in the loop."""
+    batches = [items[start : start + chunk] for start in range(0, len(items), chunk)]
 
-    async def timed() -> int:
+    async def timed() -> list[int]:
+        times = []
+        clock = time.perf_counter_ns
         gc.collect()
         gc.disable()
         try:
-            start = time.perf_counter_ns()
-            for args in items:
-                await call(*args)
-            return time.perf_counter_ns() - start
+            for batch in batches:
+                start = clock()
+                for args in batch:
+                    await call(*args)
+                times.append(clock() - start)
+            return times
         finally:
             gc.enable()
 

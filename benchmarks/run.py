@@ -33,13 +33,14 @@ What it does:
    printed, loudly, and fails the run. No request repeats, so no cache could serve one.
 4. For each operation and each of ``--rounds`` rounds, it times one pass over the whole
    corpus for each implementation: this package here, 3.0.0 and Node in their workers and,
-   where there is a PyJWT baseline, PyJWT here (``timing.time_pass``: ``time.perf_counter_ns``
-   around the loop, the garbage collector paused; Node's loop is the same, see
-   ``node_worker.js`` for why it forces no collection). The order
-   of the implementations alternates from round to round. A row reports the fastest round's
-   time divided by the number of requests: microseconds per call. The fastest round is the one
-   least disturbed by other processes, as :mod:`timeit` advises; ``--stat median`` reports the
-   median instead.
+   where there is a PyJWT baseline, PyJWT here (``timing.time_pass``: the garbage collector
+   paused, ``time.perf_counter_ns`` read between chunks of 32 consecutive requests; Node's loop
+   is the same, see ``node_worker.js`` for why it forces no collection). The order of the
+   implementations alternates from round to round. For each chunk, a row takes the fastest
+   of its rounds, the one least disturbed by other processes, as :mod:`timeit` advises; the
+   chunks add up to a pass, divided by the number of requests: microseconds per call. (A whole
+   pass lasts tens of milliseconds, and on a shared machine hardly one is left undisturbed; a
+   chunk lasts a millisecond or less.) ``--stat median`` takes each chunk's median instead.
 5. It times canonicalisation alone for 10 to 10,000 parameters, for 100 B to 64 KiB paths
    and for a 64 KiB query (the best of several batches for each size), for both packages.
 
@@ -111,7 +112,7 @@ import corpus  # noqa: E402
 import jwt  # noqa: E402
 import routes  # noqa: E402
 import workers  # noqa: E402
-from timing import best_time, time_pass  # noqa: E402
+from timing import CHUNK, best_time, time_pass  # noqa: E402
 
 import atlassian_jwt  # noqa: E402
 from atlassian_jwt.url_utils import canonicalize_request, hash_url  # noqa: E402
@@ -127,7 +128,8 @@ REPEATED = corpus.SHAPES[0]
 SIGNED_CORPORA = (MIXED, REPEATED)
 
 Items = list[tuple[Any, ...]]
-Timer = Callable[[Callable[..., Any], Sequence[tuple[Any, ...]]], int]
+#: Times one pass of ``call`` over ``items``: each chunk's nanoseconds (``timing.time_pass``).
+Timer = Callable[[Callable[..., Any], Sequence[tuple[Any, ...]]], list[int]]
 
 
 def row_name(operation: str, corpus_name: str = MIXED) -> str:
@@ -186,7 +188,8 @@ class Row:
         self.before = before
         #: Times one of our passes: ``timer(call, items)``.
         self.timer = timer
-        self.ns: dict[str, list[float]] = {"ours": [], "old": [], "pyjwt": [], "node": []}
+        #: By implementation, for each round, each chunk's nanoseconds.
+        self.ns: dict[str, list[list[int]]] = {"ours": [], "old": [], "pyjwt": [], "node": []}
 
     def time_round(
         self,
@@ -195,7 +198,7 @@ class Row:
         node: workers.Worker | None = None,
     ) -> None:
         """Time one pass of each implementation, in an order that alternates by round."""
-        passes: list[tuple[str, Callable[[], int]]] = [("ours", self.time_ours)]
+        passes: list[tuple[str, Callable[[], list[int]]]] = [("ours", self.time_ours)]
         if self.old is not None and old is not None:
             passes.append(("old", partial(old.time, self.old)))
         if self.pyjwt is not None:
@@ -204,20 +207,27 @@ class Row:
             passes.append(("node", partial(node.time, self.node)))
         if round_number % 2:
             passes.reverse()
-        count = len(self.ours[1])
         for who, run in passes:
-            self.ns[who].append(run() / count)
+            self.ns[who].append(run())
 
-    def time_ours(self) -> int:
-        """Time one pass of this library; return nanoseconds."""
+    def time_ours(self) -> list[int]:
+        """Time one pass of this library; return each chunk's nanoseconds."""
         if self.before is not None:
             self.before()
         return self.timer(*self.ours)
 
     def us(self, who: str) -> float | None:
-        """Microseconds per call (see :attr:`statistic`), or None if not timed."""
-        times = self.ns[who]
-        return Row.statistic(times) / 1000 if times else None
+        """Microseconds per call, or None if not timed.
+
+        Each chunk's rounds become one number (see :attr:`statistic`: by default the fastest
+        round of the chunk, the least disturbed by other processes); the chunks' numbers add
+        up to the time of a pass, which is divided by the number of calls.
+        """
+        rounds = self.ns[who]
+        if not rounds:
+            return None
+        total = sum(Row.statistic(list(chunk)) for chunk in zip(*rounds))
+        return total / len(self.ours[1]) / 1000
 
 
 class Setup(NamedTuple):
@@ -949,7 +959,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{facts['python']}, PyJWT {facts['pyjwt']}; "
         + facts.get("node", "no Node")
         + f"; {args.size} distinct requests per corpus, "
-        f"{'fastest' if args.stat == 'min' else 'median'} of {args.rounds} rounds"
+        f"each chunk of {CHUNK} the {'fastest' if args.stat == 'min' else 'median'} of "
+        f"{args.rounds} rounds"
     )
     print()
     table = []
@@ -989,8 +1000,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "size": args.size,
                     "rounds": args.rounds,
                     "statistic": args.stat,
+                    # Per implementation: microseconds per call, and each whole round's.
                     "rows": {
-                        row.name: {who: row.ns[who] for who in row.ns if row.ns[who]}
+                        row.name: {
+                            who: {
+                                "us": row.us(who),
+                                "rounds": [sum(ns) / len(row.ours[1]) / 1000 for ns in rounds],
+                            }
+                            for who, rounds in row.ns.items()
+                            if rounds
+                        }
                         for row in rows
                     },
                     "targets": [

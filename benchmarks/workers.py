@@ -10,8 +10,9 @@ Both are driven the same way, over a pipe, one JSON line each way per command:
     secret, method, URL, base URL: whether the token's ``qsh`` is the one Node computes).
     The answer carries the versions in use and, under ``answers``, what the worker makes of
     every item: the ``qsh``, the token, or whether the request was accepted.
-``{"op": "time", "name": NAME}``
-    one timed pass over the operation's items, timed inside the worker: ``{"ns": ...}``.
+``{"op": "time", "name": NAME, "chunk": CHUNK}``
+    one pass over the operation's items, timed inside the worker as ``timing.time_pass``
+    times it: ``{"ns": [...]}``, the nanoseconds of each chunk of ``CHUNK`` items.
 ``{"op": "best", "method": M, "url": U}``
     (3.0.0 only) the best time of one ``canonicalize_request(M, U)``, for the scaling table.
 ``{"op": "quit"}``
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import jwt
+from timing import CHUNK
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -71,9 +73,9 @@ class Worker:
             raise RuntimeError(f"the {self.label} worker failed: {answer['error']}")
         return answer
 
-    def time(self, name: str) -> int:
-        """Time one pass of the worker's operation ``name``; return nanoseconds."""
-        ns: int = self.ask(op="time", name=name)["ns"]
+    def time(self, name: str) -> list[int]:
+        """Time one pass of the worker's operation ``name``; return each chunk's nanoseconds."""
+        ns: list[int] = self.ask(op="time", name=name, chunk=CHUNK)["ns"]
         return ns
 
     def close(self) -> None:

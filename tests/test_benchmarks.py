@@ -272,7 +272,7 @@ def test_rows_run_on_their_inputs_and_the_workers_get_json() -> None:
                 assert tokens._prepared == {}
             # Each call raises unless it does what the row says: a route answers 200, a bad
             # signature is rejected. The timer is the row's own (the event loop for ASGI).
-            assert row.timer(call, items) > 0
+            assert len(row.timer(call, items)) == -(-len(items) // timing.CHUNK)
             if row.pyjwt:
                 for args in row.pyjwt[1]:
                     row.pyjwt[0](*args)
@@ -361,9 +361,9 @@ def test_route_helpers_are_in_the_path() -> None:
     try:
         for passes, timer in ((flask, timing.time_pass), (starlette, routes.time_async_pass)):
             call, items = passes["bare"]
-            assert timer(call, items) > 0  # the bare route answers every request
+            assert sum(timer(call, items)) > 0  # the bare route answers every request
             call, items = passes["helper"]
-            assert timer(call, items[:6]) > 0
+            assert sum(timer(call, items[:6])) > 0
             for item in items[6:]:  # without a token the helper answers 401
                 with pytest.raises(AssertionError, match="401"):
                     timer(call, [item])
@@ -398,7 +398,7 @@ def test_worker_protocol_end_to_end_with_this_interpreter() -> None:
         assert answer["answers"]["authenticate:mixed"] == [True] * 14
         assert answer["answers"]["authenticate_bad:mixed"] == [False] * 14
         for row in rows:
-            assert row.old is None or worker.time(row.old) > 0
+            assert row.old is None or len(worker.time(row.old)) == 1  # 14 requests: 1 chunk
         assert worker.ask(op="best", method="GET", url="/a?b=c")["ns"] > 0
         with pytest.raises(RuntimeError, match="unknown op"):
             worker.ask(op="nonsense")
@@ -484,7 +484,7 @@ def test_node_worker_agrees_with_this_library_on_every_request() -> None:
         # What it answers is Node's own: a wrong qsh would be reported.
         assert answer["answers"]["hash_url:mixed"][0] == setup.expected["hash_url:mixed"][0][1]
         for row in rows:
-            assert row.node is None or worker.time(row.node) > 0
+            assert row.node is None or len(worker.time(row.node)) == 2  # 40: 32 + 8
         with pytest.raises(RuntimeError, match="unknown operation"):
             worker.time("nonsense")
     finally:
@@ -492,10 +492,23 @@ def test_node_worker_agrees_with_this_library_on_every_request() -> None:
 
 
 def row(name: str, **times: float) -> run.Row:
-    made = run.Row(name, (len, []), None)
+    """A row of two calls, each chunk of one call timed in two rounds, the first faster."""
+    made = run.Row(name, (len, [("a",), ("b",)]), None)
     for who, us in times.items():
-        made.ns[who] = [us * 1000, us * 2000]
+        made.ns[who] = [[round(us * 400), round(us * 1600)], [round(us * 1200), round(us * 600)]]
     return made
+
+
+def test_a_row_takes_each_chunks_fastest_round() -> None:
+    made = row("x", ours=10.0)
+    # Chunk one at its best in round one (4 µs), chunk two in round two (6 µs): 5 µs a call.
+    assert made.us("ours") == pytest.approx(5.0)
+    assert made.us("node") is None
+    run.Row.statistic = run.STATISTICS["median"]
+    try:
+        assert made.us("ours") == pytest.approx((8.0 + 11.0) / 2)
+    finally:
+        run.Row.statistic = min
 
 
 def test_targets_ratios_and_helper_overhead() -> None:
@@ -538,10 +551,12 @@ def test_forge_row_verifies_distinct_invocations() -> None:
         assert [decode(*args) for args in baseline] == claims
 
 
-def test_time_pass_calls_each_item_once() -> None:
+def test_time_pass_calls_each_item_once_and_times_each_chunk() -> None:
     calls: list[int] = []
-    elapsed = timing.time_pass(calls.append, [(1,), (2,), (3,)])
-    assert calls == [1, 2, 3] and elapsed >= 0
+    elapsed = timing.time_pass(calls.append, [(n,) for n in range(70)])
+    assert calls == list(range(70))
+    assert len(elapsed) == 3 and all(ns >= 0 for ns in elapsed)  # 32 + 32 + 6
+    assert len(timing.time_pass(calls.append, [(1,)] * 5, chunk=2)) == 3
     assert timing.best_time(len, ("abc",), repeat=2) > 0
 
 
