@@ -1,24 +1,29 @@
-"""The framework rows: one route behind the library's helper, and the same route bare.
+"""The framework rows: one route behind the library's helper, the same route bare, and by hand.
 
-Each framework gets two apps that differ only in the helper: a catch-all route answering
-``ok``, bare in one, behind ``require_jwt`` in the other (Flask: the view decorator; Starlette:
-the async dependency, awaited by the endpoint). Both are called directly through their server
-interface, as a server calls them, with nothing in between:
+Each framework gets three apps that differ only in what the route does before answering
+``ok`` (a catch-all route): nothing (bare); the library's helper (Flask: the ``require_jwt``
+view decorator; Starlette: the ``require_jwt`` async dependency, awaited by the endpoint); or
+``authenticate`` called by the route itself, inline, on the raw target and the
+``Authorization`` header read straight from the environ or scope (by hand). All are called
+directly through their server interface, as a server calls them, with nothing in between:
 
 * Flask: ``app(environ, start_response)``, PEP 3333, the response iterated and closed. The
   environ is made once per request by werkzeug's ``EnvironBuilder`` (with ``RAW_URI`` the raw
   target, query included, as gunicorn sets it) and copied for each call, as a server makes a
-  fresh one; the copy costs the same with and without the helper.
+  fresh one; the copy costs the same in every app.
 * Starlette: ``await app(scope, receive, send)``, ASGI 3, in one event loop that stays up for
   the whole run, so that the helper's hop to a worker thread (``run_in_threadpool``) is timed
   as it happens in a server, on a warm thread pool. A pass is timed inside the loop.
 
 Not the frameworks' test clients: those build a request, run it through an adapter and wrap
 the response on every call, costs the size of the helper's that no server pays, and their
-spread would swamp the difference measured here. The helper's overhead is then the time with
-the helper, less the bare route's, less ``authenticate`` alone on the same requests: what the
-helper adds around ``authenticate`` (finding the raw URL, the mount point, the header object,
-the thread hop, the result stored for the view).
+spread would swamp the difference measured here. The helper's overhead (issue 15) is the time
+with the helper, less the bare route's, less ``authenticate`` alone on the same requests: what
+the helper adds around ``authenticate`` (finding the raw URL, the mount point, the header
+object, the thread hop, the result stored for the view). The route by hand shows how much of
+that any route pays for calling ``authenticate`` at all: ``authenticate`` runs slower amid a
+framework's work than in a loop of its own (the processor's caches hold less of it), and the
+framework's own work slower after it.
 """
 
 from __future__ import annotations
@@ -41,12 +46,14 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 def flask_passes(
     authenticator: atlassian_jwt.Authenticator, requests: Items
 ) -> dict[str, tuple[Callable[..., Any], Items]] | None:
-    """Return the bare and the guarded Flask route, each ``(call, items)``; ``None`` without Flask.
+    """Return the bare, the guarded and the by-hand Flask route, each ``(call, items)``.
+
+    ``None`` without Flask.
 
     :param requests: ``(method, url as received, headers)`` of valid requests.
     """
     try:
-        from flask import Flask
+        from flask import Flask, request
         from werkzeug.test import EnvironBuilder
 
         from atlassian_jwt.integrations.flask_ext import require_jwt
@@ -73,9 +80,24 @@ def flask_passes(
         # The raw target as the server received it (PEP 3333: its bytes as latin-1 text).
         environ["RAW_URI"] = environ["REQUEST_URI"] = url.encode().decode("latin-1")
         environs.append((environ,))
+
+    def by_hand(view: Callable[..., str]) -> Callable[..., str]:
+        def route(rest: str = "") -> str:
+            environ = request.environ
+            authorization = environ.get("HTTP_AUTHORIZATION")
+            authenticator.authenticate(
+                environ["REQUEST_METHOD"],
+                environ["RAW_URI"].encode("latin-1").decode(),
+                {"Authorization": authorization} if authorization else {},
+            )
+            return view(rest)
+
+        return route
+
     return {
         "bare": (_wsgi_call(make_app(None)), environs),
         "helper": (_wsgi_call(make_app(require_jwt(authenticator))), environs),
+        "by hand": (_wsgi_call(make_app(by_hand)), environs),
     }
 
 
@@ -103,7 +125,7 @@ def _wsgi_call(app: Any) -> Callable[[dict[str, Any]], None]:
 def starlette_passes(
     authenticator: atlassian_jwt.Authenticator, requests: Items
 ) -> dict[str, tuple[Callable[..., Any], Items]] | None:
-    """Return the bare and the guarded Starlette route; ``None`` without Starlette.
+    """Return the bare, the guarded and the by-hand Starlette route; ``None`` without Starlette.
 
     The calls are coroutine functions; time them with :func:`time_async_pass`.
     """
@@ -125,6 +147,25 @@ def starlette_passes(
 
     async def guarded(request: Request) -> PlainTextResponse:
         await auth(request)
+        return PlainTextResponse("ok")
+
+    async def by_hand(request: Request) -> PlainTextResponse:
+        scope = request.scope
+        authorization = next(
+            (
+                value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name == b"authorization"
+            ),
+            None,
+        )
+        query = scope["query_string"]
+        target = scope["raw_path"] + b"?" + query if query else scope["raw_path"]
+        authenticator.authenticate(
+            scope["method"],
+            target.decode(),
+            {"Authorization": authorization} if authorization else {},
+        )
         return PlainTextResponse("ok")
 
     scopes: Items = []
@@ -155,15 +196,14 @@ def starlette_passes(
                 },
             )
         )
+
+    def app(endpoint: Callable[[Request], Awaitable[PlainTextResponse]]) -> Any:
+        return _asgi_call(Starlette(routes=[Route("/{rest:path}", endpoint, methods=METHODS)]))
+
     return {
-        "bare": (
-            _asgi_call(Starlette(routes=[Route("/{rest:path}", bare, methods=METHODS)])),
-            scopes,
-        ),
-        "helper": (
-            _asgi_call(Starlette(routes=[Route("/{rest:path}", guarded, methods=METHODS)])),
-            scopes,
-        ),
+        "bare": (app(bare), scopes),
+        "helper": (app(guarded), scopes),
+        "by hand": (app(by_hand), scopes),
     }
 
 

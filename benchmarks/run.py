@@ -718,6 +718,7 @@ def build_route_rows(authenticator: atlassian_jwt.Authenticator, valid: Items) -
         rows += [
             Row("Flask route with require_jwt", flask["helper"], None),
             Row("Flask route, bare", flask["bare"], None),
+            Row("Flask route, authenticate by hand", flask["by hand"], None),
         ]
     starlette = routes.starlette_passes(authenticator, valid)
     if starlette is None:
@@ -731,6 +732,12 @@ def build_route_rows(authenticator: atlassian_jwt.Authenticator, valid: Items) -
                 timer=routes.time_async_pass,
             ),
             Row("Starlette route, bare", starlette["bare"], None, timer=routes.time_async_pass),
+            Row(
+                "Starlette route, authenticate by hand",
+                starlette["by hand"],
+                None,
+                timer=routes.time_async_pass,
+            ),
         ]
     return rows
 
