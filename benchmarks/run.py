@@ -60,8 +60,9 @@ library's prepared-key cache before each pass, so that every call pays for havin
 its secret, as a tenant's first request does. "10,000 tenants" (``--tenants``) authenticates
 one request of each of that many tenants, in random order, against the same requests all of one
 tenant: past the 1,024 secrets the prepared-key cache holds, every request of the first row
-prepares its secret again. The route rows time a Flask and a Starlette route with and without
-the library's helper (``routes.py``).
+prepares its secret again. The route rows time a Flask and a Starlette route bare, behind the
+library's helper, and calling ``authenticate`` by hand (``routes.py`` says how, and why the
+last one is there).
 
 The targets, printed with PASS or FAIL, by the issue that set them:
 
