@@ -49,8 +49,9 @@ def best_time(call: Callable[..., Any], args: tuple[Any, ...], repeat: int = 9) 
 
     For the scaling table, where one call takes from microseconds to milliseconds: a batch
     repeats the call until it lasts at least a few milliseconds, so that the clock's resolution
-    and the pass's own overhead stay negligible. Nine batches, not five: on a shared machine
-    five left one size in ten or so disturbed in all of them, which failed the growth target.
+    and the pass's own overhead stay negligible. Nine batches, not five: on a shared machine,
+    with five, a burst of load sometimes disturbed all of one size's batches and failed the
+    growth target.
     """
     number = 1
     while True:
