@@ -13,7 +13,9 @@
 // authenticate      what ACE's authentication middleware does with a request: the token from
 //                   the `jwt` query parameter or `Authorization: JWT`, decodeSymmetric
 //                   unverified to read `iss`, the tenant's secret looked up, decodeSymmetric
-//                   verified, then the `exp` and `qsh` checks
+//                   verified, then the `exp` and `qsh` checks (the clock read with Date.now()
+//                   where ACE uses moment, and the query parsed once by fromMethodAndUrl where
+//                   ACE reuses Express's parse: if anything, Node's side is the lighter)
 // authenticate_bad  the same, for tokens that must be rejected (a pass fails if one is not)
 // outbound_qsh      untimed: decodeSymmetric of a token another library signed, and whether
 //                   its qsh is the one Node computes for the request (answers true or false)
