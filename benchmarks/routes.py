@@ -29,12 +29,11 @@ framework's own work slower after it.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from timing import CHUNK
+from timing import CHUNK, batches, paused_gc
 
 import atlassian_jwt
 
@@ -248,21 +247,16 @@ def time_async_pass(
     call: Callable[..., Awaitable[Any]], items: Sequence[tuple[Any, ...]], chunk: int = CHUNK
 ) -> list[int]:
     """Like :func:`timing.time_pass`, for a coroutine function: awaited in turn, in the loop."""
-    batches = [items[start : start + chunk] for start in range(0, len(items), chunk)]
 
     async def timed() -> list[int]:
         times = []
         clock = time.perf_counter_ns
-        gc.collect()
-        gc.disable()
-        try:
-            for batch in batches:
+        with paused_gc():
+            for batch in batches(items, chunk):
                 start = clock()
                 for args in batch:
                     await call(*args)
                 times.append(clock() - start)
-            return times
-        finally:
-            gc.enable()
+        return times
 
     return EventLoop.get().run_until_complete(timed())

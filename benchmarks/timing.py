@@ -7,10 +7,13 @@ imports it inside the old package's environment.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Consecutive items timed together. A pass over a corpus takes tens of milliseconds, which
 #: on a shared machine another process nearly always interrupts somewhere; a chunk takes a
@@ -28,18 +31,29 @@ def time_pass(
     paused during the pass, as :mod:`timeit` pauses it, so that a collection triggered by one
     implementation's garbage is not billed to the other.
     """
-    batches = [items[start : start + chunk] for start in range(0, len(items), chunk)]
     times = []
     clock = time.perf_counter_ns
-    gc.collect()
-    gc.disable()
-    try:
-        for batch in batches:
+    with paused_gc():
+        for batch in batches(items, chunk):
             start = clock()
             for args in batch:
                 call(*args)
             times.append(clock() - start)
-        return times
+    return times
+
+
+def batches(items: Sequence[T], chunk: int = CHUNK) -> list[Sequence[T]]:
+    """Cut ``items`` into chunks of ``chunk`` consecutive items (the last may be shorter)."""
+    return [items[start : start + chunk] for start in range(0, len(items), chunk)]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Collect garbage, then pause the collector until the block ends."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
     finally:
         gc.enable()
 
