@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -33,6 +34,8 @@ __all__ = [
     "Tenant",
     "build_corpus",
     "build_installs",
+    "build_invocations",
+    "build_shape",
     "build_tenants",
     "scaling_cases",
     "sign_incoming",
@@ -43,6 +46,8 @@ CONFLUENCE = "https://benchmark-confluence.atlassian.net/wiki"
 APP_KEY = "com.example.benchmark-app"
 #: The app's base URL, which Atlassian puts in the ``aud`` of install tokens.
 APP_BASE_URL = "https://benchmark-app.example.com"
+#: Seconds the benchmark's tokens live: longer than a whole run, so that none expires in one.
+TOKEN_LIFETIME = 3 * 3600
 #: The ``kid`` of the key that signs the benchmark's install tokens.
 INSTALL_KID = "benchmark-0e50fccb-239d-4991-a5db-dc850ba3f236"
 
@@ -129,7 +134,7 @@ def incoming_claims(request: Request, tenant: Tenant, qsh: str, now: int) -> dic
         "iss": tenant.client_key,
         "sub": f"557058:{tenant.client_key[:8]}-{len(request.url):04d}",
         "iat": now,
-        "exp": now + 3600,
+        "exp": now + TOKEN_LIFETIME,
         "qsh": qsh,
         "context": {},
     }
@@ -172,7 +177,9 @@ class Install(NamedTuple):
             "iss": self.client_key,
             "aud": APP_BASE_URL,
             "iat": now,
-            "exp": now + 180,
+            # Atlassian's live three minutes; these outlive a whole run of the benchmark, which
+            # changes nothing in the work of verifying them.
+            "exp": now + TOKEN_LIFETIME,
             "qsh": qsh,
             "context": {},
         }
@@ -207,6 +214,63 @@ def build_installs(size: int = 300, seed: int = 6) -> list[Install]:
         url = f"/lifecycle/{event}"
         installs.append(Install(url, json.dumps(body).encode(), client_key))
     return installs
+
+
+def build_invocations(
+    size: int, app_ari: str, issuer: str, now: int, seed: int = 6
+) -> list[dict[str, Any]]:
+    """Return the claims of ``size`` distinct Forge invocation tokens (FIT) for the app ``app_ari``.
+
+    As Forge sends them to a remote back end: ``app`` (installation, API base URL, environment,
+    module), ``context`` (cloud id, module key, the product context of a Jira issue or a
+    Confluence page) and, for UI calls, ``principal``; events and scheduled triggers have none.
+    Every token has its own ``jti``, and its own site and installation.
+    """
+    rng = random.Random(seed)
+    invocations = []
+    for index in range(size):
+        cloud_id = _uuid(rng)
+        product = rng.choice(["jira", "confluence"])
+        module_key = rng.choice(["issue-panel", "space-page", "event-handler", "nightly-trigger"])
+        extension: dict[str, Any]
+        if product == "jira":
+            key = f"{rng.choice(_PROJECTS)}-{rng.randrange(1, 99999)}"
+            extension = {
+                "type": "jira:issuePanel",
+                "issue": {"id": str(rng.randrange(10**4, 10**6)), "key": key, "type": "Task"},
+                "project": {"id": str(rng.randrange(10**4, 10**5)), "key": key.split("-")[0]},
+            }
+        else:
+            extension = {
+                "type": "confluence:spacePage",
+                "space": {"id": str(rng.randrange(10**5, 10**8)), "key": rng.choice(_SPACES)},
+                "content": {"id": str(rng.randrange(10**5, 10**9)), "type": "page"},
+            }
+        claims: dict[str, Any] = {
+            "iss": issuer,
+            "aud": app_ari,
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME,  # Forge's live minutes; see Install.claims
+            "jti": _uuid(rng),
+            "app": {
+                "id": app_ari,
+                "installationId": f"ari:cloud:ecosystem::installation/{_uuid(rng)}",
+                "apiBaseUrl": f"https://api.atlassian.com/ex/{product}/{cloud_id}",
+                "environment": {"type": "PRODUCTION", "id": _uuid(rng)},
+                "module": {"key": module_key, "type": f"xen:{product}"},
+            },
+            "context": {
+                "cloudId": cloud_id,
+                "moduleKey": module_key,
+                "localId": f"{module_key}-{index}",
+                "extension": extension,
+            },
+        }
+        if not module_key.startswith(("event", "nightly")):
+            claims["principal"] = _account_id(rng)
+        invocations.append(claims)
+    return invocations
 
 
 #: Parameter counts and path sizes (bytes) of the scaling table.
@@ -440,3 +504,478 @@ _KINDS = [
     (_lifecycle, "either"),
     (_raw_unicode, "either"),
 ]
+
+
+# --- corpora by shape ------------------------------------------------------------------------
+#
+# The mixed corpus above has a few repeated names, escapes and non-ASCII values among much else.
+# The corpora below each stress one shape, so that a fast path that serves one shape well and
+# another badly shows up in its own row. Each is generated from decoded parameters, encoded the
+# way one real client encodes them; all avoid what 3.0.0 or Node canonicalise differently from
+# Atlassian's Java reference (see the module docstring and ``run.py``): parameter names are
+# unreserved ASCII (Node sorts names decoded, Java encoded), paths carry no raw space (Node's
+# ``url.parse`` escapes it) and no repeated parameter mixes a character above U+E000 with one
+# outside the BMP (3.0.0 sorts by code point, Java by UTF-16 code unit).
+
+#: The shapes, by the name of their rows; see :func:`build_shape`.
+SHAPES = ("Jira REST, repeated names", "Jira REST, no repeats", "escaped values", "non-ASCII")
+
+
+def _encoder(safe: str, space: str = "%20", lower: bool = False) -> Callable[[str], str]:
+    """A client's encoding: UTF-8, ``safe`` (besides letters and digits) left as it is."""
+
+    def encode(text: str) -> str:
+        encoded = quote(text, safe=safe)
+        if "~" not in safe:  # quote() never encodes "~"; some clients do
+            encoded = encoded.replace("~", "%7E")
+        if space != "%20":
+            encoded = encoded.replace("%20", space)
+        if lower:
+            encoded = re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), encoded)
+        return encoded
+
+    return encode
+
+
+#: How real clients encode a query value. Each leaves letters and digits alone and differs in
+#: the rest: which punctuation it keeps, how it writes a space, the case of its hex digits.
+ENCODERS: dict[str, Callable[[str], str]] = {
+    # Python requests and urllib.parse.urlencode: quote_plus.
+    "requests": _encoder("-_.~", "+"),
+    # axios (which atlassian-connect-express's clients use): encodeURIComponent, then ":", "$",
+    # ",", "[", "]" put back and spaces as "+".
+    "axios": _encoder("-_.!~*'():$,[]", "+"),
+    # JavaScript's encodeURIComponent, as browsers' fetch callers use it.
+    "encodeURIComponent": _encoder("-_.!~*'()"),
+    # java.net.URLEncoder: "~" encoded, "*" kept.
+    "java": _encoder(".-*_", "+"),
+    # .NET HttpUtility.UrlEncode: lower-case hex.
+    "dotnet": _encoder("-_.!*()", "+", lower=True),
+    # Go url.QueryEscape.
+    "go": _encoder("-_.~", "+"),
+    # RFC 3986 (PHP rawurlencode): already Atlassian's canonical form.
+    "rfc3986": _encoder("-_.~"),
+    # A URL written by hand: Python's quote() with its default safe "/", and commas and colons
+    # typed as they are.
+    "handmade": _encoder("/,:"),
+}
+
+Params = list[tuple[str, str]]
+
+
+def _render(path: str, params: Params, encode: Callable[[str], str]) -> str:
+    if not params:
+        return path
+    return path + "?" + "&".join(f"{name}={encode(value)}" for name, value in params)
+
+
+def _merge_repeats(params: Params) -> Params:
+    """The same parameters with each repeated name once, its values joined by commas."""
+    merged: dict[str, list[str]] = {}
+    for name, value in params:
+        merged.setdefault(name, []).append(value)
+    return [(name, ",".join(values)) for name, values in merged.items()]
+
+
+def repeats_a_name(url: str) -> bool:
+    """Whether the query of ``url`` has a parameter name more than once."""
+    names = [piece.partition("=")[0] for piece in url.partition("?")[2].split("&") if piece]
+    return len(set(names)) < len(names)
+
+
+def build_shape(shape: str, size: int = 512, seed: int = 15, tenants: int = 8) -> list[Request]:
+    """Return ``size`` distinct requests of one of :data:`SHAPES`.
+
+    ``Jira REST, repeated names``: the REST calls an app makes to Jira (issues with ``fields``,
+    ``properties`` and ``expand`` repeated, searches, bulk user and project look-ups, agile
+    boards, ...), about 60 % of them with a repeated parameter name, each encoded by one of
+    :data:`ENCODERS`. ``Jira REST, no repeats``: the same requests, each repeated name's values
+    joined by commas into one parameter (``fields=summary,status``), as Jira also accepts them.
+    ``escaped values``: ASCII values that need escaping (JQL, CQL, e-mail addresses, URLs, JSON,
+    file names) by each client's rules: ``+`` or ``%20``, ``~`` kept or ``%7E``, lower-case hex.
+    ``non-ASCII``: text in a dozen scripts, emoji included, percent-encoded as UTF-8 or raw
+    (as servers that hand over a decoded IRI pass it), in values, repeated values and paths.
+
+    :raises ValueError: for an unknown shape.
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; one of {SHAPES}")
+    rng = random.Random(f"{seed}:{shape.partition(',')[0]}")
+    requests: list[Request] = []
+    seen: set[tuple[str, str]] = set()
+    while len(requests) < size:
+        if shape.startswith("Jira REST"):
+            method, path, params = _jira_rest(rng)
+            if shape == "Jira REST, no repeats":
+                params = _merge_repeats(params)
+            url = _render(path, params, ENCODERS[rng.choice(sorted(ENCODERS))])
+            kind, confluence, in_query = "jira-rest", False, False
+        elif shape == "escaped values":
+            kind, method, path, params, confluence = _escaped(rng)
+            url = _render(path, params, ENCODERS[rng.choice(sorted(ENCODERS))])
+            in_query = kind == "iframe"
+        else:
+            kind, method, url, confluence = _non_ascii(rng)
+            in_query = kind == "iframe"
+        if (method, url) in seen:
+            continue
+        seen.add((method, url))
+        tenant = rng.randrange(int(confluence), tenants, 2)
+        requests.append(Request(kind, method, url, tenant, in_query))
+    return requests
+
+
+# Fields an app asks Jira for; custom fields by id.
+_FIELDS = [
+    "summary",
+    "status",
+    "assignee",
+    "reporter",
+    "priority",
+    "labels",
+    "issuetype",
+    "created",
+    "updated",
+    "duedate",
+    "components",
+    "fixVersions",
+    "parent",
+    "subtasks",
+    "comment",
+    "attachment",
+    "customfield_10014",
+    "customfield_10020",
+    "customfield_10016",
+    "*navigable",
+]
+_EXPANDS = ["renderedFields", "names", "schema", "transitions", "operations", "changelog"]
+_PROPERTIES = ["com.example.app.meta", "sd.public.comment", "*all", "flagged", "app-config"]
+_JQL_CLAUSES = [
+    'project = {p} AND status = "{s}" ORDER BY updated DESC',
+    "assignee = currentUser() AND resolution = Unresolved",
+    'project in ({p}, OPS) AND labels = "{l}" AND created >= -30d',
+    "sprint in openSprints() AND project = {p} ORDER BY Rank ASC",
+    'text ~ "{l}" AND updated >= startOfWeek()',
+    "parent = {p}-{n} ORDER BY created ASC",
+]
+_LABELS = ["backend", "needs-triage", "customer", "Q3", "tech-debt", "release-2.4"]
+_GROUPS = ["jira-software-users", "site-admins", "developers", "confluence-users"]
+
+
+def _some(rng: random.Random, pool: list[str], low: int, high: int) -> list[str]:
+    return rng.sample(pool, rng.randint(low, high))
+
+
+def _jql(rng: random.Random) -> str:
+    return rng.choice(_JQL_CLAUSES).format(
+        p=rng.choice(_PROJECTS),
+        s=rng.choice(_STATUSES),
+        l=rng.choice(_LABELS),
+        n=rng.randrange(1, 9999),
+    )
+
+
+def _issue_key(rng: random.Random) -> str:
+    return f"{rng.choice(_PROJECTS)}-{rng.randrange(1, 99999)}"
+
+
+def _jira_rest(rng: random.Random) -> tuple[str, str, Params]:
+    """One REST call to Jira: method, path and decoded parameters (60 % repeat a name)."""
+    if rng.random() < 0.6:
+        return rng.choice(_JIRA_REPEATING)(rng)
+    return rng.choice(_JIRA_SINGLE)(rng)
+
+
+def _fields(rng: random.Random, low: int = 2, high: int = 6) -> Params:
+    return [("fields", field) for field in _some(rng, _FIELDS, low, high)]
+
+
+_JIRA_REPEATING: list[Callable[[random.Random], tuple[str, str, Params]]] = [
+    lambda rng: (
+        "GET",
+        f"/rest/api/3/issue/{_issue_key(rng)}",
+        _fields(rng)
+        + [("properties", p) for p in _some(rng, _PROPERTIES, 1, 3)]
+        + [("expand", e) for e in _some(rng, _EXPANDS, 0, 2)],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/search/jql",
+        [("jql", _jql(rng))]
+        + _fields(rng)
+        + [("expand", e) for e in _some(rng, _EXPANDS, 1, 2)]
+        + [("maxResults", str(rng.choice([50, 100])))],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/user/bulk",
+        [("accountId", _account_id(rng)) for _ in range(rng.randint(2, 6))]
+        + [("maxResults", str(rng.choice([10, 50])))],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/project/search",
+        [("status", s) for s in _some(rng, ["live", "archived", "deleted"], 2, 3)]
+        + [("keys", k) for k in _some(rng, _PROJECTS, 1, 4)]
+        + [("expand", "description,lead"), ("startAt", str(rng.randrange(0, 500, 50)))],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/field/search",
+        [("type", "custom")]
+        + [("id", f"customfield_{rng.randrange(10000, 10999)}") for _ in range(rng.randint(2, 5))]
+        + [("expand", "key,lastUsed")],
+    ),
+    lambda rng: (
+        "GET",
+        f"/rest/agile/1.0/board/{rng.randrange(1, 5000)}/issue",
+        _fields(rng)
+        + [("jql", _jql(rng)), ("startAt", str(rng.randrange(0, 1000, 50))), ("maxResults", "50")],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/workflow/search",
+        [
+            ("workflowName", f"{rng.choice(_PROJECTS)} workflow {rng.randrange(1, 50)}")
+            for _ in range(rng.randint(2, 3))
+        ]
+        + [("expand", "statuses,transitions")],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/priority/search",
+        [("id", str(rng.randrange(1, 20))) for _ in range(rng.randint(2, 4))]
+        + [("projectId", str(rng.randrange(10000, 10999))) for _ in range(rng.randint(1, 2))],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/group/bulk",
+        [("groupName", g) for g in _some(rng, _GROUPS, 2, 4)]
+        + [("startAt", str(rng.randrange(0, 200)))],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/statuses",
+        [("id", str(rng.randrange(10000, 10999))) for _ in range(rng.randint(2, 6))]
+        + [("expand", "usages")],
+    ),
+    lambda rng: (
+        "GET",
+        f"/rest/api/3/app/field/customfield_{rng.randrange(10000, 10999)}/context/configuration",
+        [("contextId", str(rng.randrange(10000, 19999))) for _ in range(rng.randint(2, 4))]
+        + [("issueId", str(rng.randrange(10000, 999999)))],
+    ),
+    lambda rng: (
+        "GET",
+        f"/rest/agile/1.0/sprint/{rng.randrange(1, 9999)}/issue",
+        _fields(rng) + [("expand", "changelog")],
+    ),
+]
+
+_JIRA_SINGLE: list[Callable[[random.Random], tuple[str, str, Params]]] = [
+    lambda rng: (
+        "GET",
+        f"/rest/api/3/issue/{_issue_key(rng)}/comment",
+        [
+            ("startAt", str(rng.randrange(0, 200))),
+            ("maxResults", "50"),
+            ("orderBy", "-created"),
+            ("expand", "renderedBody"),
+        ],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/user/search",
+        [("query", rng.choice(_NAMES)), ("maxResults", str(rng.choice([10, 20, 50])))],
+    ),
+    lambda rng: (
+        "PUT",
+        f"/rest/api/3/issue/{_issue_key(rng)}",
+        [("notifyUsers", "false"), ("overrideScreenSecurity", "false")],
+    ),
+    lambda rng: ("POST", "/rest/api/3/issue", [("updateHistory", rng.choice(["true", "false"]))]),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/mypermissions",
+        [
+            ("permissions", "BROWSE_PROJECTS,EDIT_ISSUES"),
+            ("projectKey", rng.choice(_PROJECTS)),
+            ("issueId", str(rng.randrange(10000, 999999))),
+        ],
+    ),
+    lambda rng: (
+        "GET",
+        f"/rest/api/3/issue/{_issue_key(rng)}/transitions",
+        [("expand", "transitions.fields"), ("skipRemoteOnlyCondition", "false")],
+    ),
+    lambda rng: (
+        "GET",
+        f"/rest/api/3/issue/{_issue_key(rng)}/worklog",
+        [
+            ("startAt", "0"),
+            ("maxResults", "1000"),
+            ("startedAfter", str(1_700_000_000_000 + rng.randrange(10**10))),
+        ],
+    ),
+    lambda rng: ("POST", f"/rest/api/3/issue/{_issue_key(rng)}/comment", []),
+    lambda rng: (
+        "DELETE",
+        f"/rest/api/3/issue/{_issue_key(rng)}",
+        [("deleteSubtasks", "true")],
+    ),
+    lambda rng: (
+        "GET",
+        "/rest/api/3/issue/picker",
+        [("query", rng.choice(_LABELS)), ("currentJQL", _jql(rng))],
+    ),
+]
+
+# ASCII values that every client escapes somewhere, and each in its own way.
+_ESCAPED_VALUES: list[Callable[[random.Random], str]] = [
+    _jql,
+    lambda rng: f'type = page AND space = "{rng.choice(_SPACES)}" AND title ~ "plan*"',
+    lambda rng: f"first.last+{rng.choice(_LABELS)}@example.com",
+    lambda rng: f"https://app.example.com/return?to=/issue/{_issue_key(rng)}&tab=1#top",
+    lambda rng: json.dumps({"contentStatuses": ["current"], "spaceKey": rng.choice(_SPACES)}),
+    lambda rng: f"Q{rng.randint(1, 4)} report (final) v{rng.randrange(9)}.pdf",
+    lambda rng: f"/shared/docs/{rng.randrange(2020, 2026)} plan.txt",
+    lambda rng: f"~{rng.choice(['jsmith', 'amy.o', 'dev-bot'])}",
+    lambda rng: f"O'Brien & Sons; {rng.randrange(100)}% done!",
+    lambda rng: f"C++ & C# <{rng.randrange(1000)}> $[x]=y",
+    lambda rng: f"{_account_id(rng)}",
+]
+
+
+def _escaped(rng: random.Random) -> tuple[str, str, str, Params, bool]:
+    """A request whose values need escaping: kind, method, path, decoded parameters."""
+
+    def value() -> str:
+        return rng.choice(_ESCAPED_VALUES)(rng)
+
+    choice = rng.randrange(6)
+    if choice == 0:
+        return (
+            "jira-rest",
+            "GET",
+            "/rest/api/3/search/jql",
+            [("jql", value()), ("maxResults", str(rng.randrange(1, 100)))],
+            False,
+        )
+    if choice == 1:
+        return (
+            "confluence-rest",
+            "GET",
+            "/wiki/rest/api/search",
+            [("cql", value()), ("cqlcontext", value()), ("start", str(rng.randrange(500)))],
+            True,
+        )
+    if choice == 2:
+        path = f"/jira/issue-panel/{rng.randrange(10**6)}"
+        return (
+            "iframe",
+            "GET",
+            path,
+            [
+                ("xdm_e", JIRA),
+                ("cp", ""),
+                ("tz", rng.choice(_TIMEZONES)),
+                ("returnUrl", value()),
+                ("lic", "active"),
+            ],
+            False,
+        )
+    if choice == 3:
+        path = f"/webhooks/jira/{rng.randrange(10**6)}"
+        return (
+            "webhook",
+            "POST",
+            path,
+            [("user_id", _account_id(rng)), ("note", value()), ("tag", value()), ("tag", value())],
+            False,
+        )
+    if choice == 4:
+        return (
+            "app",
+            "GET",
+            f"/app/files/{rng.randrange(10**6)}",
+            [("name", value()), ("owner", value()), ("download", "true")],
+            False,
+        )
+    return (
+        "confluence-rest",
+        "GET",
+        "/wiki/rest/api/content",
+        [
+            ("spaceKey", rng.choice(_SPACES)),
+            ("title", value()),
+            ("expand", "body.storage,version"),
+            ("start", str(rng.randrange(500))),
+        ],
+        True,
+    )
+
+
+# Text in many scripts; no character at or above U+E000 (see the note on these corpora).
+_SCRIPTS = [
+    "Jürgen Müller",
+    "François Lefèvre",
+    "Łukasz Żółw",
+    "Ελληνικά σελίδα",
+    "Русский текст",
+    "日本語のページ",
+    "中文标题",
+    "한국어 문서",
+    "العربية",
+    "עברית",
+    "हिन्दी पृष्ठ",
+    "ภาษาไทย",
+    "Tiếng Việt",
+    "İstanbul ofisi",
+    "🚀 launch 🎉",
+    "bug 🐛 triage",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 maths",
+    "naïve café",
+    "Ærø Ødegård",
+    "Ñandú",
+    "Straße",
+    "Ωmega ≤ 5 ∑",
+]
+
+
+def _non_ascii(rng: random.Random) -> tuple[str, str, str, bool]:
+    """A request with non-ASCII text: kind, method, URL (encoded or raw), Confluence or not."""
+
+    def text() -> str:
+        return f"{rng.choice(_SCRIPTS)} {rng.randrange(1000)}"
+
+    raw = rng.random() < 0.2  # a server that passes the decoded IRI on
+    encode = (lambda value: value) if raw else ENCODERS[rng.choice(["requests", "rfc3986"])]
+    choice = rng.randrange(5)
+    if choice == 0:
+        confluence, kind, method = True, "confluence-rest", "GET"
+        title = text()
+        path = f"/wiki/spaces/{rng.choice(_SPACES)}/pages/{rng.randrange(10**5, 10**9)}/"
+        path += quote(title.replace(" ", "+"), safe="+")
+        params = [("focusedCommentId", str(rng.randrange(10**6)))]
+    elif choice == 1:
+        confluence, kind, method, path = True, "confluence-rest", "GET", "/wiki/rest/api/search"
+        params = [("cql", f'text ~ "{text()}"'), ("limit", "25")]
+    elif choice == 2:
+        confluence, kind, method = False, "jira-rest", "GET"
+        path = f"/rest/api/3/issue/{_issue_key(rng)}"
+        params = [("fields", "labels"), ("label", text()), ("label", text()), ("label", text())]
+    elif choice == 3:
+        confluence, kind, method, path = False, "jira-rest", "GET", "/rest/api/3/user/search"
+        params = [("query", text()), ("maxResults", "20")]
+    else:
+        confluence = rng.random() < 0.5
+        kind, method = "iframe", "GET"
+        path = "/confluence/macro" if confluence else "/jira/issue-panel"
+        params = [
+            ("tz", rng.choice(_TIMEZONES)),
+            ("loc", rng.choice(_LOCALES)),
+            ("page.title" if confluence else "issue.summary", text()),
+            ("user.name", text()),
+            ("lic", "active"),
+        ]
+    return kind, method, _render(path, params, encode), confluence

@@ -5,17 +5,8 @@ one JSON command per line on stdin, one JSON answer per line on stdout. The scri
 ``atlassian_jwt`` from that environment (3.0.0, never this repository's package) and the
 benchmark's own ``timing.py``, so that both implementations are timed by the same loop.
 
-Commands:
-
-``{"op": "setup", ...}``
-    the inputs of every operation (see :func:`setup`); answers the versions in use, the
-    3.0.0 ``qsh`` of every request and how many valid and bad tokens 3.0.0 accepts.
-``{"op": "time", "name": NAME}``
-    one timed pass of operation ``NAME``; answers ``{"ns": nanoseconds}``.
-``{"op": "best", "method": M, "url": U}``
-    the best time of one ``canonicalize_request(M, U)`` call, for the scaling table.
-``{"op": "quit"}``
-    ends the worker.
+The commands and answers are those of every worker (see ``workers.py``): ``setup`` with the
+operations to time, ``time`` for one pass of one, ``best`` for the scaling table, ``quit``.
 """
 
 from __future__ import annotations
@@ -46,11 +37,10 @@ class _StoreAuthenticator(atlassian_jwt.Authenticator):
 
 
 def setup(command: dict[str, Any]) -> tuple[dict[str, Operation], dict[str, Any]]:
-    """Build the operations from the inputs ``run.py`` sends, and check the old package on them.
+    """Build the operations from the inputs ``run.py`` sends, and answer for every item.
 
-    ``command`` holds ``requests`` (method, URL), ``encode`` (method, URL, tenant info),
-    ``valid`` and ``bad`` (method, URL as received, headers) and ``secrets`` (client key to
-    shared secret).
+    ``command["operations"]`` maps each operation's name to its kind and items (see
+    ``workers.py``); ``command["secrets"]`` maps client keys to shared secrets.
     """
     authenticator = _StoreAuthenticator(command["secrets"])
 
@@ -63,39 +53,36 @@ def setup(command: dict[str, Any]) -> tuple[dict[str, Operation], dict[str, Any]
             authenticator.authenticate(method, url, headers)
         except jwt.DecodeError:
             return
-        raise AssertionError("3.0.0 accepted a token with a bad signature")
+        raise AssertionError("3.0.0 accepted a token that it should reject")
 
-    valid = [tuple(item) for item in command["valid"]]
-    bad = [tuple(item) for item in command["bad"]]
-    operations: dict[str, Operation] = {
-        "hash_url": (hash_url, [tuple(item) for item in command["requests"]]),
-        "encode_token": (encode, [tuple(item) for item in command["encode"]]),
-        "authenticate": (authenticator.authenticate, valid),
-        "authenticate_bad": (reject, bad),
+    def accepted(method: str, url: str, headers: dict[str, str]) -> bool:
+        try:
+            authenticator.authenticate(method, url, headers)
+        except jwt.DecodeError:
+            return False
+        return True
+
+    # By kind: what is timed, and what is answered for each item.
+    kinds: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+        "hash_url": (hash_url, hash_url),
+        "encode_token": (encode, encode),
+        "authenticate": (authenticator.authenticate, accepted),
+        "authenticate_bad": (reject, accepted),
     }
-    accepted = 0
-    for item in valid:
-        try:
-            authenticator.authenticate(*item)
-            accepted += 1
-        except jwt.DecodeError:
-            pass
-    rejected = 0
-    for item in bad:
-        try:
-            authenticator.authenticate(*item)
-        except jwt.DecodeError:
-            rejected += 1
-    answer = {
+    operations: dict[str, Operation] = {}
+    answers: dict[str, list[Any]] = {}
+    for name, operation in command["operations"].items():
+        timed, answer = kinds[operation["kind"]]
+        items = [tuple(item) for item in operation["items"]]
+        operations[name] = (timed, items)
+        answers[name] = [answer(*item) for item in items]
+    return operations, {
         "python": sys.version.split()[0],
         "atlassian_jwt": version("atlassian-jwt"),
         "pyjwt": jwt.__version__,
         "module": atlassian_jwt.__file__,
-        "qsh": [hash_url(*item) for item in command["requests"]],
-        "accepted": accepted,
-        "rejected": rejected,
+        "answers": answers,
     }
-    return operations, answer
 
 
 def main() -> None:
@@ -107,7 +94,7 @@ def main() -> None:
             operations, answer = setup(command)
         elif op == "time":
             call, items = operations[command["name"]]
-            answer = {"ns": time_pass(call, items)}
+            answer = {"ns": time_pass(call, items, command["chunk"])}
         elif op == "best":
             answer = {"ns": best_time(canonicalize_request, (command["method"], command["url"]))}
         elif op == "quit":

@@ -1,20 +1,24 @@
-"""The benchmark's pure parts: its corpus, its inputs and its worker protocol; never its timings.
+"""The benchmark's pure parts: its corpora, its inputs, its workers and targets; never its timings.
 
 Timings on shared machines are noise, so nothing here asserts a speed; ``benchmarks/run.py``
-does that. Nothing here creates the old package's virtualenv or reaches PyPI: the worker
-protocol is exercised with this interpreter, which imports this package under the same name.
+does that. Nothing here creates the old package's virtualenv or reaches PyPI or npm: the worker
+protocol is exercised with this interpreter, which imports this package under the same name,
+and the Node worker only where ``run.py`` has installed npm ``atlassian-jwt`` already.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import re
+import shutil
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import jwt
 import pytest
@@ -29,8 +33,10 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import corpus  # noqa: E402
+import routes  # noqa: E402
 import run  # noqa: E402
 import timing  # noqa: E402
+import workers  # noqa: E402
 
 REQUESTS = corpus.build_corpus()
 TENANTS = corpus.build_tenants()
@@ -87,6 +93,99 @@ def test_corpus_avoids_what_3_0_0_canonicalises_wrongly() -> None:
         assert all(piece.partition("=")[0] for piece in query.split("&") if piece)
 
 
+SHAPES = {shape: corpus.build_shape(shape) for shape in corpus.SHAPES}
+
+
+def test_every_shape_is_512_distinct_requests_and_deterministic() -> None:
+    for shape, requests in SHAPES.items():
+        assert len({(r.method, r.url) for r in requests}) == len(requests) == 512
+        assert corpus.build_shape(shape, 40) == requests[:40]
+    with pytest.raises(ValueError, match="unknown shape"):
+        corpus.build_shape("nonsense")
+
+
+def test_jira_rest_corpus_repeats_names_in_about_60_percent_of_requests() -> None:
+    repeated = SHAPES["Jira REST, repeated names"]
+    share = sum(corpus.repeats_a_name(r.url) for r in repeated) / len(repeated)
+    assert 0.55 <= share <= 0.65
+    names = Counter(
+        name
+        for r in repeated
+        if corpus.repeats_a_name(r.url)
+        for name, values in parse_params(split_url(r.url)[1]).items()
+        if len(values) > 1
+    )
+    assert {"fields", "properties", "expand", "accountId", "id"} <= set(names)
+    assert all(r.kind == "jira-rest" and r.tenant % 2 == 0 for r in repeated)  # Jira sites
+    # Every client's encoding is there: requests' "+", axios's raw ",", Java's "%7E"-free "*".
+    queries = [split_url(r.url)[1] for r in repeated]
+    assert sum("+" in q for q in queries) >= 50 and sum("%2C" in q for q in queries) >= 20
+    assert sum(bool(re.search("%[0-9a-f]{2}", q)) for q in queries) >= 10  # .NET's lower case
+
+
+def test_no_repeats_corpus_is_the_repeated_one_with_values_merged() -> None:
+    repeated, merged = SHAPES["Jira REST, repeated names"], SHAPES["Jira REST, no repeats"]
+    assert not any(corpus.repeats_a_name(r.url) for r in merged)
+    for before, after in zip(repeated, merged):
+        assert (before.method, split_url(before.url)[0]) == (after.method, split_url(after.url)[0])
+        joined = {
+            name: [",".join(values)]
+            for name, values in parse_params(split_url(before.url)[1]).items()
+        }
+        assert parse_params(split_url(after.url)[1]) == joined
+
+
+def test_escaped_corpus_has_every_clients_escapes() -> None:
+    queries = [split_url(r.url)[1] for r in SHAPES["escaped values"]]
+    assert all(q.isascii() for q in queries)
+    signatures = {
+        "lower-case hex": r"%[0-9a-f][a-f]",
+        "escaped tilde": r"%7E",
+        "raw tilde": r"=~",
+        "plus for space": r"\w\+\w",
+        "%20 for space": r"%20",
+        "raw apostrophe": r"'",
+        "raw asterisk": r"\*",
+        "raw slash": r"=[^&/]*/",
+        "escaped percent": r"%25",
+    }
+    for what, pattern in signatures.items():
+        assert sum(bool(re.search(pattern, q)) for q in queries) >= 10, what
+    # Most values are not canonical as they stand: the slow path is what this corpus times.
+    assert (
+        sum(hash_url("GET", "/?" + q) != hash_url("GET", "/?" + q.lower()) for q in queries) > 400
+    )
+
+
+def test_non_ascii_corpus_has_text_of_many_scripts_encoded_and_raw() -> None:
+    requests = SHAPES["non-ASCII"]
+    decoded = [
+        " ".join(value for values in parse_params(split_url(r.url)[1]).values() for value in values)
+        + unquote(split_url(r.url)[0])
+        for r in requests
+    ]
+    assert all(not text.isascii() for text in decoded)
+    assert sum(not r.url.isascii() for r in requests) >= 60  # raw IRIs
+    assert sum(any(ord(c) > 0xFFFF for c in text) for text in decoded) >= 40  # emoji, maths
+    assert sum("%" in split_url(r.url)[0] for r in requests) >= 60  # encoded paths
+    repeated = [r for r in requests if corpus.repeats_a_name(r.url)]
+    assert len(repeated) >= 60
+
+
+def test_shapes_avoid_what_node_and_3_0_0_canonicalise_wrongly() -> None:
+    for requests in SHAPES.values():
+        for request in requests:
+            path, query = split_url(request.url)
+            # Node sorts names decoded, Java encoded: the same order for unreserved names only.
+            assert all(re.fullmatch(r"[A-Za-z0-9._~-]+", name) for name in parse_params(query))
+            assert " " not in path  # Node's url.parse would escape it
+            for values in parse_params(query).values():
+                # 3.0.0 sorts by code point, Java by UTF-16 code unit: they differ only here.
+                high = any(any(0xE000 <= ord(c) <= 0xFFFF for c in v) for v in values)
+                astral = any(any(ord(c) > 0xFFFF for c in v) for v in values)
+                assert not (len(values) > 1 and high and astral)
+
+
 def test_every_request_round_trips_through_encode_token_and_authenticate() -> None:
     for request in REQUESTS:
         tenant = TENANTS[request.tenant]
@@ -137,35 +236,158 @@ def test_scaling_cases_have_the_sizes_they_are_labelled_with() -> None:
     assert 64 * 1024 - 30 < len(query) <= 64 * 1024
 
 
-def test_rows_run_on_their_inputs_and_the_worker_gets_json() -> None:
-    rows, setup, expected = run.build_rows(size=28)
-    assert [row.name for row in rows] == [
-        "hash_url",
-        "encode_token",
-        "authenticate (valid)",
-        "authenticate (bad signature)",
-        "floor: hash_url, jwt.encode",
-        "floor: hash_url, jwt.decode",
-        "encode_token (new tenant)",
-        "authenticate (new tenant)",
-    ]
-    for row in rows:
-        call, items = row.ours
-        assert len(items) == 28
-        if row.before is not None:
-            row.before()
-            assert tokens._prepared == {}
-        for args in items:
-            call(*args)  # the bad-signature row raises unless the token is rejected
-        if row.pyjwt:
-            for args in row.pyjwt[1]:
-                row.pyjwt[0](*args)
+ROW_NAMES = [
+    "hash_url",
+    "hash_url (Jira REST, repeated names)",
+    "hash_url (Jira REST, no repeats)",
+    "hash_url (escaped values)",
+    "hash_url (non-ASCII)",
+    "encode_token",
+    "authenticate (valid)",
+    "encode_token (Jira REST, repeated names)",
+    "authenticate (valid, Jira REST, repeated names)",
+    "authenticate (bad signature)",
+    "Flask route with require_jwt",
+    "Flask route, bare",
+    "Flask route, authenticate by hand",
+    "Starlette route with require_jwt",
+    "Starlette route, bare",
+    "Starlette route, authenticate by hand",
+    "authenticate (30 tenants)",
+    "authenticate (one tenant)",
+    "floor: hash_url, jwt.encode",
+    "floor: hash_url, jwt.decode",
+    "encode_token (new tenant)",
+    "authenticate (new tenant)",
+]
+
+
+@pytest.mark.extras  # the route rows need Flask and Starlette
+def test_rows_run_on_their_inputs_and_the_workers_get_json() -> None:
+    rows, setup = run.build_rows(size=28, tenants_count=30)
+    assert [row.name for row in rows] == ROW_NAMES
+    try:
+        for row in rows:
+            call, items = row.ours
+            assert len(items) == (30 if "tenant" in row.name and "new" not in row.name else 28)
+            if row.before is not None:
+                tokens._prepared[("HS256", "x" * 32)] = (b"x" * 32, None)
+                row.before()
+                if "new tenant" in row.name:  # every secret is prepared again
+                    assert tokens._prepared == {}
+                else:  # the many-tenants rows: a warm-up pass has prepared their secrets
+                    secrets = {key[1] for key in tokens._prepared}
+                    tenants = corpus.build_tenants(30, seed=15)
+                    used = {t.shared_secret for t in (tenants if "30" in row.name else tenants[:1])}
+                    assert used <= secrets
+            # Each call raises unless it does what the row says: a route answers 200, a bad
+            # signature is rejected. The timer is the row's own (the event loop for ASGI).
+            assert len(row.timer(call, items)) == -(-len(items) // timing.CHUNK)
+            if row.pyjwt:
+                for args in row.pyjwt[1]:
+                    row.pyjwt[0](*args)
+    finally:
+        routes.EventLoop.close()
     # In the new-tenant rows every request has a secret of its own.
     for row in rows[-2:]:
         assert row.pyjwt is not None
         assert len({secret for _, secret in row.pyjwt[1]}) == 28
-    assert expected["count"] == 28 and len(expected["qsh"]) == 28
-    assert set(setup) == {"op", "requests", "encode", "valid", "bad", "secrets"}
+    # The workers' operations: hash_url on every corpus, the signed ones on two, and checks.
+    shapes = ["mixed", *corpus.SHAPES]
+    assert set(setup.operations) == (
+        {f"hash_url:{name}" for name in shapes}
+        | {
+            f"{kind}:{name}"
+            for kind in ("encode_token", "authenticate")
+            for name in run.SIGNED_CORPORA
+        }
+        | {f"outbound_qsh:{name}" for name in run.SIGNED_CORPORA}
+        | {"authenticate_bad:mixed", "verdicts:mixed"}
+    )
+    assert setup.node_only == {"verdicts:mixed", *(f"outbound_qsh:{n}" for n in run.SIGNED_CORPORA)}
+    for name, operation in setup.operations.items():
+        assert len(operation["items"]) == len(setup.expected[name]) == 28
+    json.dumps(setup.command(node=True))  # everything a worker gets is JSON
+    old_command = setup.command(node=False)
+    assert set(old_command["operations"]) == set(setup.operations) - setup.node_only
+    assert set(old_command) == {"op", "secrets", "operations"}
+    # 3.0.0's tokens are not checked: it hashes Confluence's /wiki, which it should remove.
+    assert not any(name.startswith("encode_token") for name in setup.expected_of(node=False))
+    # The rows the workers time are operations they are given.
+    for row in rows:
+        assert row.old is None or row.old in old_command["operations"]
+        assert row.node is None or row.node in setup.operations
+
+
+def test_verdict_checks_reject_what_authenticate_rejects() -> None:
+    rows, setup = run.build_rows(size=20)
+    verdicts = [accepted for _, accepted in setup.expected["verdicts:mixed"]]
+    # Valid, bad signature, expired, another request's qsh, unknown issuer: in turn.
+    assert verdicts == [True, False, False, False, False] * 4
+    for name, answers in setup.expected.items():
+        if name.startswith("outbound_qsh"):
+            assert all(answer is True for _, answer in answers)
+
+
+def test_row_names_name_the_corpus() -> None:
+    assert run.row_name("hash_url") == "hash_url"
+    assert run.row_name("hash_url", "non-ASCII") == "hash_url (non-ASCII)"
+    assert run.row_name("authenticate (valid)", "escaped values") == (
+        "authenticate (valid, escaped values)"
+    )
+
+
+def test_many_tenants_rows_differ_only_in_the_tenants() -> None:
+    many, one = run.build_tenant_rows(40)
+    assert (many.name, one.name) == ("authenticate (40 tenants)", "authenticate (one tenant)")
+    issuers = []
+    for row in (many, one):
+        call, items = row.ours
+        issuers.append([call(*args).client_key for args in items])
+    assert len(set(issuers[0])) == 40 and len(set(issuers[1])) == 1
+    # Random order, not the tenants' own: the cache sees them as a busy app would.
+    tenants = [t.client_key for t in corpus.build_tenants(40, seed=15)]
+    assert issuers[0] != tenants and sorted(issuers[0]) == sorted(tenants)
+    assert [args[0] for args in many.ours[1]] == [args[0] for args in one.ours[1]]
+    assert [args[1].split("jwt=")[0] for args in many.ours[1]] == [
+        args[1].split("jwt=")[0] for args in one.ours[1]
+    ]
+
+
+@pytest.mark.extras
+def test_route_helpers_are_in_the_path() -> None:
+    tenants = {t.client_key: {"sharedSecret": t.shared_secret} for t in TENANTS}
+    authenticator = StoreAuthenticator(tenants)
+    now = int(time.time())
+    valid = corpus.sign_incoming(REQUESTS[:6], TENANTS, hash_url, sign, now)
+    good = [(r.method, *r.received(token)) for r, token in zip(REQUESTS, valid)]
+    # The same requests without their token (no header, no jwt parameter).
+    bad: list[tuple[str, str, dict[str, str]]] = [
+        (method, url.split("jwt=")[0], {}) for method, url, _ in good
+    ]
+    flask = routes.flask_passes(authenticator, good + bad)
+    starlette = routes.starlette_passes(authenticator, good + bad)
+    assert flask is not None and starlette is not None
+    try:
+        # By hand, a rejection is the route's own error: Flask answers 500, Starlette raises it.
+        frameworks: list[tuple[Any, Any, Any]] = [
+            (flask, timing.time_pass, pytest.raises(AssertionError, match="500")),
+            (starlette, routes.time_async_pass, pytest.raises(atlassian_jwt.TokenMissingError)),
+        ]
+        for passes, timer, by_hand_rejects in frameworks:
+            call, items = passes["bare"]
+            assert sum(timer(call, items)) > 0  # the bare route answers every request
+            call, items = passes["helper"]
+            assert sum(timer(call, items[:6])) > 0
+            for item in items[6:]:  # without a token the helper answers 401
+                with pytest.raises(AssertionError, match="401"):
+                    timer(call, [item])
+            call, items = passes["by hand"]
+            assert sum(timer(call, items[:6])) > 0
+            with by_hand_rejects:
+                timer(call, items[6:7])
+    finally:
+        routes.EventLoop.close()
 
 
 @pytest.mark.extras
@@ -186,47 +408,174 @@ def test_install_row_verifies_distinct_signed_callbacks() -> None:
 
 def test_worker_protocol_end_to_end_with_this_interpreter() -> None:
     # This package keeps 3.0.0's names, so the worker runs on it here, without a virtualenv.
-    rows, setup, expected = run.build_rows(size=14)
-    worker = run.OldWorker(Path(sys.executable))
+    rows, setup = run.build_rows(size=14)
+    worker = workers.OldWorker(Path(sys.executable))
     try:
-        answer = worker.ask(**setup)
-        assert answer["qsh"] == expected["qsh"]
-        assert answer["accepted"] == answer["rejected"] == 14
+        answer = worker.ask(**setup.command(node=False))
         assert answer["pyjwt"] == jwt.__version__
+        assert workers.disagreements(answer["answers"], setup.expected, "this") == []
+        assert answer["answers"]["authenticate:mixed"] == [True] * 14
+        assert answer["answers"]["authenticate_bad:mixed"] == [False] * 14
         for row in rows:
-            assert row.old is None or worker.time(row.old) > 0
+            assert row.old is None or len(worker.time(row.old)) == 1  # 14 requests: 1 chunk
         assert worker.ask(op="best", method="GET", url="/a?b=c")["ns"] > 0
         with pytest.raises(RuntimeError, match="unknown op"):
             worker.ask(op="nonsense")
         # The benchmark refuses to compare with anything but 3.0.0 from its own virtualenv.
         with pytest.raises(SystemExit, match="cannot compare: the worker imports"):
-            run.check_worker(answer, expected)
+            workers.check_old_worker(answer, setup.expected_of(node=False))
     finally:
         worker.close()
 
 
-def test_check_worker_refuses_a_worker_that_disagrees() -> None:
-    expected = {"qsh": ["a", "b"], "count": 2}
+def old_answer(**changes: Any) -> dict[str, Any]:
     answer = {
         "atlassian_jwt": "3.0.0",
-        "module": str(run.OLD_VENV / "lib" / "atlassian_jwt" / "__init__.py"),
+        "module": str(workers.OLD_VENV / "lib" / "atlassian_jwt" / "__init__.py"),
         "pyjwt": jwt.__version__,
         "python": platform.python_version(),
-        "qsh": ["a", "b"],
-        "accepted": 2,
-        "rejected": 2,
+        "answers": {"hash_url:x": ["a", "b"], "authenticate:x": [True, True]},
     }
-    run.check_worker(answer, expected)
-    with pytest.raises(SystemExit, match="another qsh for 1 requests"):
-        run.check_worker({**answer, "qsh": ["a", "x"]}, expected)
+    return {**answer, **changes}
+
+
+EXPECTED: workers.Expected = {
+    "hash_url:x": [("GET /1", "a"), ("GET /2", "b")],
+    "authenticate:x": [("GET /1", True), ("GET /2", True)],
+}
+
+
+def test_check_old_worker_refuses_a_worker_that_disagrees() -> None:
+    workers.check_old_worker(old_answer(), EXPECTED)
+    wrong = {"hash_url:x": ["a", "x"], "authenticate:x": [True, True]}
+    with pytest.raises(SystemExit, match="on 1 of 2 items of hash_url:x; the first: GET /2"):
+        workers.check_old_worker(old_answer(answers=wrong), EXPECTED)
     with pytest.raises(SystemExit, match="PyJWT 0.1"):
-        run.check_worker({**answer, "pyjwt": "0.1"}, expected)
+        workers.check_old_worker(old_answer(pyjwt="0.1"), EXPECTED)
 
 
-def test_time_pass_calls_each_item_once() -> None:
+def test_disagreements_count_every_item_and_run_checks() -> None:
+    def is_upper(answer: object) -> str | None:
+        return None if isinstance(answer, str) and answer.isupper() else "not upper"
+
+    expected: workers.Expected = {
+        **EXPECTED,
+        "encode_token:x": [("GET /1", is_upper), ("GET /2", is_upper)],
+    }
+    answers: dict[str, list[Any]] = {
+        "hash_url:x": ["x", "y"],
+        "authenticate:x": [True],
+        "encode_token:x": ["A", "b"],
+    }
+    assert workers.disagreements(answers, expected, "Node") == [
+        "Node differs from this library on 2 of 2 items of hash_url:x; the first: GET /1: "
+        "ours 'a', Node 'x'",
+        "Node answered 1 of 2 items of authenticate:x",
+        "Node differs from this library on 1 of 2 items of encode_token:x; the first: GET /2: "
+        "not upper",
+    ]
+    # Operations a worker was not given are not held against it.
+    assert workers.disagreements({}, expected, "Node") == []
+
+
+def test_check_node_worker_refuses_another_version() -> None:
+    answer = {"packages": {"atlassian-jwt": "2.0.3"}, "answers": {"hash_url:x": ["a", "c"]}}
+    assert len(workers.check_node_worker(answer, EXPECTED)) == 1
+    with pytest.raises(SystemExit, match="Node runs atlassian-jwt 1.0.0, not 2.0.3"):
+        workers.check_node_worker({**answer, "packages": {"atlassian-jwt": "1.0.0"}}, EXPECTED)
+
+
+NODE = shutil.which("node")
+NODE_READY = NODE is not None and workers.installed_node_version() == workers.NODE_VERSION
+
+
+@pytest.mark.skipif(
+    not NODE_READY, reason="needs node and npm atlassian-jwt 2.0.3 (benchmarks/run.py installs it)"
+)
+def test_node_worker_agrees_with_this_library_on_every_request() -> None:
+    rows, setup = run.build_rows(size=40)
+    assert NODE is not None
+    worker = workers.NodeWorker(NODE)
+    try:
+        answer = worker.ask(**setup.command(node=True))
+        assert answer["packages"]["atlassian-jwt"] == "2.0.3"
+        assert workers.check_node_worker(answer, setup.expected_of(node=True)) == []
+        # What it answers is Node's own: a wrong qsh would be reported.
+        assert answer["answers"]["hash_url:mixed"][0] == setup.expected["hash_url:mixed"][0][1]
+        for row in rows:
+            assert row.node is None or len(worker.time(row.node)) == 2  # 40: 32 + 8
+        with pytest.raises(RuntimeError, match="unknown operation"):
+            worker.time("nonsense")
+    finally:
+        worker.close()
+
+
+def row(name: str, **times: float) -> run.Row:
+    """A row of two calls, each chunk of one call timed in two rounds, the first faster."""
+    made = run.Row(name, (len, [("a",), ("b",)]), None)
+    for who, us in times.items():
+        made.ns[who] = [[round(us * 400), round(us * 1600)], [round(us * 1200), round(us * 600)]]
+    return made
+
+
+def test_a_row_takes_each_chunks_fastest_round() -> None:
+    made = row("x", ours=10.0)
+    # Chunk one at its best in round one (4 µs), chunk two in round two (6 µs): 5 µs a call.
+    assert made.us("ours") == pytest.approx(5.0)
+    assert made.us("node") is None
+    run.Row.statistic = run.STATISTICS["median"]
+    try:
+        assert made.us("ours") == pytest.approx((8.0 + 11.0) / 2)
+    finally:
+        run.Row.statistic = min
+
+
+def test_targets_ratios_and_helper_overhead() -> None:
+    rows = [
+        row("hash_url", ours=4.0, old=20.0, node=8.0),
+        row("hash_url (Jira REST, repeated names)", ours=6.0, old=20.0, node=5.0),
+        row("authenticate (valid)", ours=10.0, old=50.0, pyjwt=25.0, node=12.0),
+        row("Flask route with require_jwt", ours=40.0),
+        row("Flask route, bare", ours=26.0),
+        row("authenticate (10,000 tenants)", ours=13.0),
+        row("authenticate (one tenant)", ours=10.0),
+    ]
+    found = {name: (issue, value, limit) for name, issue, value, limit in run.targets(rows, 0)}
+    assert found["hash_url / 3.0.0"] == (6, 0.2, 0.4)
+    assert found["hash_url / Node (mixed)"] == (15, 0.5, 0.8)
+    assert found["hash_url / Node (Jira REST, repeated names)"] == (15, 1.2, 0.8)
+    assert found["hash_url / 3.0.0 (Jira REST, repeated names)"] == (15, 0.3, 0.3)
+    assert found["authenticate / Node (mixed)"] == (15, 10 / 12, 1.0)
+    # (40 - 26 - 10) / 10: what the helper adds around authenticate.
+    assert found["Flask helper overhead / authenticate"] == pytest.approx((15, 0.4, 0.5))
+    assert found["10,000 tenants / one tenant"] == (15, 1.3, 1.2)
+    assert found["Node disagreements (operations)"] == (15, 0.0, 0.0)
+    # Targets whose rows did not run are left out, not failed.
+    assert "Starlette helper overhead / authenticate" not in found
+    assert "Node disagreements (operations)" not in dict(
+        (name, value) for name, _, value, _ in run.targets(rows)
+    )
+
+
+@pytest.mark.extras
+def test_forge_row_verifies_distinct_invocations() -> None:
+    with contextlib.ExitStack() as stack:
+        row = run.build_forge_row(12, stack)
+        assert row is not None and row.pyjwt is not None
+        call, items = row.ours
+        claims = [call(*args) for args in items]
+        assert len({c["jti"] for c in claims}) == 12
+        assert all(c["iss"] == "forge/invocation-token" for c in claims)
+        decode, baseline = row.pyjwt
+        assert [decode(*args) for args in baseline] == claims
+
+
+def test_time_pass_calls_each_item_once_and_times_each_chunk() -> None:
     calls: list[int] = []
-    elapsed = timing.time_pass(calls.append, [(1,), (2,), (3,)])
-    assert calls == [1, 2, 3] and elapsed >= 0
+    elapsed = timing.time_pass(calls.append, [(n,) for n in range(70)])
+    assert calls == list(range(70))
+    assert len(elapsed) == 3 and all(ns >= 0 for ns in elapsed)  # 32 + 32 + 6
+    assert len(timing.time_pass(calls.append, [(1,)] * 5, chunk=2)) == 3
     assert timing.best_time(len, ("abc",), repeat=2) > 0
 
 
