@@ -24,13 +24,17 @@ present and before any other check of the claims. Elsewhere it agrees with PyJWT
 from __future__ import annotations
 
 import binascii
+import hashlib
+import hmac
 import inspect
 import json
 import math
 import re
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, NamedTuple, Union
 
@@ -161,6 +165,14 @@ def parse_token(token: str, max_length: int | None = DEFAULT_MAX_TOKEN_LENGTH) -
     :raises MalformedTokenError: if it is not three unpadded base64url segments, each in its
         one canonical spelling, of which the first two are JSON objects.
     """
+    if (
+        type(token) is str
+        and (max_length is None or len(token) <= max_length)
+        and _COMPACT_JWS(token)
+    ):
+        parsed = _parse_usual(token)
+        if parsed is not None:
+            return parsed
     header_segment, payload_segment, signature_segment = _segments(token, max_length)
     return ParsedToken(
         _json_object(header_segment, "header"),
@@ -214,8 +226,73 @@ def _segments(token: object, max_length: int | None) -> list[str]:
 
 # The base64url alphabet, without padding (RFC 7515 §2); the segments are ASCII (_segments).
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
-# base64url to base64, for binascii.
+# base64url to base64, for binascii, and back.
 _FROM_BASE64URL = bytes.maketrans(b"-_", b"+/")
+_TO_BASE64URL = bytes.maketrans(b"+/", b"-_")
+# Three segments of the base64url alphabet: a token that _parse_usual may take.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*").fullmatch
+# The characters that may end a non-empty segment of each length (mod 4) in its one canonical
+# spelling: the bits beyond the last byte zero, as PyJWT's base64url encoding writes them. A
+# length of 4n + 1 leaves a character with no whole byte in it: never canonical.
+_LAST_CHARACTERS: tuple[frozenset[str] | None, ...] = (
+    None,
+    frozenset(),
+    frozenset("AQgw"),
+    frozenset("AEIMQUYcgkosw048"),
+)
+# The JOSE headers that signers of shared-secret tokens write, by their base64url segment:
+# PyJWT's and Atlassian's Java library's, and Atlassian's Node library's. A token with one of
+# them needs no header decoded.
+_USUAL_HEADERS = {
+    _segment: _header
+    for _header in ({"alg": "HS256", "typ": "JWT"}, {"typ": "JWT", "alg": "HS256"})
+    for _segment in [
+        binascii.b2a_base64(json.dumps(_header, separators=(",", ":")).encode(), newline=False)
+        .translate(_TO_BASE64URL)
+        .rstrip(b"=")
+        .decode("ascii")
+    ]
+}
+_json_decode = json.JSONDecoder().decode
+
+
+def _parse_usual(token: str) -> ParsedToken | None:
+    """:func:`parse_token` for a token of three base64url segments, without its slow steps.
+
+    The header is one of the usual ones, or decoded as :func:`parse_token` decodes it; the
+    payload, read as JSON text. ``None`` when a segment is not in its canonical spelling or a
+    JSON object: :func:`parse_token` then says which.
+    """
+    header_segment, payload_segment, signature_segment = token.split(".")
+    usual = _USUAL_HEADERS.get(header_segment)
+    header = dict(usual) if usual is not None else _json_object(header_segment, "header")
+    payload = _canonical_base64url(payload_segment)
+    signature = _canonical_base64url(signature_segment)
+    # json.loads reads bytes starting with "{" and no NUL after it as UTF-8 (RFC 8259 §8.1,
+    # json.detect_encoding); the same text, decoded here, saves it the detection.
+    if payload is None or signature is None or payload[:1] != b"{" or payload[1:2] == b"\0":
+        return None
+    try:
+        claims = _json_decode(payload.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
+        return None
+    return ParsedToken(
+        header,
+        claims,  # JSON text starting with "{" is an object
+        token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii"),
+        signature,
+    )
+
+
+def _canonical_base64url(segment: str) -> bytes | None:
+    """Decode a segment of base64url characters, or ``None`` if it is not canonical."""
+    remainder = len(segment) % 4
+    last = _LAST_CHARACTERS[remainder]
+    if last is not None and segment[-1] not in last:
+        return None
+    return binascii.a2b_base64(
+        segment.encode("ascii").translate(_FROM_BASE64URL) + b"=" * (-remainder % 4)
+    )
 
 
 def _base64url(segment: str, what: str) -> bytes:
@@ -296,12 +373,14 @@ def sign_hs256(claims: dict[str, Any], secret: str | bytes) -> str:
     if not isinstance(claims.get("iss", ""), str):
         return jwt.encode(claims, secret, algorithm="HS256")
     try:
-        payload = json.dumps(claims, separators=(",", ":")).encode()
+        # json.dumps(claims, separators=(",", ":")), as jwt.encode writes the payload.
+        payload = _json_compact(claims).encode()
     except (TypeError, ValueError):  # not JSON as it is; ValueError: a circular reference
         return jwt.encode(claims, secret, algorithm="HS256")
-    signing_input = b"%s.%s" % (_HS256_HEADER, base64url_encode(payload))
-    signature = _ALGORITHMS["HS256"].sign(signing_input, _prepared_key("HS256", secret))
-    return (b"%s.%s" % (signing_input, base64url_encode(signature))).decode("ascii")
+    signing_input = b"%s.%s" % (_HS256_HEADER, _base64url_encode(payload))
+    mac = _keyed_hs256(secret).copy()
+    mac.update(signing_input)
+    return (b"%s.%s" % (signing_input, _base64url_encode(mac.digest()))).decode("ascii")
 
 
 class TokenVerifier:
@@ -356,6 +435,8 @@ class TokenVerifier:
         self._jwt = jwt.PyJWT(
             options={"require": list(self.required), "verify_aud": audience is not None}
         )
+        # Whether check_claims may check the usual claims itself (see _check_usual_claims).
+        self._usual_claims = audience is None and issuer is None
 
     def verify(self, token: str | ParsedToken, key: Any) -> dict[str, Any]:
         """Return the claims of ``token`` once its signature and claims check out.
@@ -402,10 +483,16 @@ class TokenVerifier:
         """
         name = self.check_header(parsed.header)
         try:
-            prepared = _prepared_key(name, key)
-            valid = self._implementations[name].verify(
-                parsed.signing_input, prepared, parsed.signature
-            )
+            if name == "HS256" and isinstance(key, (str, bytes)):
+                # What PyJWT's HMAC implementation computes, from the secret's keyed state.
+                mac = _keyed_hs256(key).copy()
+                mac.update(parsed.signing_input)
+                valid = hmac.compare_digest(parsed.signature, mac.digest())
+            else:
+                prepared = _prepared_key(name, key)
+                valid = self._implementations[name].verify(
+                    parsed.signing_input, prepared, parsed.signature
+                )
         except (jwt.InvalidKeyError, TypeError, ValueError):
             raise exc.TokenRejectedError("The key for this token is not usable") from None
         if not valid:
@@ -428,6 +515,8 @@ class TokenVerifier:
         for name in self.required:
             if claims.get(name) is None:
                 raise exc.MissingClaimError(name)
+        if self._usual_claims and _check_usual_claims(claims, self.leeway):
+            return
         check_time_claims(claims)
         try:
             _validate_claims(
@@ -458,11 +547,60 @@ def _translate(error: Exception) -> exc.TokenRejectedError:
     return exc.InvalidClaimError("A claim has a value of the wrong type", claim=None)
 
 
+# Claims beyond these (in absolute value) are left to PyJWT: whole seconds that every float
+# holds exactly, and a clock holds for millions of years.
+_USUAL_TIME = 2**53
+# Stand-ins for a time claim that is absent, which no check of it refuses.
+_NO_IAT_OR_NBF = -_USUAL_TIME
+_NO_EXP = _USUAL_TIME
+
+
+def _check_usual_claims(claims: Mapping[str, Any], leeway: float) -> bool:
+    """Check the usual claims as PyJWT's claim validation does; whether they were usual.
+
+    For a verifier that checks neither ``aud`` nor ``iss``, once the required claims are found:
+    ``iat``, ``nbf`` and ``exp`` absent or whole seconds (JSON integers), ``sub`` and ``jti``
+    absent or text. PyJWT (2.10 to 2.15, alike) then checks only the times, in this order,
+    against the same clock reading; anything else, ``False``, is left to it.
+
+    :raises TokenNotYetValidError: if ``iat`` or ``nbf`` is later than now plus the leeway.
+    :raises TokenExpiredError: if ``exp`` is now minus the leeway, or earlier.
+    """
+    iat = claims.get("iat", _NO_IAT_OR_NBF)
+    nbf = claims.get("nbf", _NO_IAT_OR_NBF)
+    exp = claims.get("exp", _NO_EXP)
+    if not (
+        type(iat) is int
+        and type(nbf) is int
+        and type(exp) is int
+        and type(claims.get("sub", "")) is str
+        and type(claims.get("jti", "")) is str
+        and -_USUAL_TIME <= iat <= _USUAL_TIME
+        and -_USUAL_TIME <= nbf <= _USUAL_TIME
+        and -_USUAL_TIME <= exp <= _USUAL_TIME
+    ):
+        return False
+    # PyJWT's clock: the system time to the microsecond.
+    now = datetime.now(tz=timezone.utc).timestamp()
+    if iat > now + leeway or nbf > now + leeway:
+        raise exc.TokenNotYetValidError("The token is not yet valid")
+    if exp <= now - leeway:
+        raise exc.TokenExpiredError("The token has expired")
+    return True
+
+
 #: PyJWT's implementations of the algorithms, by name.
 _ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
 
 # The header jwt.encode writes for HS256, encoded.
 _HS256_HEADER = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+# json.dumps(..., separators=(",", ":")) without building an encoder on every call.
+_json_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _base64url_encode(data: bytes) -> bytes:
+    """PyJWT's ``base64url_encode``: base64url without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_BASE64URL).rstrip(b"=")
 
 
 def _has_claim_validation() -> bool:
@@ -495,36 +633,55 @@ _validate_claims: Any = (
 )
 
 
-# Keys that PyJWT's prepare_key accepted, with its warning about their length if any: text and
-# bytes keys (shared secrets, PEM) by algorithm and value. Preparing an HMAC key checks that it
-# is no asymmetric key or certificate, which costs more than verifying a token's signature;
-# each tenant's secret is checked once, not on every request. At most _MAX_PREPARED keys are
-# kept, the oldest dropped first.
-_prepared: dict[tuple[str, str | bytes], tuple[Any, str | None]] = {}
+# Keys that PyJWT's prepare_key accepted, with its warning about their length if any, and for
+# an HS256 secret its keyed HMAC-SHA256 state: text and bytes keys (shared secrets, PEM) by
+# algorithm and value. Preparing an HMAC key checks that it is no asymmetric key or
+# certificate, which costs more than verifying a token's signature, and keying HMAC costs a
+# third of it: each tenant's secret is prepared once, not on every request. At most
+# _MAX_PREPARED keys are kept (an app with more active tenants prepares some again); the least
+# recently used is dropped first. An entry holds the secret and its keyed state (about 1 KB).
+_prepared: OrderedDict[tuple[str, str | bytes], tuple[Any, str | None, Any]] = OrderedDict()
 _prepared_lock = threading.Lock()
-_MAX_PREPARED = 1024
+_MAX_PREPARED = 16_384
+
+
+def _prepared_entry(name: str, key: str | bytes) -> tuple[Any, str | None, Any]:
+    """The cache entry of a text or bytes key: prepared key, length warning, keyed HS256."""
+    entry = _prepared.get((name, key))
+    if entry is None:
+        algorithm = _ALGORITHMS[name]
+        prepared = algorithm.prepare_key(key)
+        keyed = hmac.new(prepared, digestmod=hashlib.sha256) if name == "HS256" else None
+        entry = (prepared, _key_length_warning(algorithm, prepared), keyed)
+        with _prepared_lock:
+            while len(_prepared) >= _MAX_PREPARED:
+                _prepared.popitem(last=False)
+            _prepared[(name, key)] = entry
+    else:
+        try:
+            _prepared.move_to_end((name, key))
+        except KeyError:  # dropped by another thread meanwhile: it is still usable here
+            pass
+    if entry[1]:
+        # What PyJWT warns of every key shorter than its hash (from PyJWT 2.11 on).
+        warnings.warn(entry[1], jwt.warnings.InsecureKeyLengthWarning, stacklevel=5)
+    return entry
 
 
 def _prepared_key(name: str, key: Any) -> Any:
     """Return PyJWT's ``prepare_key(key)`` for algorithm ``name``, once per text or bytes key."""
-    algorithm = _ALGORITHMS[name]
     if not isinstance(key, (str, bytes)):
         # A key object (an RSA public key): PyJWT's preparation only checks its type.
-        prepared, warning = algorithm.prepare_key(key), None
-    else:
-        entry = _prepared.get((name, key))
-        if entry is None:
-            prepared = algorithm.prepare_key(key)
-            entry = (prepared, _key_length_warning(algorithm, prepared))
-            with _prepared_lock:
-                while len(_prepared) >= _MAX_PREPARED:
-                    del _prepared[next(iter(_prepared))]
-                _prepared[(name, key)] = entry
-        prepared, warning = entry
-    if warning:
-        # What PyJWT warns of every key shorter than its hash (from PyJWT 2.11 on).
-        warnings.warn(warning, jwt.warnings.InsecureKeyLengthWarning, stacklevel=4)
-    return prepared
+        return _ALGORITHMS[name].prepare_key(key)
+    return _prepared_entry(name, key)[0]
+
+
+def _keyed_hs256(secret: str | bytes) -> Any:
+    """HMAC-SHA256 keyed with PyJWT's ``prepare_key(secret)``, to be copied for each message.
+
+    :raises jwt.InvalidKeyError: if PyJWT refuses the secret (a PEM key, say).
+    """
+    return _prepared_entry("HS256", secret)[2]
 
 
 def _key_length_warning(algorithm: Algorithm, prepared: Any) -> str | None:

@@ -271,7 +271,7 @@ def test_rows_run_on_their_inputs_and_the_workers_get_json() -> None:
             call, items = row.ours
             assert len(items) == (30 if "tenant" in row.name and "new" not in row.name else 28)
             if row.before is not None:
-                tokens._prepared[("HS256", "x" * 32)] = (b"x" * 32, None)
+                tokens._prepared[("HS256", "x" * 32)] = (b"x" * 32, None, None)
                 row.before()
                 if "new tenant" in row.name:  # every secret is prepared again
                     assert tokens._prepared == {}
