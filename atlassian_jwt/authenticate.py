@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import exceptions as exc
+from ._fast_query import split_token_parameter
 from .tokens import (
     DEFAULT_MAX_TOKEN_LENGTH,
     Headers,
@@ -25,6 +26,7 @@ from .tokens import (
 )
 from .url_utils import (
     BodyParams,
+    Params,
     base_path,
     canonical_request,
     canonical_request_from_query,
@@ -70,6 +72,9 @@ DEFAULT_LEEWAY = 90
 
 # Control characters (C0, DEL, C1) and surrogates, which a token's JSON can carry as escapes.
 _UNSAFE_ISSUER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+# What split_token_parameter says of an empty query.
+_NO_TOKEN_PARAMETER: tuple[list[str], str] = ([], "")
 
 
 if TYPE_CHECKING:
@@ -190,17 +195,29 @@ class Authenticator(abc.ABC):
         :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for every
             rejection.
         """
+        params: Params | None = None
         with rejecting_malformed_url():
             path, query = split_url(url)
-            if body_params is None:
-                # Raw values, which the canonical request mostly uses as they are; only the
-                # token is decoded.
-                params = parse_raw_params(query)
-                jwt_values = {"jwt": [decode_component(value) for value in params.get("jwt", ())]}
-            else:
+            if body_params is not None:
                 params = parse_params(query)
                 merge_body_params(params, body_params)
-                jwt_values = params
+                jwt_values: Mapping[str, Sequence[str]] = params
+            else:
+                # The token's piece cut out, the rest of the query is what the canonical request
+                # hashes (the jwt parameter is dropped from it), and is not parsed here.
+                cut = split_token_parameter(query) if query else _NO_TOKEN_PARAMETER
+                if cut is not None:
+                    raw_token_values, query = cut
+                else:
+                    # Another piece may be named jwt once decoded: the query parsed, its raw
+                    # values kept for the canonical request.
+                    params = parse_raw_params(query)
+                    raw_token_values = params.get("jwt", [])
+                jwt_values = {
+                    "jwt": [decode_component(value) for value in raw_token_values]
+                    if raw_token_values
+                    else raw_token_values
+                }
 
         # Decoded once: iss is read from it (unverified, only to find the secret), then the
         # same decoded token is verified.
@@ -215,6 +232,7 @@ class Authenticator(abc.ABC):
                     http_method, path, query, self._base_path, params
                 )
             else:
+                assert params is not None
                 canonical = canonical_request(http_method, path, params, self._base_path)
             check_qsh(token_qsh, canonical, signature_verified=True)
         return AuthResult(client_key, claims)
@@ -313,6 +331,9 @@ def unverified_client_key(claims: Mapping[str, Any]) -> str:
     :raises InvalidClaimError: if ``iss`` is not a non-empty string.
     """
     issuer = claims.get("iss")
+    # The usual clientKey: printable ASCII (so none of _UNSAFE_ISSUER), and not empty.
+    if type(issuer) is str and issuer.isascii() and issuer.isprintable() and issuer:
+        return issuer
     if issuer is None:
         raise exc.MissingClaimError("iss")
     if not isinstance(issuer, str) or not issuer:

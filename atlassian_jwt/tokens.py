@@ -94,11 +94,11 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
             continue
         if isinstance(name, bytes):
             name = name.decode("latin-1")
+        if not isinstance(name, str) or name.lower() != "authorization":
+            continue
         if isinstance(value, bytes):
             value = value.decode("latin-1")
-        if not isinstance(name, str) or not isinstance(value, str):
-            continue
-        if name.lower() != "authorization":
+        if not isinstance(value, str):
             continue
         parts = value.split()
         if len(parts) == 2 and parts[0].lower() == scheme:
@@ -168,7 +168,8 @@ def parse_token(token: str, max_length: int | None = DEFAULT_MAX_TOKEN_LENGTH) -
     if (
         type(token) is str
         and (max_length is None or len(token) <= max_length)
-        and _COMPACT_JWS(token)
+        and token.isascii()
+        and token.count(".") == 2
     ):
         parsed = _parse_usual(token)
         if parsed is not None:
@@ -225,12 +226,21 @@ def _segments(token: object, max_length: int | None) -> list[str]:
 
 
 # The base64url alphabet, without padding (RFC 7515 §2); the segments are ASCII (_segments).
+_BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # base64url to base64, for binascii, and back.
 _FROM_BASE64URL = bytes.maketrans(b"-_", b"+/")
 _TO_BASE64URL = bytes.maketrans(b"+/", b"-_")
-# Three segments of the base64url alphabet: a token that _parse_usual may take.
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*").fullmatch
+# base64url to base64 for binascii's lenient decoder, which skips characters outside the
+# alphabet: every character outside base64url ("+", "/" and "=" included) becomes one that it
+# skips, so that the decoded length tells whether there was any.
+_FROM_BASE64URL_ONLY = bytes.maketrans(
+    bytes(range(256)),
+    bytes(
+        byte if chr(byte) in _BASE64URL_ALPHABET else ord("!")
+        for byte in range(256)
+    ).translate(_FROM_BASE64URL),
+)
 # The characters that may end a non-empty segment of each length (mod 4) in its one canonical
 # spelling: the bits beyond the last byte zero, as PyJWT's base64url encoding writes them. A
 # length of 4n + 1 leaves a character with no whole byte in it: never canonical.
@@ -253,11 +263,15 @@ _USUAL_HEADERS = {
         .decode("ascii")
     ]
 }
-_json_decode = json.JSONDecoder().decode
+# What json.loads reads JSON text with (json.loads(text) is decode(text), which is raw_decode
+# and a check of what follows): called directly, it spares json.loads two Python calls.
+_raw_decode_json = json.JSONDecoder().raw_decode
+# What JSON counts as whitespace (RFC 8259 §2), allowed after the value.
+_JSON_WHITESPACE = " \t\n\r"
 
 
 def _parse_usual(token: str) -> ParsedToken | None:
-    """:func:`parse_token` for a token of three base64url segments, without its slow steps.
+    """:func:`parse_token` for an ASCII token of three segments, without its slow steps.
 
     The header is one of the usual ones, or decoded as :func:`parse_token` decodes it; the
     payload, read as JSON text. ``None`` when a segment is not in its canonical spelling or a
@@ -273,8 +287,12 @@ def _parse_usual(token: str) -> ParsedToken | None:
     if payload is None or signature is None or payload[:1] != b"{" or payload[1:2] == b"\0":
         return None
     try:
-        claims = _json_decode(payload.decode("utf-8", "surrogatepass"))
+        text = payload.decode("utf-8", "surrogatepass")
+        claims, end = _raw_decode_json(text)
     except (ValueError, RecursionError):
+        return None
+    # Nothing but whitespace may follow the value.
+    if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
         return None
     return ParsedToken(
         header,
@@ -285,14 +303,19 @@ def _parse_usual(token: str) -> ParsedToken | None:
 
 
 def _canonical_base64url(segment: str) -> bytes | None:
-    """Decode a segment of base64url characters, or ``None`` if it is not canonical."""
+    """Decode an ASCII segment, or ``None`` if it is not canonical unpadded base64url."""
     remainder = len(segment) % 4
     last = _LAST_CHARACTERS[remainder]
     if last is not None and segment[-1] not in last:
         return None
-    return binascii.a2b_base64(
-        segment.encode("ascii").translate(_FROM_BASE64URL) + b"=" * (-remainder % 4)
-    )
+    try:
+        decoded = binascii.a2b_base64(
+            segment.encode("ascii").translate(_FROM_BASE64URL_ONLY) + b"=" * (-remainder % 4)
+        )
+    except binascii.Error:  # characters skipped, and the rest no whole number of bytes
+        return None
+    # Fewer bytes than the characters make: some were skipped, being no base64url.
+    return decoded if len(decoded) == len(segment) * 3 // 4 else None
 
 
 def _base64url(segment: str, what: str) -> bytes:
@@ -484,10 +507,7 @@ class TokenVerifier:
         name = self.check_header(parsed.header)
         try:
             if name == "HS256" and isinstance(key, (str, bytes)):
-                # What PyJWT's HMAC implementation computes, from the secret's keyed state.
-                mac = _keyed_hs256(key).copy()
-                mac.update(parsed.signing_input)
-                valid = hmac.compare_digest(parsed.signature, mac.digest())
+                valid = _hs256_valid(parsed.signing_input, key, parsed.signature)
             else:
                 prepared = _prepared_key(name, key)
                 valid = self._implementations[name].verify(
@@ -674,6 +694,16 @@ def _prepared_key(name: str, key: Any) -> Any:
         # A key object (an RSA public key): PyJWT's preparation only checks its type.
         return _ALGORITHMS[name].prepare_key(key)
     return _prepared_entry(name, key)[0]
+
+
+def _hs256_valid(signing_input: bytes, secret: str | bytes, signature: bytes) -> bool:
+    """What PyJWT's HS256 ``verify`` answers, from the secret's keyed HMAC state.
+
+    :raises jwt.InvalidKeyError: if PyJWT refuses the secret.
+    """
+    mac = _prepared_entry("HS256", secret)[2].copy()
+    mac.update(signing_input)
+    return hmac.compare_digest(signature, mac.digest())
 
 
 def _keyed_hs256(secret: str | bytes) -> Any:

@@ -86,6 +86,44 @@ def test_arbitrary_segments_decode_or_fail_by_the_rule(segment: str) -> None:
     assert _ours(segment) == _reference(segment)
 
 
+def _reference_bytes(segment: str) -> Any:
+    """A signature segment read by the rule: the one unpadded base64url spelling of bytes."""
+    try:
+        decoded = base64url_decode(segment.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError):
+        return "malformed"
+    return decoded if _b64(decoded) == segment else "malformed"
+
+
+# Segments as products write them (the usual headers among them), and the same with a
+# character added, cut off, or replaced by one outside base64url.
+_written = st.sampled_from(
+    ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"]
+) | _objects.map(lambda claims: _b64(json.dumps(claims).encode()))
+_spoilt = st.tuples(
+    _written, st.integers(0, 40), st.sampled_from(["", "A", "+", "/", "=", "!", "\u00e9", "."])
+).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :])
+_any_segment = _written | _spoilt | st.text(st.sampled_from("AZaz09-_+/=!e3"), max_size=24)
+
+
+@given(header=_any_segment, payload=_any_segment, signature=_any_segment)
+def test_parse_token_reads_every_token_by_the_rule(
+    header: str, payload: str, signature: str
+) -> None:
+    # Its shortcuts (the usual headers not decoded, the payload read as JSON text, the last
+    # character checked instead of encoding again) read exactly what the rule reads.
+    token = f"{header}.{payload}.{signature}"
+    try:
+        parsed: Any = parse_token(token)
+    except exc.MalformedTokenError:
+        parsed = "malformed"
+    expected = (_reference(header), _reference(payload), _reference_bytes(signature))
+    if "." in header + payload + signature or "malformed" in expected:
+        assert parsed == "malformed"
+    else:
+        assert parsed == (*expected[:2], f"{header}.{payload}".encode(), expected[2])
+
+
 @pytest.mark.parametrize(
     ("segment", "expected"),
     [
