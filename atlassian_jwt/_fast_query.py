@@ -26,12 +26,10 @@ UTF-8 (which decode to U+FFFD): the general way handles them.
 
 **Invariant.** For every query string ``q``, ``one_pass_canonical_query(q)`` is either
 ``None`` or exactly the QUERY part of ``url_utils.canonical_request(m, p, parse_params(q))``,
-the general canonicaliser's result; ``split_token_parameter(q)`` is either ``None`` or the raw
-values of the ``jwt`` parameter with the query of every other parameter, as the general parser
-reads them; and ``is_canonical(v)`` matches exactly the raw values that decoding and encoding
-again give back unchanged. The hypothesis property tests
-``test_one_pass_query_is_the_general_query_or_none``,
-``test_the_token_parameter_is_cut_out_as_the_general_parser_reads_it`` and
+the general canonicaliser's result, and the values it adds to ``tokens`` are those of the ``jwt``
+parameter as the general parser decodes them; and ``is_canonical(v)`` matches exactly the raw
+values that decoding and encoding again give back unchanged. The hypothesis property tests
+``test_one_pass_query_is_the_general_query_or_none`` and
 ``test_is_canonical_exactly_when_a_value_survives_decoding_and_encoding`` in
 ``tests/test_fast_query.py`` hold it; a change here must keep them passing.
 
@@ -47,8 +45,9 @@ import sys
 from binascii import a2b_qp
 from bisect import bisect_right
 from operator import itemgetter
+from urllib.parse import unquote
 
-__all__ = ["is_canonical", "one_pass_canonical_query", "split_token_parameter"]
+__all__ = ["is_canonical", "one_pass_canonical_query"]
 
 # RFC 3986 unreserved characters, as a regular expression character class: the only ones that
 # percent-encoding leaves as they are.
@@ -118,7 +117,7 @@ _ESCAPES_DECODED = bytes.maketrans(b"=%", b"&=")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
-def one_pass_canonical_query(query: str) -> str | None:
+def one_pass_canonical_query(query: str, tokens: list[str] | None = None) -> str | None:
     """Return the canonical query (QUERY steps 3.1 to 3.5) of a raw query string, or ``None``.
 
     The query must be made of pieces ``name=value`` whose escapes are whole UTF-8 sequences;
@@ -129,6 +128,9 @@ def one_pass_canonical_query(query: str) -> str | None:
     "a="), and the values of each repeated name are merged.
 
     :param query: the raw query string, as it appears in the URL, without ``?``.
+    :param tokens: if given, and the canonical query is returned, the decoded values of the
+        ``jwt`` parameter, which step 3.1 drops, are added to it (in their sorted order): what
+        a request's token is read from.
     :returns: the canonical query, or ``None`` when the query is not of that shape (a piece
         without ``=`` or with two, an empty piece or name, a ``%`` that is not an escape,
         escapes of invalid UTF-8, a lone surrogate).
@@ -161,59 +163,18 @@ def one_pass_canonical_query(query: str) -> str | None:
     if "jwt" in distinct:
         start = names.index("jwt")
         stop = bisect_right(names, "jwt", start)
+        if tokens is not None:
+            # An encoded value decodes unambiguously: its escapes are valid UTF-8.
+            tokens += [
+                unquote(value) if "%" in value else value
+                for value in cells[2 * start + 1 : 2 * stop : 2]
+            ]
         del entries[start:stop], cells[2 * start : 2 * stop], names[start:stop]
         distinct.discard("jwt")
     if len(distinct) != len(names):
         _merge_repeated(entries, names, cells[1::2])
     # 3.5 joined with "&" (and the names' "=" put back).
     return "&".join(entries).replace("\0", "=")
-
-
-def split_token_parameter(query: str) -> tuple[list[str], str] | None:
-    """Cut the ``jwt`` parameter out of a raw query: its raw values and the rest of the query.
-
-    The ``jwt`` parameter carries the token of an iframe load: a few hundred characters that
-    the canonical query drops (step 3.1), and that are best not scanned with the rest. Pieces
-    ``jwt=...`` are cut out where they stand.
-
-    :param query: the raw query string, without ``?``.
-    :returns: ``(values, rest)``: the raw (undecoded) values of the pieces named ``jwt``, in
-        order, and the query without them, whose canonical query is the whole query's; or
-        ``None`` when another piece might be named ``jwt`` once decoded (``j%77t=``, or
-        ``jwt`` without ``=``), for the general parser to read.
-
-    >>> split_token_parameter("a=1&jwt=x.y.z&b=2")
-    (['x.y.z'], 'a=1&b=2')
-    >>> split_token_parameter("j%77t=x.y.z") is None
-    True
-    """
-    values = []
-    rest = query
-    while True:
-        if rest.startswith("jwt="):
-            start = 0
-        else:
-            start = rest.find("&jwt=") + 1
-            if not start:
-                break
-        end = rest.find("&", start)
-        if end < 0:
-            values.append(rest[start + 4 :])
-            rest = rest[: max(start - 1, 0)]
-        else:
-            values.append(rest[start + 4 : end])
-            rest = rest[:start] + rest[end + 1 :]
-    # Any other piece decoding to the name "jwt": "jwt" without "=", or a spelling with an
-    # escape of "j", "w" or "t" (none of them is ever written so in a usual query).
-    if (
-        "%6A" in rest
-        or "%6a" in rest
-        or "%77" in rest
-        or "%74" in rest
-        or "&jwt&" in f"&{rest}&"
-    ):
-        return None
-    return values, rest
 
 
 def _other_encoded(query: str) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import exceptions as exc
-from ._fast_query import split_token_parameter
+from ._fast_query import one_pass_canonical_query
 from .tokens import (
     DEFAULT_MAX_TOKEN_LENGTH,
     Headers,
@@ -73,8 +73,6 @@ DEFAULT_LEEWAY = 90
 # Control characters (C0, DEL, C1) and surrogates, which a token's JSON can carry as escapes.
 _UNSAFE_ISSUER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
-# What split_token_parameter says of an empty query.
-_NO_TOKEN_PARAMETER: tuple[list[str], str] = ([], "")
 
 
 if TYPE_CHECKING:
@@ -196,32 +194,37 @@ class Authenticator(abc.ABC):
             rejection.
         """
         params: Params | None = None
-        with rejecting_malformed_url():
+        query_text: str | None = None
+        # (rejecting_malformed_url, without a context manager's two calls on every request)
+        try:
             path, query = split_url(url)
             if body_params is not None:
                 params = parse_params(query)
                 merge_body_params(params, body_params)
-                jwt_values: Mapping[str, Sequence[str]] = params
-            else:
-                # The token's piece cut out, the rest of the query is what the canonical request
-                # hashes (the jwt parameter is dropped from it), and is not parsed here.
-                cut = split_token_parameter(query) if query else _NO_TOKEN_PARAMETER
-                if cut is not None:
-                    raw_token_values, query = cut
-                else:
-                    # Another piece may be named jwt once decoded: the query parsed, its raw
-                    # values kept for the canonical request.
+        except ValueError:
+            raise rejecting_malformed_url.error() from None
+
+        raw_token: str | None = None
+        if body_params is not None:
+            raw_token = self._get_token(headers, params)
+        else:
+            if type(self)._get_token is Authenticator._get_token:
+                # The header first, as request_token reads it: the query's jwt parameter is
+                # only looked for without one.
+                raw_token = token_from_headers(headers)
+            if raw_token is None:
+                # The canonical query, and the jwt parameter it drops, in one pass; the query
+                # parsed (its raw values kept for the canonical request) when it declines.
+                values: list[str] = []
+                query_text = one_pass_canonical_query(query, values) if query else ""
+                if query_text is None:
                     params = parse_raw_params(query)
-                    raw_token_values = params.get("jwt", [])
-                jwt_values = {
-                    "jwt": [decode_component(value) for value in raw_token_values]
-                    if raw_token_values
-                    else raw_token_values
-                }
+                    values = [decode_component(value) for value in params.get("jwt", ())]
+                raw_token = self._get_token(headers, {"jwt": values})
 
         # Decoded once: iss is read from it (unverified, only to find the secret), then the
         # same decoded token is verified.
-        token = parse_token(self._get_token(headers, jwt_values), self.max_token_length)
+        token = parse_token(raw_token, self.max_token_length)
         client_key = unverified_client_key(token.claims)
         claims = self._verifier.verify(token, self._shared_secret(client_key))
 
@@ -229,7 +232,7 @@ class Authenticator(abc.ABC):
         if not (allow_context_qsh and token_qsh == CONTEXT_QSH):
             if body_params is None:
                 canonical = canonical_request_from_query(
-                    http_method, path, query, self._base_path, params
+                    http_method, path, query, self._base_path, params, query_text=query_text
                 )
             else:
                 assert params is not None

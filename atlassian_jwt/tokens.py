@@ -138,7 +138,12 @@ class rejecting_malformed_url:  # noqa: N801 - used like a function: ``with reje
         traceback: TracebackType | None,
     ) -> None:
         if kind is not None and issubclass(kind, ValueError):
-            raise exc.MalformedRequestError("The request URL is not valid text") from None
+            raise self.error() from None
+
+    @staticmethod
+    def error() -> exc.MalformedRequestError:
+        """The rejection raised in place of the ``ValueError``, for an ``except`` clause."""
+        return exc.MalformedRequestError("The request URL is not valid text")
 
 
 class ParsedToken(NamedTuple):
@@ -165,12 +170,7 @@ def parse_token(token: str, max_length: int | None = DEFAULT_MAX_TOKEN_LENGTH) -
     :raises MalformedTokenError: if it is not three unpadded base64url segments, each in its
         one canonical spelling, of which the first two are JSON objects.
     """
-    if (
-        type(token) is str
-        and (max_length is None or len(token) <= max_length)
-        and token.isascii()
-        and token.count(".") == 2
-    ):
+    if type(token) is str and (max_length is None or len(token) <= max_length) and token.isascii():
         parsed = _parse_usual(token)
         if parsed is not None:
             return parsed
@@ -271,13 +271,16 @@ _JSON_WHITESPACE = " \t\n\r"
 
 
 def _parse_usual(token: str) -> ParsedToken | None:
-    """:func:`parse_token` for an ASCII token of three segments, without its slow steps.
+    """:func:`parse_token` for an ASCII token, without its slow steps.
 
     The header is one of the usual ones, or decoded as :func:`parse_token` decodes it; the
     payload, read as JSON text. ``None`` when a segment is not in its canonical spelling or a
-    JSON object: :func:`parse_token` then says which.
+    JSON object, or there are not three: :func:`parse_token` then says which.
     """
-    header_segment, payload_segment, signature_segment = token.split(".")
+    segments = token.split(".")
+    if len(segments) != 3:
+        return None
+    header_segment, payload_segment, signature_segment = segments
     usual = _USUAL_HEADERS.get(header_segment)
     header = dict(usual) if usual is not None else _json_object(header_segment, "header")
     payload = _canonical_base64url(payload_segment)
@@ -294,11 +297,15 @@ def _parse_usual(token: str) -> ParsedToken | None:
     # Nothing but whitespace may follow the value.
     if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
         return None
-    return ParsedToken(
-        header,
-        claims,  # JSON text starting with "{" is an object
-        token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii"),
-        signature,
+    # ParsedToken(...) without the Python-level __new__ of a named tuple, as its _make does.
+    return tuple.__new__(
+        ParsedToken,
+        (
+            header,
+            claims,  # JSON text starting with "{" is an object
+            token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii"),
+            signature,
+        ),
     )
 
 

@@ -195,7 +195,13 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
 
 
 def canonical_request_from_query(
-    http_method: str, path: str, query: str, base: str = "", params: Params | None = None
+    http_method: str,
+    path: str,
+    query: str,
+    base: str = "",
+    params: Params | None = None,
+    *,
+    query_text: str | None = None,
 ) -> str:
     """Like :func:`canonical_request`, from the raw query string as it appears in the URL.
 
@@ -209,12 +215,16 @@ def canonical_request_from_query(
     :param query: the raw query string, as :func:`split_url` returns it.
     :param base: the base path to remove, as :func:`base_path` returns it.
     :param params: ``parse_raw_params(query)``, if the caller has it already.
+    :param query_text: the QUERY part, if the caller has it already (from
+        ``atlassian_jwt._fast_query.one_pass_canonical_query``).
     :returns: the canonical request.
 
     >>> canonical_request_from_query('GET', '/p', 'b=x+y&a=1&jwt=x.y.z')
     'GET&/p&a=1&b=x%20y'
     """
-    text = one_pass_canonical_query(query) if query else ""
+    text = query_text
+    if text is None:
+        text = one_pass_canonical_query(query) if query else ""
     if text is None:
         if params is None:
             params = parse_raw_params(query)
