@@ -92,7 +92,9 @@ _piece = st.tuples(_piece_text, _piece_text).map("=".join) | _piece_text
 
 
 # The token's piece, as products write it and as nobody does.
-_token_piece = st.sampled_from(["jwt=a.b.c", "jwt=", "jwt", "j%77t=x", "jw%74=x", "%6Awt=x"])
+_token_piece = st.sampled_from(
+    ["jwt=a.b.c", "jwt=", "jwt", "j%77t=x", "jw%74=x", "%6Awt=x", "jwt=a+b%2E%FF", "jwt=x=y"]
+)
 
 
 @given(pieces=st.lists(_piece | _token_piece, max_size=8))
