@@ -55,6 +55,8 @@ __all__ = [
     "is_numeric_date",
     "parse_token",
     "rejecting_malformed_url",
+    "sign_hs256",
+    "sign_hs256_payload",
     "token_from_headers",
 ]
 
@@ -407,6 +409,18 @@ def sign_hs256(claims: dict[str, Any], secret: str | bytes) -> str:
         payload = _json_compact(claims).encode()
     except (TypeError, ValueError):  # not JSON as it is; ValueError: a circular reference
         return jwt.encode(claims, secret, algorithm="HS256")
+    return sign_hs256_payload(payload, secret)
+
+
+def sign_hs256_payload(payload: bytes, secret: str | bytes) -> str:
+    """Sign a payload that is already the JSON text ``jwt.encode`` writes, as it signs it.
+
+    For a caller that writes its claims' JSON itself: ``json.dumps(claims, separators=(",",
+    ":"))``, ASCII, encoded. The header, the signature and the secret's preparation are
+    :func:`sign_hs256`'s.
+
+    :raises jwt.InvalidKeyError: if PyJWT refuses the secret (a PEM key, say).
+    """
     signing_input = b"%s.%s" % (_HS256_HEADER, _base64url_encode(payload))
     mac = _keyed_hs256(secret).copy()
     mac.update(signing_input)
