@@ -119,6 +119,15 @@ class Authenticator(abc.ABC):
     :param max_token_length: tokens longer than this are refused before any decoding.
     """
 
+    #: Whether :meth:`get_shared_secret` may block: a database, a network. Async helpers (the
+    #: Starlette and FastAPI helpers) then run :meth:`authenticate` in a worker thread, so
+    #: that the event loop is not held up; set it to ``False`` (on the class or the instance)
+    #: for an in-memory lookup, which they then run inline, saving the thread hop.
+    #:
+    #: .. warning:: ``False`` with a lookup that does block stalls every request the event
+    #:    loop serves until the lookup returns.
+    lookup_blocks: bool = True
+
     def __init__(
         self,
         algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
