@@ -251,7 +251,7 @@ ROW_NAMES = [
     "Flask route with require_jwt",
     "Flask route, bare",
     "Flask route, authenticate by hand",
-    "Starlette route with require_jwt",
+    "Starlette route with require_jwt (in-memory lookup)",
     "Starlette route, bare",
     "Starlette route, authenticate by hand",
     "authenticate (30 tenants)",
@@ -551,6 +551,22 @@ def test_targets_ratios_and_helper_overhead() -> None:
     assert "Node disagreements (operations)" not in dict(
         (name, value) for name, _, value, _ in run.targets(rows)
     )
+
+
+def test_route_costs_show_what_the_helper_adds_beyond_calling_authenticate() -> None:
+    rows = [
+        row("authenticate (valid)", ours=10.0),
+        row("Starlette route with require_jwt (in-memory lookup)", ours=26.0),
+        row("Starlette route, bare", ours=9.0),
+        row("Starlette route, authenticate by hand", ours=23.0),
+        row("Flask route with require_jwt", ours=70.0),  # no by-hand row: left out
+        row("Flask route, bare", ours=40.0),
+    ]
+    # By hand 23 - 9 - 10 = 4 paid for calling authenticate at all; the helper 26 - 23 = 3
+    # more; together 7 over authenticate alone, the target's numerator.
+    assert run.route_costs(rows) == [["Starlette", "10.0", "4.0", "3.0", "7.0"]]
+    found = {name: value for name, _, value, _ in run.targets(rows)}
+    assert found["Starlette helper overhead / authenticate"] == pytest.approx(0.7)
 
 
 @pytest.mark.extras
