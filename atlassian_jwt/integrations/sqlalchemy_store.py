@@ -358,14 +358,19 @@ class SQLAlchemyTenantStore(TenantStoreBase):
         with self._errors():
             if self.engine.dialect.name == "sqlite":
                 self._migrate_sqlite()
-            try:
-                columns = self._set_up()
-            except sa.exc.OperationalError as error:
-                # Another process created the same table between our check and our CREATE
-                # (SQLite; PostgreSQL start-ups are serialised by a lock): it exists now.
-                if "already exists" not in str(error.orig):
-                    raise
-                columns = self._set_up()
+            # Another process may create a table or an index between our check and our CREATE
+            # (SQLite; PostgreSQL start-ups are serialised by a lock): it exists then, and the
+            # next try finds it. Each failed try lost its race for an object another process
+            # made, so one try more than there are tables and indexes is always enough.
+            tables = self.table.metadata.tables.values()
+            tries = 1 + sum(1 + len(table.indexes) for table in tables)
+            for attempt in range(1, tries + 1):
+                try:
+                    columns = self._set_up()
+                    break
+                except sa.exc.OperationalError as error:
+                    if "already exists" not in str(error.orig) or attempt == tries:
+                        raise
         if columns != TENANT_COLUMNS:
             raise TenantStoreError(
                 f"The tenant store {self!r} has a table {self.table.name} of another shape"
