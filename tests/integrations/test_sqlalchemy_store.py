@@ -379,7 +379,11 @@ def test_regression_a_store_starts_when_other_workers_create_each_table_first(
         other_worker.dispose()
     assert len(raced) == 3  # the tenants, the app tokens, the lifecycle tokens: each lost
     store.save({"key": APP_KEY, "clientKey": CLIENT_KEY, "sharedSecret": SECRET})
-    assert store.get(CLIENT_KEY) == {"key": APP_KEY, "clientKey": CLIENT_KEY, "sharedSecret": SECRET}
+    assert store.get(CLIENT_KEY) == {
+        "key": APP_KEY,
+        "clientKey": CLIENT_KEY,
+        "sharedSecret": SECRET,
+    }
 
 
 def test_processes_racing_lifecycle_events_end_in_the_newest_state(
