@@ -41,6 +41,8 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from ._extras import missing_extra
+
 __all__ = [
     "AsyncHTTPXTransport",
     "AsyncThreadTransport",
@@ -396,7 +398,7 @@ def _import(module: str, extra: str, what: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        raise ImportError(f"{what} needs {module}: pip install 'atlassian-jwt[{extra}]'") from error
+        raise missing_extra(what, (extra, module)) from error
 
 
 class RequestsTransport:
@@ -461,7 +463,7 @@ def _default_httpx() -> Any:
             return importlib.import_module(name)
         except ImportError:
             continue
-    raise ImportError("This transport needs httpx2 or httpx: pip install 'atlassian-jwt[httpx2]'")
+    raise missing_extra("This transport", ("httpx2", "httpx2"), ("httpx", "httpx"))
 
 
 def _httpx_error(library: Any, error: BaseException) -> OSError:

@@ -32,13 +32,13 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from .._extras import missing_extra
+
 try:
     from flask import Blueprint, Request, Response, g
     from flask import request as current_request
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.flask_ext needs Flask: pip install 'atlassian-jwt[flask]'"
-    ) from error
+    raise missing_extra("atlassian_jwt.integrations.flask_ext", ("flask", "Flask")) from error
 
 from ..authenticate import Authenticator, AuthResult
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent

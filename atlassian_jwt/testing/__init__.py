@@ -1,7 +1,7 @@
 """Test an Atlassian app as Jira, Confluence and Forge call it: the testing kit.
 
-Install it with ``pip install 'atlassian-jwt[testing]'`` (``cryptography`` for the RSA keys,
-``time-machine`` for the clock, ``pytest`` for the plugin). ``import atlassian_jwt`` never
+It needs the ``testing`` extra (``cryptography`` for the RSA keys, ``time-machine`` for the
+clock, ``pytest`` for the plugin; :data:`INSTALL_HINT` says how to install them). ``import atlassian_jwt`` never
 imports it, and it imports no test framework: only the opt-in pytest plugin,
 :mod:`atlassian_jwt.testing.pytest_plugin`, does.
 

@@ -11,7 +11,7 @@ uses in production and no patching::
         headers = forge.invocation_headers(account_id="557058:f58131cb-b67d-43c7-b30d")
         response = client.post("/forge/resolver", headers=headers, json={})
 
-Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
+Needs ``cryptography`` (the ``testing`` extra).
 """
 
 from __future__ import annotations

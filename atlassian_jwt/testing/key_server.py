@@ -17,7 +17,7 @@ or, to go through :class:`~atlassian_jwt.AtlassianKeyProvider` and HTTP as well:
     with FakeAtlassianKeyServer("https://my-app.example.com") as keys:
         provider = AtlassianKeyProvider(base_url=keys.url)
 
-Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
+Needs ``cryptography`` (the ``testing`` extra).
 """
 
 from __future__ import annotations

@@ -319,7 +319,11 @@ def test_without_httpx_the_import_error_names_the_extra(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "httpx", None)
     monkeypatch.setitem(sys.modules, "httpx2", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.httpx_auth")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[httpx2\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"needs httpx2 or httpx: pip install 'httpx2>=2\.16'"
+        r" \(the \[httpx2\] extra",
+    ):
         importlib.import_module("atlassian_jwt.integrations.httpx_auth")
 
 
