@@ -145,11 +145,11 @@ def lifecycle_blueprint(
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
 
-    :param handler: the lifecycle handler, which verifies each callback before it stores,
-        replaces or removes anything.
     The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
     it: its authenticators remove the path of the app's base URL.
 
+    :param handler: the lifecycle handler, which verifies each callback before it stores,
+        replaces or removes anything.
     :param paths: a route for some events other than ``/<event>`` (the descriptor's
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and

@@ -110,6 +110,7 @@ class AtlassianJWTAuth(_Auth):
         self.follow_redirects = follow_redirects
 
     def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """Sign the request, then each redirect hop on the tenant's origin (httpx's hook)."""
         body = _content(request)
         authorization = self._authorization(request, body)
         request.headers["Authorization"] = authorization
