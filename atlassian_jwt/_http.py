@@ -3,8 +3,8 @@
 The library talks to three kinds of server, all named by configuration, never by a request:
 Atlassian's install key server (GET a PEM key), Forge's JWKS (GET a key set) and the OAuth
 authorization server (POST a form to exchange an assertion for an access token). Each call is an
-:class:`~atlassian_jwt.HTTPRequest` handed to a :class:`~atlassian_jwt.Transport` (or, from asyncio, an
-:class:`~atlassian_jwt.AsyncTransport`), which answers with an :class:`~atlassian_jwt.HTTPResponse`. Every transport here
+:class:`HTTPRequest` handed to a :class:`Transport` (or, from asyncio, an
+:class:`AsyncTransport`), which answers with an :class:`HTTPResponse`. Every transport here
 keeps the same promises, which the callers rely on:
 
 * **no redirects**: a 3xx is answered as it is; a key, a key set and a token endpoint live at
@@ -92,7 +92,7 @@ class HTTPResponse(NamedTuple):
 
 
 class Transport(Protocol):
-    """Sends an :class:`~atlassian_jwt.HTTPRequest` and returns the :class:`~atlassian_jwt.HTTPResponse`, synchronously.
+    """Sends an :class:`HTTPRequest` and returns the :class:`HTTPResponse`, synchronously.
 
     An implementation must not follow redirects, must read at most ``max_bytes`` of the body
     (``too_large=True`` when there was more) and must return or raise within ``timeout``
@@ -110,7 +110,7 @@ class Transport(Protocol):
 
 
 class AsyncTransport(Protocol):
-    """:class:`~atlassian_jwt.Transport` for asyncio: the same contract, awaited."""
+    """:class:`Transport` for asyncio: the same contract, awaited."""
 
     def __call__(self, request: HTTPRequest) -> Awaitable[HTTPResponse]:
         """Send ``request`` and return the answer."""
@@ -256,7 +256,7 @@ def _default_context() -> ssl.SSLContext:
 
 
 class UrllibTransport:
-    """The default :class:`~atlassian_jwt.Transport`: :mod:`urllib.request`, never following a redirect.
+    """The default :class:`Transport`: :mod:`urllib.request`, never following a redirect.
 
     Certificates are checked against the system's store (or ``context``'s); proxies come from
     the usual environment variables, as for any urllib request. ``timeout`` bounds the whole
@@ -279,7 +279,7 @@ class UrllibTransport:
         )
 
     def __call__(self, request: HTTPRequest) -> HTTPResponse:
-        """Send ``request``; see :class:`~atlassian_jwt.Transport`."""
+        """Send ``request``; see :class:`Transport`."""
         token = _DEADLINE.set(time.monotonic() + request.timeout)
         try:
             return self._send(request)
@@ -339,7 +339,7 @@ def default_transport() -> UrllibTransport:
 
 
 class AsyncThreadTransport:
-    """An :class:`~atlassian_jwt.AsyncTransport` that runs a synchronous :class:`~atlassian_jwt.Transport` in a thread.
+    """An :class:`AsyncTransport` that runs a synchronous :class:`Transport` in a thread.
 
     The default of :class:`~atlassian_jwt.oauth2.AsyncTokenProvider`: the standard library,
     in the event loop's default executor, so that asyncio apps need no HTTP client package.
@@ -352,7 +352,7 @@ class AsyncThreadTransport:
         self.transport: Transport = transport if transport is not None else default_transport()
 
     async def __call__(self, request: HTTPRequest) -> HTTPResponse:
-        """Send ``request`` from a worker thread; see :class:`~atlassian_jwt.Transport`."""
+        """Send ``request`` from a worker thread; see :class:`Transport`."""
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         return await loop.run_in_executor(None, context.run, self.transport, request)
@@ -402,7 +402,8 @@ def _import(module: str, extra: str, what: str) -> Any:
 
 
 class RequestsTransport:
-    """A :class:`~atlassian_jwt.Transport` on a ``requests`` session: its proxies, certificates and adapters.
+    """A :class:`~atlassian_jwt.Transport` on a ``requests`` session: its proxies, certificates
+    and adapters.
 
     requests checks certificates against certifi's bundle (the standard library uses the
     system's) and reads proxies from the environment, as the session is configured.
@@ -535,7 +536,8 @@ def _httpx_answered(response: Any, max_bytes: int) -> HTTPResponse | None:
 
 
 class AsyncHTTPXTransport:
-    """An :class:`~atlassian_jwt.AsyncTransport` on an ``httpx.AsyncClient`` or ``httpx2.AsyncClient``.
+    """An :class:`~atlassian_jwt.AsyncTransport` on an ``httpx.AsyncClient`` or
+    ``httpx2.AsyncClient``.
 
     Redirects are never followed; the whole call is bounded by ``timeout`` (the task is
     cancelled at the deadline).

@@ -120,7 +120,8 @@ def _homes() -> dict[int, str]:
             parent = defined_in.rpartition(".")[0]
             homes[key] = parent if parent in modules else modules[-1]
         else:
-            homes[key] = "atlassian_jwt.exceptions" if "atlassian_jwt.exceptions" in modules else modules[-1]
+            exceptions = "atlassian_jwt.exceptions"
+            homes[key] = exceptions if exceptions in modules else modules[-1]
     return homes
 
 

@@ -68,7 +68,8 @@ class FakeForgeJWKS(KeyRing, LocalServer):
     In a ``with`` block it serves its public keys as a JWKS at :attr:`jwks_url`, for
     ``ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)``; any other path is 404.
     :meth:`~LocalServer.respond` makes the key set fail (``forge.respond("GET", JWKS_PATH,
-    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads. :meth:`rotate`
+    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads.
+    :meth:`rotate`
     starts signing with a new key (the older ones stay in the set, as during Forge's key
     rotation), :meth:`remove_key` retires one.
 

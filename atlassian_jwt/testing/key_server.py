@@ -93,7 +93,8 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
     and, in a ``with`` block, an HTTP server on 127.0.0.1 that serves each public key as PEM
     text at ``/<kid>`` (``AtlassianKeyProvider(base_url=keys.url)``), 404 for any other path.
     :meth:`~LocalServer.respond` makes a path fail (``keys.respond("GET", "/" + keys.kid,
-    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads. :meth:`rotate`
+    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads.
+    :meth:`rotate`
     starts signing with a new key, :meth:`remove_key` retires one.
 
     :param app_base_url: the app's base URL (its descriptor's ``baseUrl``), the ``aud`` of the
@@ -134,7 +135,10 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
         return public_pem(self.signing_key(kid))
 
     def get_key(self, kid: str) -> RSAPublicKey | None:
-        """Return the public key named ``kid``, or ``None`` (the :class:`~atlassian_jwt.KeyProvider` method)."""
+        """Return the public key named ``kid``, or ``None``.
+
+        The :class:`~atlassian_jwt.KeyProvider` method.
+        """
         return self.public_key(kid)
 
     def answer(self, request: ReceivedRequest) -> Reply:
