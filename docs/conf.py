@@ -14,6 +14,8 @@ from docutils import nodes
 from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 from sphinx.util.nodes import make_refnode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,8 +136,19 @@ def _documented(cls: type) -> bool:
 
 
 def _inherited_from(cls: type, name: str) -> type | None:
-    """The class in ``cls``'s method resolution order whose body defines ``name``."""
-    return next((base for base in cls.__mro__ if name in vars(base)), None)
+    """The class in ``cls``'s method resolution order whose body defines ``name``, or (an
+    instance attribute) whose source documents it with a ``#:`` comment."""
+    for base in cls.__mro__:
+        if name in vars(base):
+            return base
+    for base in cls.__mro__:
+        try:
+            documented = ModuleAnalyzer.for_module(base.__module__).find_attr_docs()
+        except PycodeError:
+            continue
+        if (base.__qualname__, name) in documented:
+            return base
+    return None
 
 
 def skip_imported_members(
