@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import exceptions as exc
+from ._extras import install_hint
 from .authenticate import (
     CONTEXT_QSH,
     DEFAULT_ALGORITHMS,
@@ -434,7 +435,8 @@ def _algorithm_check(
         return Check("algorithm", "ok", str(alg)), None
     if isinstance(error, exc.AlgorithmNotAllowedError) and alg in rules.algorithms:
         # Pinned, but PyJWT has no implementation of it here: RS256 without cryptography.
-        detail = f"{alg} (verifying it needs: pip install 'atlassian-jwt[crypto]')"
+        hint = install_hint("crypto", "cryptography")
+        detail = f"{alg} (verifying it needs cryptography: {hint})"
         return Check("algorithm", "ok", detail), None
     if isinstance(error, exc.AlgorithmNotAllowedError):
         pinned = " or ".join(rules.algorithms)

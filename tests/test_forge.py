@@ -327,7 +327,11 @@ def test_bad_configuration(kwargs: dict[str, Any]) -> None:
 
 def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'cryptography>=3\.4'"
+        r" \(the \[crypto\] extra of atlassian-jwt 4\)",
+    ):
         ForgeInvocationVerifier(APP_ID)
 
 

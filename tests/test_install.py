@@ -496,7 +496,11 @@ def test_default_key_provider_is_atlassians_production() -> None:
 
 def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'cryptography>=3\.4'"
+        r" \(the \[crypto\] extra of atlassian-jwt 4\)",
+    ):
         InstallAuthenticator(APP_BASE, key_provider=StaticKeyProvider({}))
 
 

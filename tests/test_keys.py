@@ -488,5 +488,9 @@ def test_static_provider_refuses_bad_keys() -> None:
 def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
     for make in (keys.AtlassianKeyProvider, lambda: keys.StaticKeyProvider({})):
-        with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
+        with pytest.raises(
+            ImportError,
+            match=r"pip install 'cryptography>=3\.4'"
+            r" \(the \[crypto\] extra of atlassian-jwt 4\)",
+        ):
             make()

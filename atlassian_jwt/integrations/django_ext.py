@@ -42,6 +42,8 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
+from .._extras import missing_extra
+
 try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.conf import settings
@@ -52,9 +54,7 @@ try:
     from django.views.decorators.csrf import csrf_exempt
     from django.views.decorators.http import require_POST
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.django_ext needs Django: pip install 'atlassian-jwt[django]'"
-    ) from error
+    raise missing_extra("atlassian_jwt.integrations.django_ext", ("django", "Django")) from error
 
 from ..authenticate import Authenticator, AuthResult
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent

@@ -32,13 +32,13 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from .._extras import missing_extra
+
 try:
     from flask import Blueprint, Request, Response, g
     from flask import request as current_request
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.flask_ext needs Flask: pip install 'atlassian-jwt[flask]'"
-    ) from error
+    raise missing_extra("atlassian_jwt.integrations.flask_ext", ("flask", "Flask")) from error
 
 from ..authenticate import Authenticator, AuthResult
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
@@ -145,11 +145,11 @@ def lifecycle_blueprint(
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
 
-    :param handler: the lifecycle handler, which verifies each callback before it stores,
-        replaces or removes anything.
     The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
     it: its authenticators remove the path of the app's base URL.
 
+    :param handler: the lifecycle handler, which verifies each callback before it stores,
+        replaces or removes anything.
     :param paths: a route for some events other than ``/<event>`` (the descriptor's
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and

@@ -22,6 +22,8 @@ import importlib
 from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._extras import missing_extra
+
 
 def _libraries() -> tuple[Any, ...]:
     found: list[Any] = []
@@ -34,9 +36,8 @@ def _libraries() -> tuple[Any, ...]:
         if all(module is not other for other in found):
             found.append(module)
     if not found:
-        raise ImportError(
-            "atlassian_jwt.integrations.httpx_auth needs httpx2 or httpx: "
-            "pip install 'atlassian-jwt[httpx2]' (or 'atlassian-jwt[httpx]')"
+        raise missing_extra(
+            "atlassian_jwt.integrations.httpx_auth", ("httpx2", "httpx2"), ("httpx", "httpx")
         )
     return tuple(found)
 
@@ -109,6 +110,7 @@ class AtlassianJWTAuth(_Auth):
         self.follow_redirects = follow_redirects
 
     def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """Sign the request, then each redirect hop on the tenant's origin (httpx's hook)."""
         body = _content(request)
         authorization = self._authorization(request, body)
         request.headers["Authorization"] = authorization

@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Optional, cast
 
+from .._extras import missing_extra
+
 try:
     import requests
     from requests.auth import AuthBase
 except ImportError as error:  # pragma: no cover - tested with the extra missing
-    raise ImportError(
-        "atlassian_jwt.integrations.requests_auth needs requests: "
-        "pip install 'atlassian-jwt[requests]'"
+    raise missing_extra(
+        "atlassian_jwt.integrations.requests_auth", ("requests", "requests")
     ) from error
 
 from .._http import RequestsTransport

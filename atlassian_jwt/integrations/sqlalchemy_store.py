@@ -31,13 +31,16 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any, Callable, TypeVar
 
+from .._extras import install_hint, missing_extra
+
 try:
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql, sqlite
 except ImportError as error:  # pragma: no cover - tested with the extra missing
-    raise ImportError(
-        "atlassian_jwt.integrations.sqlalchemy_store needs SQLAlchemy: "
-        "pip install 'atlassian-jwt[sqlalchemy]' (or 'atlassian-jwt[postgres]' for PostgreSQL)"
+    raise missing_extra(
+        "atlassian_jwt.integrations.sqlalchemy_store",
+        ("sqlalchemy", "SQLAlchemy"),
+        ("postgres", "SQLAlchemy"),
     ) from error
 
 from .._store_base import (
@@ -115,9 +118,10 @@ class SQLAlchemyTenantStore(TenantStoreBase):
             try:
                 self.engine = sa.create_engine(url, pool_pre_ping=True)
             except ImportError as error:
+                hint = install_hint("postgres", "psycopg[binary]")
                 raise ImportError(
                     f"The database driver for this URL is missing ({error}); for PostgreSQL: "
-                    "pip install 'atlassian-jwt[postgres]'"
+                    f"{hint}"
                 ) from error
         metadata = sa.MetaData()
         self.table = sa.Table(

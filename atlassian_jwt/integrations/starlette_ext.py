@@ -36,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from .._extras import missing_extra
+
 try:
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
@@ -43,9 +45,8 @@ try:
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.starlette_ext needs Starlette: "
-        "pip install 'atlassian-jwt[starlette]'"
+    raise missing_extra(
+        "atlassian_jwt.integrations.starlette_ext", ("starlette", "starlette")
     ) from error
 
 from ..authenticate import Authenticator, AuthResult

@@ -1,9 +1,9 @@
 """Test an Atlassian app as Jira, Confluence and Forge call it: the testing kit.
 
-Install it with ``pip install 'atlassian-jwt[testing]'`` (``cryptography`` for the RSA keys,
-``time-machine`` for the clock, ``pytest`` for the plugin). ``import atlassian_jwt`` never
-imports it, and it imports no test framework: only the opt-in pytest plugin,
-:mod:`atlassian_jwt.testing.pytest_plugin`, does.
+It needs the ``testing`` extra (``cryptography`` for the RSA keys, ``time-machine`` for the
+clock, ``pytest`` for the plugin; :data:`INSTALL_HINT` says how to install them).
+``import atlassian_jwt`` never imports it, and it imports no test framework: only the opt-in
+pytest plugin, :mod:`atlassian_jwt.testing.pytest_plugin`, does.
 
 Calls into the app
     :func:`sign_product_request` signs a request as the product does (``iss`` the tenant's

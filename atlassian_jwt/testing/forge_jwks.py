@@ -11,7 +11,7 @@ uses in production and no patching::
         headers = forge.invocation_headers(account_id="557058:f58131cb-b67d-43c7-b30d")
         response = client.post("/forge/resolver", headers=headers, json={})
 
-Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
+Needs ``cryptography`` (the ``testing`` extra).
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ class FakeForgeJWKS(KeyRing, LocalServer):
     In a ``with`` block it serves its public keys as a JWKS at :attr:`jwks_url`, for
     ``ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)``; any other path is 404.
     :meth:`~LocalServer.respond` makes the key set fail (``forge.respond("GET", JWKS_PATH,
-    status=503)``); :attr:`~LocalServer.hits` counts the downloads. :meth:`~KeyRing.rotate`
+    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads.
+    :meth:`rotate`
     starts signing with a new key (the older ones stay in the set, as during Forge's key
-    rotation), :meth:`~KeyRing.remove_key` retires one.
+    rotation), :meth:`remove_key` retires one.
 
     Each invocation it signs is from one installation of the app on one site
     (:attr:`installation_id`, :attr:`cloud_id`) unless a call names others. Give it a
@@ -116,7 +117,9 @@ class FakeForgeJWKS(KeyRing, LocalServer):
         self.environment_type = _environment_type(environment_type)
         #: The environment's ARI (``app.environment.id``).
         self.environment_id = f"{_ENVIRONMENT_ARI_PREFIX}{self.app_id}/{uuid.uuid4()}"
+        #: The installation ARI the tokens name (``app.installationId``) by default.
         self.installation_id = installation_id or f"{_INSTALLATION_ARI_PREFIX}{uuid.uuid4()}"
+        #: The site's cloud id the tokens name (``context.cloudId``) by default.
         self.cloud_id = cloud_id or str(uuid.uuid4())
         self.app_version = app_version
         self.product = product

@@ -17,7 +17,7 @@ or, to go through :class:`~atlassian_jwt.AtlassianKeyProvider` and HTTP as well:
     with FakeAtlassianKeyServer("https://my-app.example.com") as keys:
         provider = AtlassianKeyProvider(base_url=keys.url)
 
-Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
+Needs ``cryptography`` (the ``testing`` extra).
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
     and, in a ``with`` block, an HTTP server on 127.0.0.1 that serves each public key as PEM
     text at ``/<kid>`` (``AtlassianKeyProvider(base_url=keys.url)``), 404 for any other path.
     :meth:`~LocalServer.respond` makes a path fail (``keys.respond("GET", "/" + keys.kid,
-    status=503)``); :attr:`~LocalServer.hits` counts the downloads. :meth:`~KeyRing.rotate`
-    starts signing with a new key, :meth:`~KeyRing.remove_key` retires one.
+    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads.
+    :meth:`rotate`
+    starts signing with a new key, :meth:`remove_key` retires one.
 
     :param app_base_url: the app's base URL (its descriptor's ``baseUrl``), the ``aud`` of the
         tokens it signs unless a call names another.
@@ -134,7 +135,10 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
         return public_pem(self.signing_key(kid))
 
     def get_key(self, kid: str) -> RSAPublicKey | None:
-        """Return the public key named ``kid``, or ``None`` (the :class:`KeyProvider` method)."""
+        """Return the public key named ``kid``, or ``None``.
+
+        The :class:`~atlassian_jwt.KeyProvider` method.
+        """
         return self.public_key(kid)
 
     def answer(self, request: ReceivedRequest) -> Reply:

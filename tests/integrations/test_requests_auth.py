@@ -203,7 +203,11 @@ def test_without_requests_the_import_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "requests", None)
     monkeypatch.setitem(sys.modules, "requests.auth", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.requests_auth")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[requests\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'requests>=2\.28'"
+        r" \(the \[requests\] extra of atlassian-jwt 4\)",
+    ):
         importlib.import_module("atlassian_jwt.integrations.requests_auth")
 
 

@@ -487,7 +487,11 @@ def test_without_sqlalchemy_the_import_error_names_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.sqlalchemy_store")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[sqlalchemy\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'SQLAlchemy>=2\.0'"
+        r" \(the \[sqlalchemy\] extra of atlassian-jwt 4\)",
+    ):
         importlib.import_module("atlassian_jwt.integrations.sqlalchemy_store")
 
 
