@@ -92,7 +92,7 @@ def make_store(
 
 def drop_tables(engine: sa.Engine, table_name: str) -> None:
     with engine.begin() as connection:
-        for suffix in ("", "_app_tokens", "_lifecycle_tokens"):
+        for suffix in ("", "_app_tokens", "_lifecycle_tokens", "_forge_events"):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table_name}{suffix}")
 
 
