@@ -501,46 +501,26 @@ class SQLiteTenantStore(TenantStoreBase):
         self, token_sha256: str, body_sha256: str, expires_at: float, now: float
     ) -> bool:
         table = self.LIFECYCLE_TOKENS_TABLE
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.execute(
-                    f"DELETE FROM {table} WHERE app_key = ? AND expires_at < ?",
-                    (self._bound_app_key, now),
-                )
-                connection.execute(
-                    f"INSERT INTO {table} (app_key, token_sha256, body_sha256, expires_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (app_key, token_sha256) DO NOTHING",
-                    (self._bound_app_key, token_sha256, body_sha256, expires_at),
-                )
-                (remembered,) = connection.execute(
-                    f"SELECT body_sha256 FROM {table} WHERE app_key = ? AND token_sha256 = ?",
-                    (self._bound_app_key, token_sha256),
-                ).fetchone()
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        with self._purging(table, now) as connection:
+            connection.execute(
+                f"INSERT INTO {table} (app_key, token_sha256, body_sha256, expires_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (app_key, token_sha256) DO NOTHING",
+                (self._bound_app_key, token_sha256, body_sha256, expires_at),
+            )
+            (remembered,) = connection.execute(
+                f"SELECT body_sha256 FROM {table} WHERE app_key = ? AND token_sha256 = ?",
+                (self._bound_app_key, token_sha256),
+            ).fetchone()
         return bool(remembered == body_sha256)
 
     def _claim_event(self, event_sha256: str, expires_at: float, now: float) -> bool:
         table = self.FORGE_EVENTS_TABLE
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.execute(
-                    f"DELETE FROM {table} WHERE app_key = ? AND expires_at < ?",
-                    (self._bound_app_key, now),
-                )
-                cursor = connection.execute(
-                    f"INSERT INTO {table} (app_key, event_sha256, expires_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (app_key, event_sha256) DO NOTHING",
-                    (self._bound_app_key, event_sha256, expires_at),
-                )
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        with self._purging(table, now) as connection:
+            cursor = connection.execute(
+                f"INSERT INTO {table} (app_key, event_sha256, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (app_key, event_sha256) DO NOTHING",
+                (self._bound_app_key, event_sha256, expires_at),
+            )
         return cursor.rowcount == 1
 
     def _release_event(self, event_sha256: str) -> None:
@@ -659,6 +639,23 @@ class SQLiteTenantStore(TenantStoreBase):
                 PRIMARY KEY (app_key, client_key)
             )
             """
+
+    @contextmanager
+    def _purging(self, table: str, now: float) -> Iterator[sqlite3.Connection]:
+        """One write transaction on ``table`` that starts by deleting its rows of this app that
+        expired before ``now``; committed if the block ends, rolled back if it raises."""
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    f"DELETE FROM {table} WHERE app_key = ? AND expires_at < ?",
+                    (self._bound_app_key, now),
+                )
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -193,3 +193,25 @@ class ForgeBearer:
 
     def __repr__(self) -> str:
         return f"api_base_url={self.api_base_url!r}, {self.kind}_token={self.token!r}"
+
+
+class ForgeBearerAuth:
+    """What the ``ForgeAuth`` of requests and of httpx share: their :class:`ForgeBearer`."""
+
+    _bearer: ForgeBearer
+
+    @property
+    def api_base_url(self) -> str:
+        """The installation's API base URL: the token's only destination."""
+        return self._bearer.api_base_url
+
+    def product_url(self, path: str, params: QueryParams | None = None) -> str:
+        """The URL of a product API call: :attr:`api_base_url` and ``path`` (see
+        :func:`~atlassian_jwt.forge.build_product_url`)."""
+        return self._bearer.product_url(path, params)
+
+    def _covers(self, url: str) -> bool:
+        return self._bearer.covers(url)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._bearer!r})"

@@ -48,7 +48,6 @@ _LIBRARIES = _libraries()
 
 from .._http import AsyncHTTPXTransport, HTTPXTransport  # noqa: E402 - after the check above
 from ..forge import ForgeInvocation  # noqa: E402
-from ..forge.invocation import QueryParams  # noqa: E402
 from ..oauth2 import (  # noqa: E402
     DEFAULT_SCOPES,
     AccessToken,
@@ -58,7 +57,7 @@ from ..oauth2 import (  # noqa: E402
     is_tenant_url,
     normalize_scopes,
 )
-from ._outbound import ForgeBearer, TenantSigner  # noqa: E402
+from ._outbound import ForgeBearer, ForgeBearerAuth, TenantSigner  # noqa: E402
 
 # The base of every auth class here: a subclass of the Auth of each installed library, so that
 # clients of either accept it (they check isinstance). Subclasses override auth_flow, or
@@ -196,7 +195,7 @@ class AtlassianJWTAuth(_OriginBoundAuth):
         return f"{type(self).__name__}({self._signer!r})"
 
 
-class ForgeAuth(_OriginBoundAuth):
+class ForgeAuth(ForgeBearerAuth, _OriginBoundAuth):  # type: ignore[misc]  # as _Auth
     """Call the product from a Forge remote: ``Authorization: Bearer <Forge OAuth token>``.
 
     ::
@@ -251,24 +250,8 @@ class ForgeAuth(_OriginBoundAuth):
         auth.follow_redirects = follow_redirects
         return auth
 
-    @property
-    def api_base_url(self) -> str:
-        """The installation's API base URL: the token's only destination."""
-        return self._bearer.api_base_url
-
-    def product_url(self, path: str, params: QueryParams | None = None) -> str:
-        """The URL of a product API call: :attr:`api_base_url` and ``path`` (see
-        :func:`~atlassian_jwt.forge.build_product_url`)."""
-        return self._bearer.product_url(path, params)
-
-    def _covers(self, url: str) -> bool:
-        return self._bearer.covers(url)
-
     def _authorization(self, request: Any, body: bytes | None) -> str:
         return self._bearer.authorization(str(request.url))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._bearer!r})"
 
 
 def _content(request: Any) -> bytes | None:

@@ -33,7 +33,6 @@ except ImportError as error:  # pragma: no cover - tested with the extra missing
 
 from .._http import RequestsTransport
 from ..forge import ForgeInvocation
-from ..forge.invocation import QueryParams
 from ..oauth2 import (
     DEFAULT_SCOPES,
     ScopesArg,
@@ -41,7 +40,7 @@ from ..oauth2 import (
     is_tenant_url,
     normalize_scopes,
 )
-from ._outbound import ForgeBearer, TenantSigner
+from ._outbound import ForgeBearer, ForgeBearerAuth, TenantSigner
 
 if TYPE_CHECKING:
     from ..tenants import TenantStore
@@ -147,7 +146,7 @@ class AtlassianJWTAuth(_OriginBoundAuth):
         return f"{type(self).__name__}({self._signer!r})"
 
 
-class ForgeAuth(_OriginBoundAuth):
+class ForgeAuth(ForgeBearerAuth, _OriginBoundAuth):
     """Call the product from a Forge remote: ``Authorization: Bearer <Forge OAuth token>``.
 
     ::
@@ -191,24 +190,8 @@ class ForgeAuth(_OriginBoundAuth):
         auth._bearer = ForgeBearer.for_installation(store, installation_id)
         return auth
 
-    @property
-    def api_base_url(self) -> str:
-        """The installation's API base URL: the token's only destination."""
-        return self._bearer.api_base_url
-
-    def product_url(self, path: str, params: QueryParams | None = None) -> str:
-        """The URL of a product API call: :attr:`api_base_url` and ``path`` (see
-        :func:`~atlassian_jwt.forge.build_product_url`)."""
-        return self._bearer.product_url(path, params)
-
-    def _covers(self, url: str) -> bool:
-        return self._bearer.covers(url)
-
     def _authorization(self, r: requests.PreparedRequest, method: str, url: str) -> str:
         return self._bearer.authorization(url)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._bearer!r})"
 
 
 class ActAsUserAuth(AuthBase):
