@@ -157,7 +157,8 @@ def test_a_wrong_secret_gets_its_likely_cause(
 def test_an_install_token_is_not_checked_with_a_shared_secret(
     secret_authenticator: StoreAuthenticator,
 ) -> None:
-    claims = {"iss": CLIENT_KEY, "iat": NOW, "exp": NOW + 60, "aud": "https://app.example.com"}
+    # NOW is the module's import time, minutes before a long suite gets here: an hour's exp.
+    claims = {"iss": CLIENT_KEY, "iat": NOW, "exp": NOW + 3600, "aud": "https://app.example.com"}
     installed = unsigned(
         {"alg": "RS256", "kid": "k"}, {**claims, "qsh": hash_url("POST", "/installed")}
     )
@@ -178,7 +179,7 @@ def test_an_install_token_is_not_checked_with_a_shared_secret(
 def test_a_forge_token_is_not_checked_with_a_shared_secret() -> None:
     fit = unsigned(
         {"alg": "RS256", "kid": "k"},
-        {"iss": forge.FORGE_ISSUER, "aud": "ari:cloud:ecosystem::app/1", "exp": NOW + 60},
+        {"iss": forge.FORGE_ISSUER, "aud": "ari:cloud:ecosystem::app/1", "exp": NOW + 3600},
     )
     explanation = explain_token("POST", "/run", fit)
     signature = next(c for c in explanation.checks if c.name == "signature")
