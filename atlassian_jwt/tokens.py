@@ -30,7 +30,7 @@ import math
 import re
 import threading
 import warnings
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, NamedTuple, Union
 
@@ -48,6 +48,8 @@ __all__ = [
     "TokenVerifier",
     "check_time_claims",
     "decode_unverified",
+    "header_value",
+    "is_bearer_token",
     "is_numeric_date",
     "parse_token",
     "rejecting_malformed_url",
@@ -66,6 +68,20 @@ TIME_CLAIMS = ("iat", "nbf", "exp")
 Headers = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
 
 
+# RFC 6750 section 2.1 b64token: what may follow "Bearer " in a header (a JWT fits).
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def is_bearer_token(value: object) -> bool:
+    """Whether ``value`` can be sent as ``Authorization: Bearer <value>``: an RFC 6750
+    ``b64token`` (a JWT is one), nothing that could end the header or start another.
+
+    >>> is_bearer_token("eyJhbGciOiJIUzI1NiJ9.e30.c2ln"), is_bearer_token("a b\\r\\nX: y")
+    (True, False)
+    """
+    return isinstance(value, str) and _BEARER_TOKEN.fullmatch(value) is not None
+
+
 def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | None:
     """Return the token of the first ``Authorization: <scheme> <token>`` header, if any.
 
@@ -77,8 +93,34 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
     >>> token_from_headers({'Authorization': 'Basic dXNlcjpwYXNz'}) is None
     True
     """
+    for name, value in _text_headers(headers):
+        if name.lower() != "authorization":
+            continue
+        parts = value.split()
+        if len(parts) == 2 and parts[0].lower() == scheme:
+            return parts[1]
+    return None
+
+
+def header_value(headers: Headers | None, name: str) -> str | None:
+    """Return the value of the first header called ``name`` (case-insensitive), if any.
+
+    >>> header_value([(b"X-B3-TraceId", b"80f198ee56343ba864fe8b2a57d3eff7")], "x-b3-traceid")
+    '80f198ee56343ba864fe8b2a57d3eff7'
+    >>> header_value({"x-forge-oauth-user": "abc"}, "x-forge-oauth-system") is None
+    True
+    """
+    wanted = name.lower()
+    for found, value in _text_headers(headers):
+        if found.lower() == wanted:
+            return value
+    return None
+
+
+def _text_headers(headers: Headers | None) -> Iterator[tuple[str, str]]:
+    """The ``(name, value)`` pairs of ``headers`` that are text, bytes decoded as latin-1."""
     if not headers:
-        return None
+        return
     # Anything with items() counts as a mapping: werkzeug's Headers, for one, is not registered
     # as a collections.abc.Mapping.
     items = getattr(headers, "items", None)
@@ -92,14 +134,8 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
             name = name.decode("latin-1")
         if isinstance(value, bytes):
             value = value.decode("latin-1")
-        if not isinstance(name, str) or not isinstance(value, str):
-            continue
-        if name.lower() != "authorization":
-            continue
-        parts = value.split()
-        if len(parts) == 2 and parts[0].lower() == scheme:
-            return parts[1]
-    return None
+        if isinstance(name, str) and isinstance(value, str):
+            yield name, value
 
 
 class rejecting_malformed_url:  # noqa: N801 - used like a function: ``with rejecting_...():``

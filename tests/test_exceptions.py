@@ -95,7 +95,14 @@ def test_missing_claim_names_the_claim() -> None:
     assert error.code == "missing_claim"
 
 
-@pytest.mark.parametrize("cls", [*REJECTIONS, exc.TokenExchangeError], ids=lambda c: c.__name__)
+NOT_REJECTIONS = [
+    exc.TokenExchangeError,
+    exc.ForgeTokenUnavailableError,
+    exc.ConnectTenantNotFoundError,
+]
+
+
+@pytest.mark.parametrize("cls", [*REJECTIONS, *NOT_REJECTIONS], ids=lambda c: c.__name__)
 def test_every_exception_survives_pickling_with_its_context(cls: type[Exception]) -> None:
     # Worker pools and task queues pickle exceptions; keyword-only context must survive it.
     required = {
@@ -135,6 +142,32 @@ def test_regression_token_exchange_failure_is_no_pyjwt_error() -> None:
             raise exc.TokenExchangeError("timed out", reason="timeout")
         except jwt.PyJWTError:  # pragma: no cover - the point: this must not catch it
             pytest.fail("a TokenExchangeError was caught as a PyJWTError")
+
+
+@pytest.mark.parametrize("cls", NOT_REJECTIONS, ids=lambda c: c.__name__)
+def test_what_is_no_rejection_is_no_pyjwt_error_and_keeps_context_out_of_args(
+    cls: type[Exception],
+) -> None:
+    assert not issubclass(cls, jwt.PyJWTError)
+    assert getattr(atlassian_jwt, cls.__name__) is cls
+    required = {
+        name: "ari:cloud:ecosystem::installation/1"
+        for name, parameter in inspect.signature(cls).parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY and parameter.default is parameter.empty
+    }
+    error = cls("what failed", **required)
+    assert error.args == ("what failed",) and str(error) == "what failed"
+    assert "installation/1" not in repr(error)
+
+
+def test_forge_context_errors_are_the_claim_errors_with_codes_of_their_own() -> None:
+    missing = exc.ForgeContextMissingError("app.installationId")
+    assert isinstance(missing, exc.MissingClaimError)
+    assert (missing.code, missing.claim) == ("forge_context_missing", "app.installationId")
+    assert str(missing) == 'The Forge invocation token has no "app.installationId"'
+    invalid = exc.ForgeContextInvalidError("not https", claim="app.apiBaseUrl")
+    assert isinstance(invalid, exc.InvalidClaimError)
+    assert (invalid.code, invalid.claim) == ("forge_context_invalid", "app.apiBaseUrl")
 
 
 def test_tenant_store_error_has_one_home_and_a_code() -> None:

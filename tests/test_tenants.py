@@ -508,6 +508,53 @@ def test_lifecycle_token_arguments_are_checked(
         store.remember_lifecycle_token(token, body, expires_at=expires_at)
 
 
+# Forge events: claims.
+
+
+def test_a_forge_event_is_claimed_once_until_released_or_forgotten(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    now = time.time()
+    event, other_event = sha256("event"), sha256("another event")
+    assert store.claim_event(event, expires_at=now + 900)
+    assert not store.claim_event(event, expires_at=now + 900)
+    # In the data, not in the object: another store on the same data sees the claim.
+    assert not make_store().claim_event(event, expires_at=now + 900)
+    # Another app's store has claims of its own; another event is another claim.
+    assert make_store(OTHER_APP).claim_event(event, expires_at=now + 900)
+    in_15_minutes = datetime.fromtimestamp(now + 900, timezone.utc)
+    assert store.claim_event(other_event, expires_at=in_15_minutes)
+    store.release_event(event)
+    assert store.claim_event(event, expires_at=now + 900)
+    store.release_event(sha256("never claimed"))  # nothing to forget: no error
+    with time_machine.travel(now + 899, tick=False):
+        assert not store.claim_event(event, expires_at=now + 1800)
+    with time_machine.travel(now + 901, tick=False):
+        assert store.claim_event(event, expires_at=now + 1800)
+        assert store.claim_event(other_event, expires_at=now + 1800)
+
+
+@pytest.mark.parametrize(
+    ("event", "expires_at"),
+    [
+        ("event", 2e9),
+        (sha256("event").upper(), 2e9),
+        (sha256("event")[:-1], 2e9),
+        (None, 2e9),
+        (sha256("event"), float("nan")),
+        (sha256("event"), "2e9"),
+        (sha256("event"), datetime(2030, 1, 1)),
+    ],
+)
+def test_event_claim_arguments_are_checked(store: TenantStore, event: Any, expires_at: Any) -> None:
+    with pytest.raises(ValueError):
+        store.claim_event(event, expires_at=expires_at)
+    if not isinstance(event, str) or len(event) != 64 or event != event.lower():
+        with pytest.raises(ValueError):
+            store.release_event(event)
+
+
 # Concurrency, for every store: threads.
 
 THREADS = 8
@@ -596,6 +643,17 @@ def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) ->
     newest = 2e9 + WRITES * THREADS - 1
     assert kept is not None and kept.value == app_token(f"x{newest:.0f}")
     assert kept.expires_at.timestamp() == newest
+
+
+def test_threads_racing_to_claim_one_event_claim_it_once(store: TenantStore) -> None:
+    claimed: list[bool] = []
+    event = sha256("one event, delivered again while it was being claimed")
+
+    def claim(number: int) -> None:
+        claimed.append(store.claim_event(event, expires_at=time.time() + 900))
+
+    run_threads(claim)
+    assert sorted(claimed) == [False] * (THREADS - 1) + [True]
 
 
 def test_threads_racing_one_lifecycle_token_agree_on_one_body(store: TenantStore) -> None:

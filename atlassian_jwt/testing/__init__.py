@@ -17,7 +17,8 @@ Lifecycle callbacks
     :class:`~atlassian_jwt.KeyProvider` or over HTTP on 127.0.0.1.
 Forge Remote
     :class:`FakeForgeJWKS` signs invocation tokens with the claims and headers of the remote
-    contract and serves its JWKS on 127.0.0.1.
+    contract, makes the ``POST`` of an event or a scheduled trigger as Forge delivers it (and
+    retries it), and serves its JWKS on 127.0.0.1.
 Calls from the app
     :class:`ProductStandIn` is a site on 127.0.0.1 that verifies the app's signed calls as the
     product does, serves the act-as-user token exchange and the Forge API path, answers what

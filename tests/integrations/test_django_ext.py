@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-import django
 import pytest
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import AsyncClient, Client, override_settings
@@ -26,6 +24,7 @@ from atlassian_jwt.integrations.django_ext import (
     require_jwt,
 )
 from tests.conftest import CLIENT_KEY
+from tests.integrations.django_settings import configure as configure_django
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
     MULTIPART_TYPES,
@@ -44,21 +43,7 @@ from tests.readme import run_example
 
 pytestmark = pytest.mark.extras
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="test-only-django-secret-key-that-is-long-enough-for-checks",
-        ALLOWED_HOSTS=["testserver"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[
-            "django.middleware.csrf.CsrfViewMiddleware",
-            "atlassian_jwt.integrations.django_ext.AtlassianJWTMiddleware",
-        ],
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-        ATLASSIAN_JWT_AUTHENTICATOR="tests.integrations.web_helpers.DJANGO_AUTHENTICATOR",
-    )
-    django.setup()
+configure_django()
 
 
 def urlconf(patterns: list[Any]) -> type:
