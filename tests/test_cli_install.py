@@ -16,8 +16,8 @@ import jwt
 import pytest
 
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
 from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, refused_url, serve
+from tests.support import CLIENT_KEY, SECRET
 from tests.test_cli import STATUS, assert_nothing_leaked, cli, run
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ import atlassian_jwt
 from atlassian_jwt import AuthResult
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.readme import run_example
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 TENANT_INFO: dict[str, Any] = {
     "key": APP_KEY,

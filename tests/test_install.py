@@ -18,8 +18,8 @@ import atlassian_jwt
 from atlassian_jwt import InstallAuthenticator, StaticKeyProvider
 from atlassian_jwt.keys import AtlassianKeyProvider
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
 from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, serve
+from tests.support import CLIENT_KEY, SECRET
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa

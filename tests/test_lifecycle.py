@@ -26,9 +26,9 @@ from atlassian_jwt.tenants import (
     TenantStoreError,
 )
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.readme import run_example
 from tests.rsa_support import new_rsa_key, public_pem
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -23,7 +23,7 @@ from atlassian_jwt import exceptions as exc
 from atlassian_jwt.install import parse_lifecycle_body
 from atlassian_jwt.tenants import MemoryTenantStore
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.support import CLIENT_KEY, SECRET, StoreAuthenticator
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -31,8 +31,14 @@ from atlassian_jwt.oauth2 import (
 )
 from atlassian_jwt.tenants import SQLiteTenantStore
 from tests import oauth2_stand_in
-from tests.conftest import CLIENT_KEY, SECRET
-from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
+from tests.support import (
+    ACCOUNT,
+    CLIENT_KEY,
+    OAUTH_CLIENT_ID,
+    SECRET,
+    FakeClock,
+    assert_nothing_leaks,
+)
 
 
 @pytest.fixture

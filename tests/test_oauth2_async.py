@@ -14,9 +14,8 @@ from atlassian_jwt import AsyncThreadTransport, AsyncTransport, TokenExchangeErr
 from atlassian_jwt.integrations.httpx_auth import AsyncHTTPXTransport
 from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AccessToken, AsyncTokenProvider
 from tests import oauth2_stand_in
-from tests.conftest import SECRET
 from tests.httpx_libraries import LIBRARIES, each_library
-from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
+from tests.support import ACCOUNT, OAUTH_CLIENT_ID, SECRET, FakeClock, assert_nothing_leaks
 
 pytestmark = pytest.mark.extras
 

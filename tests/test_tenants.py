@@ -35,8 +35,8 @@ from atlassian_jwt.tenants import (
     TenantStoreError,
 )
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.readme import run_example
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 ROOT = Path(__file__).parent.parent
 OTHER_SECRET = "another-shared-secret-after-a-reinstall-also-long-enough-for-hs512-keys"

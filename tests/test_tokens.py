@@ -35,8 +35,7 @@ from atlassian_jwt.tokens import (
     parse_token,
     sign_hs256,
 )
-
-from .conftest import SECRET
+from tests.support import SECRET
 
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
 NOW = 1_700_000_000

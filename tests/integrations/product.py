@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
 import atlassian_jwt
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 
 class Call(NamedTuple):

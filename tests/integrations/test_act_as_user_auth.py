@@ -19,10 +19,9 @@ from atlassian_jwt import TokenExchangeError, Transport, UrllibTransport, oauth2
 from atlassian_jwt.integrations import httpx_auth, requests_auth
 from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AsyncTokenProvider, TokenProvider
 from tests import oauth2_stand_in
-from tests.conftest import SECRET
 from tests.httpx_libraries import LIBRARIES, each_library
-from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, assert_nothing_leaks
 from tests.readme import run_example
+from tests.support import ACCOUNT, OAUTH_CLIENT_ID, SECRET, assert_nothing_leaks
 from tests.trickle import TrickleServer
 
 pytestmark = pytest.mark.extras

@@ -25,7 +25,6 @@ from atlassian_jwt.integrations.django_ext import (
     lifecycle_urls,
     require_jwt,
 )
-from tests.conftest import CLIENT_KEY
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
     MULTIPART_TYPES,
@@ -41,6 +40,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
+from tests.support import CLIENT_KEY
 
 pytestmark = pytest.mark.extras
 

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from atlassian_jwt import CONTEXT_QSH
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
 from tests.integrations.product import Product
+from tests.support import CLIENT_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 

@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 import atlassian_jwt
 from atlassian_jwt import encode_token
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
+from tests.support import CLIENT_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 

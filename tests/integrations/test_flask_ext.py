@@ -19,7 +19,6 @@ from atlassian_jwt.integrations.flask_ext import (
     lifecycle_blueprint,
     require_jwt,
 )
-from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
@@ -33,6 +32,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
+from tests.support import CLIENT_KEY, StoreAuthenticator
 
 pytestmark = pytest.mark.extras
 

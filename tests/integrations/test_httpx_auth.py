@@ -13,10 +13,10 @@ import pytest
 
 from atlassian_jwt.integrations.httpx_auth import AtlassianJWTAuth
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, SECRET
 from tests.httpx_libraries import LIBRARIES, each_library
 from tests.integrations.product import Foreign, Product
 from tests.readme import run_example
+from tests.support import APP_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 

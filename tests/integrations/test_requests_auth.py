@@ -13,9 +13,9 @@ import time_machine
 
 from atlassian_jwt.integrations.requests_auth import AtlassianJWTAuth
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, SECRET
 from tests.integrations.product import Foreign, Product
 from tests.readme import run_example
+from tests.support import APP_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 

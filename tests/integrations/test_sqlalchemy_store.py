@@ -26,8 +26,8 @@ import sqlalchemy as sa
 import tests.test_tenants as suite
 from atlassian_jwt.integrations.sqlalchemy_store import SQLAlchemyTenantStore
 from atlassian_jwt.tenants import TenantStore, TenantStoreError
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.integrations.sqlite_engines import sqlite_engine
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 from tests.test_tenants import (
     OTHER_APP,
     THREADS,

@@ -28,7 +28,6 @@ from atlassian_jwt.integrations.starlette_ext import (
     lifecycle_routes,
     require_jwt,
 )
-from tests.conftest import CLIENT_KEY, StoreAuthenticator
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
@@ -42,6 +41,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
+from tests.support import CLIENT_KEY, StoreAuthenticator
 
 pytestmark = pytest.mark.extras
 

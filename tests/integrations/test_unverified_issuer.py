@@ -25,7 +25,7 @@ from atlassian_jwt.integrations.django_ext import require_jwt
 from atlassian_jwt.integrations.sqlalchemy_store import SQLAlchemyTenantStore
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStoreAuthenticator
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 

@@ -10,7 +10,7 @@ import jwt
 import atlassian_jwt
 from atlassian_jwt.tenants import TenantStoreError
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.support import CLIENT_KEY, SECRET, StoreAuthenticator
 
 # Request targets as the product sends them (raw), each under the catch-all route /p/...:
 # each one is hashed differently from what a framework's decoded path would give.
