@@ -28,6 +28,8 @@ from ..url_utils import BodyParams, base_path, hash_url
 from ._tokens import apply_claims, check_lifetime, issued_at
 
 __all__ = [
+    "DEFAULT_APP_KEY",
+    "PRODUCT_BASE_PATHS",
     "PRODUCT_TOKEN_LIFETIME",
     "make_tenant",
     "product_request_headers",
