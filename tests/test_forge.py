@@ -15,8 +15,8 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import ForgeInvocationVerifier, HTTPRequest, HTTPResponse, Transport
 from atlassian_jwt.forge import DEFAULT_MAX_JWKS_BYTES, FORGE_ISSUER
+from atlassian_jwt.testing import FakeForgeJWKS, Reply, new_rsa_key, refused_url
 from tests.httpx_libraries import TRANSPORT_NAMES, transport_named
-from tests.rsa_support import KeyServer, Response, new_rsa_key, refused_url, serve
 from tests.trickle import TrickleServer
 
 if TYPE_CHECKING:
@@ -50,14 +50,15 @@ def jwks(*keys: tuple[str, Any]) -> bytes:
 
 
 @pytest.fixture
-def server(forge_key: Any) -> Iterator[KeyServer]:
-    for server in serve():
-        server.responses[JWKS_PATH] = Response(body=jwks((KID, forge_key)))
-        yield server
+def server(forge_key: Any) -> Iterator[FakeForgeJWKS]:
+    """Forge's key set on 127.0.0.1, publishing ``forge_key`` as ``KID``."""
+    with FakeForgeJWKS(APP_ID, private_key=forge_key, kid=KID) as key_set:
+        assert key_set.jwks_url == key_set.url + JWKS_PATH
+        yield key_set
 
 
 @pytest.fixture
-def forge(server: KeyServer) -> ForgeInvocationVerifier:
+def forge(server: FakeForgeJWKS) -> ForgeInvocationVerifier:
     return ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
 
 
@@ -80,7 +81,7 @@ def fit(key: Any, *, kid: str | None = KID, algorithm: str = "RS256", **claims: 
     return jwt.encode(payload, key, algorithm=algorithm, headers=headers)
 
 
-def test_valid_fit(forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer) -> None:
+def test_valid_fit(forge: ForgeInvocationVerifier, forge_key: Any, server: FakeForgeJWKS) -> None:
     claims = forge.verify({"Authorization": f"Bearer {fit(forge_key)}"})
     assert claims["aud"] == APP_ARI and claims["context"] == {"cloudId": "c0ffee"}
     # The key set is cached: a second token costs no fetch.
@@ -102,7 +103,7 @@ def test_token_forms(forge: ForgeInvocationVerifier, forge_key: Any, given: Any)
     assert forge.verify(given(fit(forge_key)))["aud"] == APP_ARI
 
 
-def test_app_id_given_as_ari(server: KeyServer, forge_key: Any) -> None:
+def test_app_id_given_as_ari(server: FakeForgeJWKS, forge_key: Any) -> None:
     forge = ForgeInvocationVerifier(APP_ARI, jwks_url=server.url + JWKS_PATH)
     assert forge.app_ari == APP_ARI
     assert forge.verify(fit(forge_key))
@@ -139,7 +140,7 @@ def test_missing_exp(forge: ForgeInvocationVerifier, forge_key: Any) -> None:
     assert rejected(forge, fit(forge_key, exp=None), atlassian_jwt.MissingClaimError).claim == "exp"
 
 
-def test_unknown_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer) -> None:
+def test_unknown_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: FakeForgeJWKS) -> None:
     rejected(forge, fit(forge_key, kid="rotated-away"), atlassian_jwt.UnknownKeyError)
     # One refresh looked for the new kid; further unknown kids within the interval cost none.
     rejected(forge, fit(forge_key, kid="made-up"), atlassian_jwt.UnknownKeyError)
@@ -147,10 +148,10 @@ def test_unknown_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: Key
 
 
 def test_rotated_key_found_by_refresh(
-    forge: ForgeInvocationVerifier, forge_key: Any, other_key: Any, server: KeyServer
+    forge: ForgeInvocationVerifier, forge_key: Any, other_key: Any, server: FakeForgeJWKS
 ) -> None:
     assert forge.verify(fit(forge_key))
-    server.responses[JWKS_PATH] = Response(body=jwks((KID, forge_key), ("next", other_key)))
+    server.rotate(other_key, kid="next")  # the new key joins the set
     assert forge.verify(fit(other_key, kid="next"))["aud"] == APP_ARI
 
 
@@ -164,7 +165,7 @@ def test_other_algorithms(forge: ForgeInvocationVerifier, forge_key: Any, algori
     rejected(forge, fit(key, algorithm=algorithm), atlassian_jwt.AlgorithmNotAllowedError)
 
 
-def test_missing_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer) -> None:
+def test_missing_kid(forge: ForgeInvocationVerifier, forge_key: Any, server: FakeForgeJWKS) -> None:
     rejected(forge, fit(forge_key, kid=None), atlassian_jwt.MalformedTokenError)
     assert server.hit_count() == 0
 
@@ -196,20 +197,20 @@ def fetch_fails(forge: ForgeInvocationVerifier, token: str) -> None:
 @pytest.mark.parametrize(
     "response",
     [
-        Response(500),
-        Response(404),
-        Response(body=b"garbage"),
-        Response(body=b"[1, 2]"),
-        Response(body=b'{"keys": []}'),
-        Response(body=b'{"keys": [{"kty": "RSA", "kid": "x"}]}'),
-        Response(body=b"{}", delay=5),
-        Response(302),
-        Response(body=b"[" * 200_000),
-        Response(body=b"\xff\xfe{"),
+        Reply(500),
+        Reply(404),
+        Reply(body=b"garbage"),
+        Reply(body=b"[1, 2]"),
+        Reply(body=b'{"keys": []}'),
+        Reply(body=b'{"keys": [{"kty": "RSA", "kid": "x"}]}'),
+        Reply(body=b"{}", delay=5),
+        Reply(302),
+        Reply(body=b"[" * 200_000),
+        Reply(body=b"\xff\xfe{"),
         # Each of these escaped PyJWT 2.10.1 as AttributeError, TypeError or ValueError.
-        Response(body=b'{"keys": ["abc"]}'),
-        Response(body=b'{"keys": [{"kty": "RSA", "kid": "x", "n": 5, "e": "AQAB"}]}'),
-        Response(body=b'{"keys": [{"kty": "RSA", "kid": "x", "n": "!!!", "e": "AQAB"}]}'),
+        Reply(body=b'{"keys": ["abc"]}'),
+        Reply(body=b'{"keys": [{"kty": "RSA", "kid": "x", "n": 5, "e": "AQAB"}]}'),
+        Reply(body=b'{"keys": [{"kty": "RSA", "kid": "x", "n": "!!!", "e": "AQAB"}]}'),
     ],
     ids=[
         "500",
@@ -227,8 +228,8 @@ def fetch_fails(forge: ForgeInvocationVerifier, token: str) -> None:
         "n-not-base64url",
     ],
 )
-def test_key_set_faults(server: KeyServer, forge_key: Any, response: Response) -> None:
-    server.responses[JWKS_PATH] = response
+def test_key_set_faults(server: FakeForgeJWKS, forge_key: Any, response: Reply) -> None:
+    server.intercept("GET", JWKS_PATH, lambda request: response)
     forge = ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
     fetch_fails(forge, fit(forge_key))
 
@@ -242,12 +243,12 @@ def transport(request: pytest.FixtureRequest) -> Transport | None:
 
 @pytest.mark.parametrize("send_length", [True, False], ids=["declared", "undeclared"])
 def test_oversized_key_set(
-    server: KeyServer, forge_key: Any, send_length: bool, transport: Transport | None
+    server: FakeForgeJWKS, forge_key: Any, send_length: bool, transport: Transport | None
 ) -> None:
     padding = " " * (DEFAULT_MAX_JWKS_BYTES + 1)
     body = jwks((KID, forge_key))[:-1] + padding.encode() + b"}"
     assert json.loads(body)["keys"]  # a valid key set, only too large
-    server.responses[JWKS_PATH] = Response(body=body, send_length=send_length)
+    server.respond("GET", JWKS_PATH, body=body, send_length=send_length)
     forge = ForgeInvocationVerifier(
         APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5, transport=transport
     )
@@ -255,8 +256,10 @@ def test_oversized_key_set(
         forge.verify(fit(forge_key))
 
 
-def test_max_jwks_bytes(server: KeyServer, forge_key: Any) -> None:
-    size = len(jwks((KID, forge_key)))
+def test_max_jwks_bytes(server: FakeForgeJWKS, forge_key: Any) -> None:
+    body = jwks((KID, forge_key))
+    server.respond("GET", JWKS_PATH, body=body)
+    size = len(body)
     small = ForgeInvocationVerifier(
         APP_ID, jwks_url=server.url + JWKS_PATH, max_jwks_bytes=size - 1
     )
@@ -266,7 +269,7 @@ def test_max_jwks_bytes(server: KeyServer, forge_key: Any) -> None:
 
 
 def test_key_set_fetched_once_for_many_tokens(
-    forge_key: Any, server: KeyServer, transport: Transport | None
+    forge_key: Any, server: FakeForgeJWKS, transport: Transport | None
 ) -> None:
     forge = ForgeInvocationVerifier(
         APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5, transport=transport
@@ -277,10 +280,10 @@ def test_key_set_fetched_once_for_many_tokens(
 
 
 def test_broken_refresh_keeps_the_cached_key_set(
-    forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer
+    forge: ForgeInvocationVerifier, forge_key: Any, server: FakeForgeJWKS
 ) -> None:
     assert forge.verify(fit(forge_key))
-    server.responses[JWKS_PATH] = Response(body=b'{"keys": ["abc"]}')
+    server.respond("GET", JWKS_PATH, body=b'{"keys": ["abc"]}')
     with pytest.raises(atlassian_jwt.KeyFetchError):
         forge.verify(fit(forge_key, kid="new-kid"))  # forces a refresh, which fails
     assert forge.verify(fit(forge_key))["aud"] == APP_ARI
@@ -332,10 +335,10 @@ def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatc
 
 
 def test_first_requests_at_once_fetch_the_key_set_once(
-    forge: ForgeInvocationVerifier, forge_key: Any, server: KeyServer
+    forge: ForgeInvocationVerifier, forge_key: Any, server: FakeForgeJWKS
 ) -> None:
     # A slow key server, and 16 requests arriving before the key set is cached.
-    server.responses[JWKS_PATH] = Response(body=jwks((KID, forge_key)), delay=0.2)
+    server.respond("GET", JWKS_PATH, body=jwks((KID, forge_key)), delay=0.2)
     tokens = [fit(forge_key, jti=str(n)) for n in range(16)]
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(forge.verify, tokens))

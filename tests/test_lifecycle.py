@@ -25,9 +25,9 @@ from atlassian_jwt.tenants import (
     TenantStore,
     TenantStoreError,
 )
+from atlassian_jwt.testing import new_rsa_key, public_pem
 from atlassian_jwt.url_utils import hash_url
 from tests.readme import run_example
-from tests.rsa_support import new_rsa_key, public_pem
 from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 if TYPE_CHECKING:
