@@ -1,5 +1,6 @@
 """What the test modules share: the suite's tenant, Atlassian's vectors, an Authenticator
-subclass, a clock to move by hand and a check that nothing secret leaks.
+subclass, a clock to move by hand, a check that nothing secret leaks and one of the outbound
+tokens a stand-in product accepted.
 
 Fixtures live in ``conftest.py``; everything a test module imports lives here, so that no test
 imports a conftest (pytest loads those itself, and importing one runs it twice).
@@ -12,9 +13,13 @@ import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import atlassian_jwt
+from atlassian_jwt.encode import DEFAULT_LIFETIME
+
+if TYPE_CHECKING:
+    from atlassian_jwt.testing import ProductRequest, ProductStandIn, ReceivedRequest
 
 HERE = Path(__file__).parent
 
@@ -72,3 +77,32 @@ def assert_nothing_leaks(error: BaseException, *hidden: str) -> None:
     )
     for text in hidden:
         assert text not in shown
+
+
+def assert_outbound_tokens(product: ProductStandIn) -> None:
+    """Assert that every Connect token the stand-in accepted is one this library's signers
+    make for the tenant: ``aud`` its ``clientKey``, valid no longer than ``encode_token``'s
+    default, and that the stand-in itself raised nothing.
+
+    The stand-in checks what the product checks; this adds what the library promises.
+    """
+    assert product.errors == []
+    client_key = product.tenant["clientKey"]
+    for request in product.requests:
+        if request.auth == "jwt":
+            claims = request.claims
+            assert claims["aud"] == client_key, request
+            assert 0 < claims["exp"] - claims["iat"] <= DEFAULT_LIFETIME, request
+
+
+def authorization(call: ProductRequest | ReceivedRequest) -> str | None:
+    """The ``Authorization`` header a stand-in or a fake server received with ``call``."""
+    return call.headers.get("Authorization")
+
+
+def accepted_claims(call: ProductRequest) -> dict[str, Any]:
+    """The claims of the Connect token (``Authorization: JWT ...``) that the stand-in product
+    verified and accepted for ``call``."""
+    assert (authorization(call) or "").startswith("JWT ")
+    assert call.auth == "jwt", call.detail
+    return call.claims
