@@ -9,14 +9,20 @@ imports a conftest (pytest loads those itself, and importing one runs it twice).
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import traceback
-from collections.abc import Mapping
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import atlassian_jwt
 from atlassian_jwt.encode import DEFAULT_LIFETIME
+from atlassian_jwt.oauth2 import AccessToken
+from atlassian_jwt.testing import Reply
 
 if TYPE_CHECKING:
     from atlassian_jwt.testing import ProductRequest, ProductStandIn, ReceivedRequest
@@ -31,6 +37,9 @@ APP_KEY = "com.example.my-app"
 #: The user an app acts as, and the OAuth client id of the app's tenant.
 ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 OAUTH_CLIENT_ID = "oXdQeM4uyhE1y5kMM5bFoLUwbArxwxJQ"
+#: Where the authorization server takes the token exchange, and a path the product serves.
+TOKEN_PATH = "/oauth2/token"
+MYSELF = "/rest/api/3/myself"
 
 
 def load_vectors(name: str) -> dict[str, Any]:
@@ -106,3 +115,57 @@ def accepted_claims(call: ProductRequest) -> dict[str, Any]:
     assert (authorization(call) or "").startswith("JWT ")
     assert call.auth == "jwt", call.detail
     return call.claims
+
+
+def assertion_of(request: ReceivedRequest) -> str:
+    """The ``assertion`` of a token exchange as the authorization server received it."""
+    form = dict(urllib.parse.parse_qsl(request.body.decode("ascii"), keep_blank_values=True))
+    return form.get("assertion", "")
+
+
+def answer_exchanges(
+    site: ProductStandIn,
+    reply: Callable[[str], Reply] | None = None,
+    *,
+    wait: float = 0.0,
+) -> None:
+    """From now on, each token exchange the site receives is checked and recorded as usual, and
+    answered with ``reply(assertion)`` instead of a new access token, after ``wait`` seconds (cut
+    short when the site stops).
+
+    With ``reply=None`` only the wait changes: the site answers as usual, then records the
+    exchange. A :class:`Reply` with a ``delay`` is recorded first and answered late: for a client
+    that times out.
+    """
+
+    def answer(request: ReceivedRequest) -> Reply | None:
+        if wait:
+            site.wait(wait)
+        return reply(assertion_of(request)) if reply is not None else None
+
+    site.intercept("POST", TOKEN_PATH, answer)
+
+
+def fresh_token(**fields: Any) -> Callable[[str], Reply]:
+    """An exchange's answer: a new access token each time, with ``fields`` (an odd
+    ``expires_in``, say) in the JSON; the site does not accept these tokens."""
+    return lambda assertion: Reply.json(
+        {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", **fields}
+    )
+
+
+def acting_account(site: ProductStandIn, token: AccessToken) -> str | None:
+    """The account the product acts for when called with ``token``; ``None`` if it refuses it.
+
+    A token the site issued in an exchange is accepted as the user the assertion named.
+    """
+    request = urllib.request.Request(
+        site.base_url + MYSELF, headers={"Authorization": token.authorization}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            account: str = json.load(response)["accountId"]
+    except urllib.error.HTTPError as error:
+        error.close()
+        return None
+    return account
