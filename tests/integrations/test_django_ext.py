@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +30,7 @@ from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
     MULTIPART_TYPES,
     RAW_TARGETS,
+    TENANT,
     BrokenStoreAuthenticator,
     RecordingHandler,
     UnreachableKeysAuthenticator,
@@ -40,7 +42,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
-from tests.support import CLIENT_KEY
+from tests.support import ACCOUNT, CLIENT_KEY
 
 pytestmark = pytest.mark.extras
 
@@ -122,7 +124,7 @@ def get(client: Client, target: str, token: str | None = None, **extra: Any) -> 
 def test_the_url_is_hashed_as_received(client: Client, target: str) -> None:
     response = get(client, target, sign("GET", target))
     assert response.status_code == 200
-    assert response.json() == {"client_key": CLIENT_KEY, "sub": "account-id-1"}
+    assert response.json() == {"client_key": CLIENT_KEY, "sub": ACCOUNT}
     assert DJANGO_AUTHENTICATOR.calls == 1  # the middleware's check counts for the decorator
 
 
@@ -153,8 +155,8 @@ def test_without_a_raw_uri_an_encoded_slash_fails_closed(client: Client) -> None
     [
         None,
         sign("GET", "/other"),
-        sign("GET", "/page", secret="x" * 64),
-        sign("GET", "/page", lifetime=-3600),
+        sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64}),
+        sign("GET", "/page", now=time.time() - 7200),
         context_token(),
         "not-a-token",
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from atlassian_jwt.integrations.flask_ext import (
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
+    TENANT,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
@@ -32,7 +34,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
-from tests.support import CLIENT_KEY, StoreAuthenticator
+from tests.support import ACCOUNT, CLIENT_KEY, StoreAuthenticator
 
 pytestmark = pytest.mark.extras
 
@@ -69,7 +71,7 @@ def client() -> FlaskClient:
 def test_the_url_is_hashed_as_received(client: FlaskClient, target: str) -> None:
     response = client.get(target, headers=auth_header(sign("GET", target)))
     assert response.status_code == 200
-    assert response.json == {"client_key": CLIENT_KEY, "sub": "account-id-1"}
+    assert response.json == {"client_key": CLIENT_KEY, "sub": ACCOUNT}
 
 
 @pytest.mark.parametrize(
@@ -98,8 +100,10 @@ def test_the_token_may_come_in_the_query(client: FlaskClient) -> None:
         {},
         auth_header(sign("GET", "/other")),  # a wrong qsh
         auth_header(sign("POST", "/page")),  # another method
-        auth_header(sign("GET", "/page", secret="x" * 64)),  # another secret
-        auth_header(sign("GET", "/page", lifetime=-3600)),  # expired
+        auth_header(
+            sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64})
+        ),  # another secret
+        auth_header(sign("GET", "/page", now=time.time() - 7200)),  # expired
         auth_header(context_token()),  # a context token where none is allowed
         {"Authorization": "JWT not-a-token"},
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from atlassian_jwt.integrations.starlette_ext import (
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
+    TENANT,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
@@ -41,7 +43,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
-from tests.support import CLIENT_KEY, StoreAuthenticator
+from tests.support import ACCOUNT, CLIENT_KEY, StoreAuthenticator
 
 pytestmark = pytest.mark.extras
 
@@ -83,7 +85,7 @@ def client() -> TestClient:
 def test_the_url_is_hashed_as_received(client: TestClient, target: str) -> None:
     response = client.get(target, headers=auth_header(sign("GET", target)))
     assert response.status_code == 200
-    assert response.json() == {"client_key": CLIENT_KEY, "sub": "account-id-1"}
+    assert response.json() == {"client_key": CLIENT_KEY, "sub": ACCOUNT}
 
 
 @pytest.mark.parametrize(
@@ -101,8 +103,8 @@ def test_a_token_for_the_decoded_url_is_refused(
     [
         None,
         sign("GET", "/other"),
-        sign("GET", "/page", secret="x" * 64),
-        sign("GET", "/page", lifetime=-3600),
+        sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64}),
+        sign("GET", "/page", now=time.time() - 7200),
         context_token(),
         "not-a-token",
     ],

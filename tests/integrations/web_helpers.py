@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
 from typing import Any
-
-import jwt
 
 import atlassian_jwt
 from atlassian_jwt.tenants import TenantStoreError
-from atlassian_jwt.url_utils import hash_url
-from tests.support import CLIENT_KEY, SECRET, StoreAuthenticator
+from atlassian_jwt.testing import sign_product_request
+from tests.support import ACCOUNT, CLIENT_KEY, SECRET, StoreAuthenticator
 
 # Request targets as the product sends them (raw), each under the catch-all route /p/...:
 # each one is hashed differently from what a framework's decoded path would give.
@@ -24,26 +22,15 @@ RAW_TARGETS = [
 ]
 
 
-def sign(
-    method: str,
-    url: str,
-    *,
-    secret: str = SECRET,
-    body_params: Any = None,
-    qsh: str | None = None,
-    lifetime: int = 60,
-) -> str:
-    """A token as the product makes one for ``method url`` (relative to the app's base URL)."""
-    now = int(time.time())
-    claims = {
-        "iss": CLIENT_KEY,
-        "iat": now,
-        "exp": now + lifetime,
-        "qsh": qsh if qsh is not None else hash_url(method, url, body_params=body_params),
-        "sub": "account-id-1",
-        "context": {},
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+#: The suite's tenant, as the framework tests' authenticators know it.
+TENANT = {"clientKey": CLIENT_KEY, "sharedSecret": SECRET}
+
+
+def sign(method: str, url: str, *, tenant: Mapping[str, Any] = TENANT, **options: Any) -> str:
+    """A token as the product signs ``method url`` (relative to the app's base URL) for
+    ``tenant`` and the suite's user: the kit's :func:`sign_product_request`, whose ``options``
+    it takes."""
+    return sign_product_request(method, url, tenant, account_id=ACCOUNT, **options)
 
 
 def multipart(fields: dict[str, str], boundary: str = "b0undary") -> bytes:
@@ -65,7 +52,7 @@ MULTIPART_TYPES = [
 
 def context_token() -> str:
     """A token from ``AP.context.getToken()``: bound to no request."""
-    return sign("GET", "/", qsh=atlassian_jwt.CONTEXT_QSH)
+    return sign("GET", "/", context_qsh=True)
 
 
 def auth_header(token: str) -> dict[str, str]:
