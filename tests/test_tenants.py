@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-import jwt
 import pytest
 import time_machine
 
@@ -34,7 +33,7 @@ from atlassian_jwt.tenants import (
     TenantStoreAuthenticator,
     TenantStoreError,
 )
-from atlassian_jwt.url_utils import hash_url
+from atlassian_jwt.testing import sign_product_request
 from tests.readme import run_example
 from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
@@ -975,9 +974,7 @@ def product_token(
     url: str, secret: str = SECRET, method: str = "GET", *, issuer: str = CLIENT_KEY
 ) -> str:
     """A token as the product signs a call to the app."""
-    now = int(time.time())
-    claims = {"iss": issuer, "iat": now, "exp": now + 60, "qsh": hash_url(method, url)}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return sign_product_request(method, url, {"clientKey": issuer, "sharedSecret": secret})
 
 
 @pytest.fixture
