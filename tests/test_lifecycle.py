@@ -535,6 +535,7 @@ def test_an_uninstall_older_than_a_reinstall_is_ignored(
     assert secret_of(store) == NEW_SECRET
 
 
+@pytest.mark.slow
 def test_concurrent_installs_and_uninstalls_end_with_the_newest(
     lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:

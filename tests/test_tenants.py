@@ -532,6 +532,7 @@ def run_threads(target: Callable[[int], None]) -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_threads_writing_the_same_tenant_leave_the_newest(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -547,6 +548,7 @@ def test_threads_writing_the_same_tenant_leave_the_newest(
     assert store.get(CLIENT_KEY) == with_secret(tenant, f"{SECRET}-{newest}")
 
 
+@pytest.mark.slow
 def test_threads_installing_and_uninstalling_agree_on_the_last_event(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -563,6 +565,7 @@ def test_threads_installing_and_uninstalling_agree_on_the_last_event(
     assert store.get(CLIENT_KEY) is None
 
 
+@pytest.mark.slow
 def test_threads_writing_different_tenants_lose_nothing(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -579,6 +582,7 @@ def test_threads_writing_different_tenants_lose_nothing(
         }
 
 
+@pytest.mark.slow
 def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) -> None:
     def write(number: int) -> None:
         for i in range(WRITES):
@@ -597,6 +601,7 @@ def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) ->
     assert kept.expires_at.timestamp() == newest
 
 
+@pytest.mark.slow
 def test_threads_racing_one_lifecycle_token_agree_on_one_body(store: TenantStore) -> None:
     # Each thread sends the same token with its own body, many times: exactly one body wins,
     # and every attempt agrees which.
@@ -650,6 +655,7 @@ for i in range(writes):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_two_processes_writing_at_once(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     writes = 100
@@ -686,6 +692,7 @@ for line in iter(sys.stdin.readline, ""):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_processes_opening_a_new_file_at_once(tmp_path: Path) -> None:
     """Workers that boot together: each round, every process opens the same new file at once.
 
@@ -928,6 +935,7 @@ for i in range(writes):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_two_apps_open_a_legacy_file_at_once(tmp_path: Path) -> None:
     """Two apps' workers boot together on a file made before stores were bound to an app:
     one migrates it, the other waits; then both write to it, each its own rows."""

@@ -180,6 +180,16 @@ def _our_outcome(verifier: TokenVerifier, token: str, key: Any) -> Any:
         return error.code
 
 
+def test_the_verifier_calls_pyjwts_own_claim_validation() -> None:
+    """The canary of the one private PyJWT API the verifier uses (tox's ``pyjwt-latest`` runs
+    it on the newest PyJWT, unpinned): ``jwt.PyJWT._validate_claims`` is there, with the
+    parameters we pass, and is what the verifier calls. A release that renames or reshapes it
+    fails here first; the verifier itself falls back to validating by decoding, and the
+    differential tests below hold either way."""
+    assert tokens._has_claim_validation(), f"PyJWT {jwt.__version__} changed _validate_claims"
+    assert tokens._validate_claims is jwt.PyJWT._validate_claims
+
+
 # Both ways claims reach PyJWT: its claim validation alone, and (for a PyJWT without it callable
 # alone) a decode of the same claims.
 claim_checks = pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import importlib
 import json
 import socket
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -256,10 +255,9 @@ def test_regression_the_token_exchange_is_bounded_as_a_whole(
         provider = TokenProvider(
             authorization_server=trickler.url, transport=transport, timeout=0.5
         )
-        started = time.monotonic()
         with pytest.raises(TokenExchangeError, match="timed out") as caught:
             provider.get_token(oauth_tenant, ACCOUNT)
-        assert time.monotonic() - started < 2.0  # generous; the headers take 4 s
+        # Given up before the last header byte: a client that waited would have the token.
         assert trickler.completed == 0
     assert caught.value.reason == "timeout"
 

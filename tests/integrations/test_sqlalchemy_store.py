@@ -354,6 +354,7 @@ print(json.dumps(answers))
 """
 
 
+@pytest.mark.slow
 def test_processes_racing_lifecycle_events_end_in_the_newest_state(
     backend: str, make_store: StoreFactory, tmp_path: Path
 ) -> None:
