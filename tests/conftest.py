@@ -12,12 +12,12 @@ from hypothesis import settings
 from atlassian_jwt.oauth2 import TokenProvider
 from atlassian_jwt.testing import ProductStandIn
 from tests.support import (
-    APP_KEY,
     CLIENT_KEY,
     OAUTH_CLIENT_ID,
     SECRET,
     FakeClock,
     StoreAuthenticator,
+    installed_payload,
 )
 
 # Deterministic and deadline-free on CI's shared machines; still many examples.
@@ -29,14 +29,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 @pytest.fixture
 def tenant() -> dict[str, Any]:
     """The payload of an ``installed`` callback, as the product sends it."""
-    return {
-        "key": APP_KEY,
-        "clientKey": CLIENT_KEY,
-        "sharedSecret": SECRET,
-        "baseUrl": "https://example.atlassian.net",
-        "productType": "jira",
-        "eventType": "installed",
-    }
+    return installed_payload()
 
 
 @pytest.fixture

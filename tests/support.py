@@ -42,6 +42,19 @@ TOKEN_PATH = "/oauth2/token"
 MYSELF = "/rest/api/3/myself"
 
 
+def installed_payload() -> dict[str, Any]:
+    """The suite's tenant: the payload of an ``installed`` callback as the product sends it, a
+    new dict on each call."""
+    return {
+        "key": APP_KEY,
+        "clientKey": CLIENT_KEY,
+        "sharedSecret": SECRET,
+        "baseUrl": "https://example.atlassian.net",
+        "productType": "jira",
+        "eventType": "installed",
+    }
+
+
 def load_vectors(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((HERE / name).read_text(encoding="utf-8"))
     return data

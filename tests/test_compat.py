@@ -27,16 +27,9 @@ from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore
 from atlassian_jwt.testing import sign_product_request
 from atlassian_jwt.url_utils import hash_url
 from tests.readme import run_example
-from tests.support import APP_KEY, CLIENT_KEY, SECRET
+from tests.support import APP_KEY, CLIENT_KEY, SECRET, installed_payload
 
-TENANT_INFO: dict[str, Any] = {
-    "key": APP_KEY,
-    "clientKey": CLIENT_KEY,
-    "sharedSecret": SECRET,
-    "baseUrl": "https://example.atlassian.net",
-    "productType": "jira",
-    "eventType": "installed",
-}
+TENANT_INFO = installed_payload()
 URL = "/issue-panel?issueKey=DEMO-1&lic=active&tz=Europe%2FParis"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +29,7 @@ from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
     MULTIPART_TYPES,
     RAW_TARGETS,
-    TENANT,
+    REJECTED_TOKENS,
     BrokenStoreAuthenticator,
     RecordingHandler,
     UnreachableKeysAuthenticator,
@@ -150,18 +149,7 @@ def test_without_a_raw_uri_an_encoded_slash_fails_closed(client: Client) -> None
     assert client.get(target, headers=auth_header(sign("GET", target))).status_code == 401
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        None,
-        sign("GET", "/other"),
-        sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64}),
-        sign("GET", "/page", now=time.time() - 7200),
-        context_token(),
-        "not-a-token",
-    ],
-    ids=["none", "qsh", "secret", "expired", "context", "garbage"],
-)
+@pytest.mark.parametrize("token", REJECTED_TOKENS.values(), ids=REJECTED_TOKENS.keys())
 def test_rejections_answer_a_bare_401_and_log_only_the_code(
     client: Client, token: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import warnings
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -32,7 +31,7 @@ from atlassian_jwt.integrations.starlette_ext import (
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
-    TENANT,
+    REJECTED_TOKENS,
     UNAVAILABLE,
     RecordingHandler,
     auth_header,
@@ -98,18 +97,7 @@ def test_a_token_for_the_decoded_url_is_refused(
     assert client.get(received, headers=auth_header(sign("GET", signed))).status_code == 401
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        None,
-        sign("GET", "/other"),
-        sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64}),
-        sign("GET", "/page", now=time.time() - 7200),
-        context_token(),
-        "not-a-token",
-    ],
-    ids=["none", "qsh", "secret", "expired", "context", "garbage"],
-)
+@pytest.mark.parametrize("token", REJECTED_TOKENS.values(), ids=REJECTED_TOKENS.keys())
 def test_rejections_answer_a_bare_401_and_log_only_the_code(
     client: TestClient, token: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,19 @@ MULTIPART_TYPES = [
 def context_token() -> str:
     """A token from ``AP.context.getToken()``: bound to no request."""
     return sign("GET", "/", context_qsh=True)
+
+
+#: Tokens every framework helper refuses on ``GET /page`` with a bare 401, by what is wrong
+#: with them (``None``: no token at all).
+REJECTED_TOKENS: dict[str, str | None] = {
+    "none": None,
+    "qsh": sign("GET", "/other"),
+    "method": sign("POST", "/page"),
+    "secret": sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64}),
+    "expired": sign("GET", "/page", now=time.time() - 7200),
+    "context": context_token(),  # where none is allowed
+    "garbage": "not-a-token",
+}
 
 
 def auth_header(token: str) -> dict[str, str]:
