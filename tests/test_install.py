@@ -1,4 +1,5 @@
-"""Signed install and uninstall callbacks: every check of SPEC §4, each rejection on its own."""
+"""Signed install and uninstall callbacks: every check InstallAuthenticator makes, each rejection
+on its own."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 and Atlassian's services around it:
 
 * **Connect calls** to the site's ``baseUrl`` (``Authorization: JWT …``) are verified as Jira
-  verifies them (SPEC §5): HS256 with the tenant's shared secret, ``iss`` = the **app key**,
+  verifies them: HS256 with the tenant's shared secret, ``iss`` = the **app key**,
   ``exp``/``iat`` with Atlassian's 30 seconds of leeway, and ``qsh`` by the Java rules relative
   to the ``baseUrl`` (Confluence's ``/wiki`` removed);
 * **acting as a user**: ``POST /oauth2/token`` is the JWT-bearer exchange of
