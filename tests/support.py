@@ -1,6 +1,6 @@
-"""What the test modules share: the suite's tenant, Atlassian's vectors, an Authenticator
-subclass, a clock to move by hand, a check that nothing secret leaks and one of the outbound
-tokens a stand-in product accepted.
+"""What the test modules share: the suite's tenant, Atlassian's vectors, the Authenticator
+subclass an app writes, a clock moved by hand, a check that nothing secret leaks, and the
+helpers that drive and read the testing kit's stand-in product.
 
 Fixtures live in ``conftest.py``; everything a test module imports lives here, so that no test
 imports a conftest (pytest loads those itself, and importing one runs it twice).
