@@ -221,12 +221,8 @@ def test_next_request_of_an_unfollowed_redirect_is_signed_afresh(jira: ProductSt
 def test_a_redirect_to_another_origin_carries_no_token(
     jira: ProductStandIn, elsewhere: ProductStandIn, send: Send, auth_follows: bool
 ) -> None:
-    jira.respond(
-        "*",
-        "/rest/old",
-        status=302,
-        headers={"Location": elsewhere.base_url + "/rest/api/3/issue/1"},
-    )
+    elsewhere_url = elsewhere.base_url + "/rest/api/3/issue/1"
+    jira.respond("*", "/rest/old", status=302, headers={"Location": elsewhere_url})
     response = send(
         "GET",
         jira.base_url + "/rest/old",

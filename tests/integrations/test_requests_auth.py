@@ -99,12 +99,8 @@ def test_a_redirect_hop_gets_a_fresh_token_for_its_own_url(
 def test_a_redirect_to_another_origin_carries_no_token(
     jira: ProductStandIn, elsewhere: ProductStandIn
 ) -> None:
-    jira.respond(
-        "*",
-        "/rest/old",
-        status=302,
-        headers={"Location": elsewhere.base_url + "/rest/api/3/issue/1"},
-    )
+    elsewhere_url = elsewhere.base_url + "/rest/api/3/issue/1"
+    jira.respond("*", "/rest/old", status=302, headers={"Location": elsewhere_url})
     response = requests.get(
         jira.base_url + "/rest/old", auth=AtlassianJWTAuth(jira.tenant), timeout=10
     )
