@@ -48,6 +48,7 @@ __all__ = [
     "KeyProvider",
     "PublicKey",
     "StaticKeyProvider",
+    "fetch",
     "is_valid_kid",
     "load_rsa_public_key",
     "require_crypto",

@@ -53,7 +53,10 @@ __all__ = [
     "is_numeric_date",
     "parse_token",
     "rejecting_malformed_url",
+    "sign_hs256",
     "token_from_headers",
+    "unverified_claims",
+    "unverified_header",
 ]
 
 #: Tokens longer than this (in characters) are refused before any decoding. Connect tokens are

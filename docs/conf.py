@@ -79,8 +79,6 @@ nitpick_ignore_regex = [
     (r"py:.*", rf"({_BUILTINS})"),
     # Type variables of signatures: the decorated view's type, a server's own type.
     (r"py:class", r"atlassian_jwt\..*\.(F|_Server)"),
-    # Documented, but not exported (forge.py is not in the API's __all__).
-    (r"py:data", r"REFRESH_INTERVAL"),
     # The kit's case-insensitive header mapping (ReceivedRequest.headers) is not exported.
     (r"py:class", r"atlassian_jwt\.testing\._server\.Headers"),
 ]

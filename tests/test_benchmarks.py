@@ -26,8 +26,7 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import tokens
 from atlassian_jwt.url_utils import hash_url, parse_params, split_url
-
-from .conftest import StoreAuthenticator
+from tests.support import StoreAuthenticator
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))

@@ -32,7 +32,7 @@ from atlassian_jwt.cli import COMMANDS, EXIT_STATUSES, build_parser, exit_status
 from atlassian_jwt.cli._command import Command
 from atlassian_jwt.diagnose import diagnose_qsh
 from atlassian_jwt.url_utils import canonicalize_request, hash_url, qsh_of
-from tests.conftest import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
+from tests.support import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
 
 ROOT = Path(__file__).parent.parent
 # The script pip installed next to this interpreter (the virtualenv's bin), else on PATH.

@@ -18,7 +18,7 @@ from atlassian_jwt import authenticate, forge, install
 from atlassian_jwt import exceptions as exc
 from atlassian_jwt.explain import Explanation, explain_token, rules_for, token_kind
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.support import CLIENT_KEY, SECRET, StoreAuthenticator
 from tests.test_cli import token_for, unsigned
 
 NOW = int(time.time())

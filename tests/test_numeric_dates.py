@@ -22,13 +22,12 @@ import atlassian_jwt
 from atlassian_jwt import exceptions as exc
 from atlassian_jwt.install import parse_lifecycle_body
 from atlassian_jwt.tenants import MemoryTenantStore
+from atlassian_jwt.testing import FakeForgeJWKS, new_rsa_key, public_pem
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.support import CLIENT_KEY, SECRET, StoreAuthenticator
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from tests.rsa_support import KeyServer
 
 NOW = int(time.time())
 APP_BASE = "https://apps.example.com/my-app"
@@ -125,8 +124,6 @@ def test_lifecycle_bodies_with_ordinary_numbers_pass() -> None:
 
 @pytest.fixture(scope="module")
 def atlassian_key() -> rsa.RSAPrivateKey:
-    from tests.rsa_support import new_rsa_key
-
     return new_rsa_key()
 
 
@@ -149,7 +146,6 @@ def install_body(**changes: Any) -> bytes:
 @pytest.fixture
 def lifecycle(atlassian_key: rsa.RSAPrivateKey) -> Any:
     from atlassian_jwt.lifecycle import LifecycleHandler
-    from tests.rsa_support import public_pem
 
     installs = atlassian_jwt.InstallAuthenticator(
         APP_BASE,
@@ -190,16 +186,8 @@ def test_regression_lifecycle_install_whose_body_holds_nan_is_rejected_not_store
 
 @pytest.fixture
 def forge(atlassian_key: Any) -> Iterator[atlassian_jwt.ForgeInvocationVerifier]:
-    from tests.rsa_support import Response, serve
-
-    public = jwt.algorithms.RSAAlgorithm.to_jwk(atlassian_key.public_key(), as_dict=True)
-    keys = {"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}
-    server: KeyServer
-    for server in serve():
-        server.responses["/jwks.json"] = Response(body=json.dumps(keys).encode())
-        yield atlassian_jwt.ForgeInvocationVerifier(
-            "my-app", jwks_url=server.url + "/jwks.json", timeout=2
-        )
+    with FakeForgeJWKS("my-app", private_key=atlassian_key, kid=KID) as jwks:
+        yield atlassian_jwt.ForgeInvocationVerifier("my-app", jwks_url=jwks.jwks_url, timeout=2)
 
 
 @pytest.mark.extras

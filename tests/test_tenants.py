@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-import jwt
 import pytest
 import time_machine
 
@@ -34,9 +33,9 @@ from atlassian_jwt.tenants import (
     TenantStoreAuthenticator,
     TenantStoreError,
 )
-from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+from atlassian_jwt.testing import sign_product_request
 from tests.readme import run_example
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 ROOT = Path(__file__).parent.parent
 OTHER_SECRET = "another-shared-secret-after-a-reinstall-also-long-enough-for-hs512-keys"
@@ -580,6 +579,7 @@ def run_threads(target: Callable[[int], None]) -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_threads_writing_the_same_tenant_leave_the_newest(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -595,6 +595,7 @@ def test_threads_writing_the_same_tenant_leave_the_newest(
     assert store.get(CLIENT_KEY) == with_secret(tenant, f"{SECRET}-{newest}")
 
 
+@pytest.mark.slow
 def test_threads_installing_and_uninstalling_agree_on_the_last_event(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -611,6 +612,7 @@ def test_threads_installing_and_uninstalling_agree_on_the_last_event(
     assert store.get(CLIENT_KEY) is None
 
 
+@pytest.mark.slow
 def test_threads_writing_different_tenants_lose_nothing(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -627,6 +629,7 @@ def test_threads_writing_different_tenants_lose_nothing(
         }
 
 
+@pytest.mark.slow
 def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) -> None:
     def write(number: int) -> None:
         for i in range(WRITES):
@@ -645,6 +648,7 @@ def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) ->
     assert kept.expires_at.timestamp() == newest
 
 
+@pytest.mark.slow
 def test_threads_racing_to_claim_one_event_claim_it_once(store: TenantStore) -> None:
     claimed: list[bool] = []
     event = sha256("one event, delivered again while it was being claimed")
@@ -656,6 +660,7 @@ def test_threads_racing_to_claim_one_event_claim_it_once(store: TenantStore) -> 
     assert sorted(claimed) == [False] * (THREADS - 1) + [True]
 
 
+@pytest.mark.slow
 def test_threads_racing_one_lifecycle_token_agree_on_one_body(store: TenantStore) -> None:
     # Each thread sends the same token with its own body, many times: exactly one body wins,
     # and every attempt agrees which.
@@ -709,6 +714,7 @@ for i in range(writes):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_two_processes_writing_at_once(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     writes = 100
@@ -745,6 +751,7 @@ for line in iter(sys.stdin.readline, ""):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_processes_opening_a_new_file_at_once(tmp_path: Path) -> None:
     """Workers that boot together: each round, every process opens the same new file at once.
 
@@ -987,6 +994,7 @@ for i in range(writes):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_two_apps_open_a_legacy_file_at_once(tmp_path: Path) -> None:
     """Two apps' workers boot together on a file made before stores were bound to an app:
     one migrates it, the other waits; then both write to it, each its own rows."""
@@ -1033,9 +1041,7 @@ def product_token(
     url: str, secret: str = SECRET, method: str = "GET", *, issuer: str = CLIENT_KEY
 ) -> str:
     """A token as the product signs a call to the app."""
-    now = int(time.time())
-    claims = {"iss": issuer, "iat": now, "exp": now + 60, "qsh": hash_url(method, url)}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return sign_product_request(method, url, {"clientKey": issuer, "sharedSecret": secret})
 
 
 @pytest.fixture

@@ -13,18 +13,12 @@ from ..forge import DEFAULT_MAX_FIT_LENGTH
 from ..tokens import TIME_CLAIMS, decode_unverified
 from ._command import Command
 from ._inputs import read_token
-from ._output import Output
+from ._output import Output, audience
 from ._status import EXIT_OK
 
+__all__ = ["COMMAND"]
+
 UNVERIFIED = "UNVERIFIED: the signature has not been checked; trust none of this"
-
-
-def audience(claims: dict[str, Any]) -> list[Any]:
-    """The ``aud`` claim as a list (it may be one string)."""
-    aud = claims.get("aud")
-    if aud is None:
-        return []
-    return list(aud) if isinstance(aud, list) else [aud]
 
 
 def decoded(token: str, now: float) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from ._inputs import (
 from ._output import Output
 from ._status import status_of
 
+__all__ = ["COMMAND"]
+
 # What to run to check a signature that a shared secret cannot check, by kind of token.
 _VERIFY_HINTS = {
     "install": "atlassian-jwt verify TOKEN --method POST --url URL --app-base-url APP_URL "

@@ -30,9 +30,10 @@ from ._inputs import (
     read_token,
     stdin_readers,
 )
-from ._output import Output
+from ._output import Output, audience
 from ._status import EXIT_OK, EXIT_STATUSES
-from .decode import audience
+
+__all__ = ["COMMAND"]
 
 #: Where a key server or key set may be: what the verifiers accept.
 SERVICE_URL = "https://, or http:// to a loopback address (a test server)"

@@ -44,6 +44,7 @@ __all__ = [
     "FORGE_ISSUER",
     "FORGE_JWKS_URLS",
     "FORGE_REQUIRED_CLAIMS",
+    "REFRESH_INTERVAL",
     "ForgeInvocationVerifier",
 ]
 

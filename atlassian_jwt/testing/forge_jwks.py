@@ -1,10 +1,10 @@
 """A fake of Forge's key set, and invocation tokens (FIT) signed as Forge signs them.
 
-Forge calls an app's remote back end with ``authorization: Bearer <FIT>``: an RS256 token
-from a key in Forge's JWKS, with the call's context in its claims, and the headers of the
-remote contract (SPEC §7). :class:`FakeForgeJWKS` makes its own RSA key at run time, serves the
-key set on 127.0.0.1 and signs invocations, so a remote route can be tested with the verifier it
-uses in production and no patching::
+Forge calls an app's remote back end with ``authorization: Bearer <FIT>``: an RS256 token from a
+key in Forge's JWKS, with the call's context in its claims, and the headers of the remote
+contract, which :class:`~atlassian_jwt.ForgeInvocationVerifier` checks. :class:`FakeForgeJWKS`
+makes its own RSA key at run time, serves the key set on 127.0.0.1 and signs invocations, so a
+remote route can be tested with the verifier it uses in production and no patching::
 
     with FakeForgeJWKS() as forge:
         verifier = ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)
@@ -39,10 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENVIRONMENT_TYPES",
-    "RETRY_REASON",
     "FORGE_API_BASE_URL",
     "FORGE_INVOCATION_LIFETIME",
     "JWKS_PATH",
+    "RETRY_REASON",
     "FakeForgeJWKS",
     "License",
 ]

@@ -2,10 +2,11 @@
 
 Jira and Confluence sign the ``installed`` and ``uninstalled`` callbacks with an RSA key of
 Atlassian's (RS256, the key named by ``kid``), address them to the app's base URL (``aud``),
-name the tenant in ``iss`` and bind them to the request with ``qsh`` (SPEC §4); the public key
-is PEM text at ``<key server>/<kid>``. :class:`FakeAtlassianKeyServer` makes its own RSA key at
-run time and plays both parts, so an app's lifecycle routes can be tested with the verifier
-they use in production and no patching::
+name the tenant in ``iss`` and bind them to the request with ``qsh``, as
+:class:`~atlassian_jwt.InstallAuthenticator` checks; the public key is PEM text at
+``<key server>/<kid>``. :class:`FakeAtlassianKeyServer` makes its own RSA key at run time and
+plays both parts, so an app's lifecycle routes can be tested with the verifier they use in
+production and no patching::
 
     keys = FakeAtlassianKeyServer("https://my-app.example.com")
     installs = InstallAuthenticator("https://my-app.example.com", key_provider=keys)

@@ -10,7 +10,7 @@ import pytest
 
 from atlassian_jwt import ForgeInvocationVerifier
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn, new_rsa_key
-from tests.conftest import APP_KEY
+from tests.support import APP_KEY
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey

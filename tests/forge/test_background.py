@@ -19,8 +19,8 @@ from atlassian_jwt import exceptions as exc
 from atlassian_jwt.forge import connect_tenant, keep_app_token, load_app_token
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStore
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn
-from tests.conftest import APP_KEY
 from tests.forge.conftest import installation_ari
+from tests.support import APP_KEY
 
 pytestmark = pytest.mark.extras
 

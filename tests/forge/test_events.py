@@ -31,8 +31,8 @@ from atlassian_jwt.forge import (
 )
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStore
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn
-from tests.conftest import APP_KEY
 from tests.forge.conftest import installation_ari
+from tests.support import APP_KEY
 
 pytestmark = pytest.mark.extras
 

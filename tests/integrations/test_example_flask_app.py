@@ -1,8 +1,8 @@
-"""The example app as a real server process, with the test playing Atlassian around it.
+"""The example app as a real server process, with the testing kit playing Atlassian around it.
 
-A key server serves the public half of a freshly generated RSA key; the test signs the
-``installed`` callback with the private half, as Atlassian does; the tenant's ``baseUrl`` is a
-stand-in Jira on 127.0.0.1 that verifies every call the app makes back to it.
+A fake key server signs the ``installed`` callback with an RSA key of its own, as Atlassian
+does, and serves its public half; the tenant's ``baseUrl`` is a stand-in Jira on 127.0.0.1
+that verifies every call the app makes back to it.
 """
 
 from __future__ import annotations
@@ -12,49 +12,50 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from atlassian_jwt import CONTEXT_QSH
-from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
-from tests.integrations.product import Product
+from atlassian_jwt.testing import FakeAtlassianKeyServer, ProductStandIn, sign_product_request
+from tests.support import assert_outbound_tokens
 
 pytestmark = pytest.mark.extras
 
 ROOT = Path(__file__).parent.parent.parent
-KID = str(uuid.uuid4())
 ATTACKER_SECRET = "an-attacker-chosen-shared-secret-that-is-long-enough-for-hs256!!"
 
 
 class Atlassian(NamedTuple):
-    """What the test knows as Atlassian: its signing key, the app, the product."""
+    """What the test knows as Atlassian: its key server, the app, the product."""
 
-    private_key: rsa.RSAPrivateKey
+    keys: FakeAtlassianKeyServer
     app: str  # the app's base URL
-    jira: Product
+    jira: ProductStandIn
 
-    def install_token(self, path: str, *, iss: str = CLIENT_KEY, aud: str | None = None) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": iss,
-            "aud": aud or self.app,
-            "iat": now,
-            "exp": now + 60,
-            "qsh": hash_url("POST", path),
-        }
-        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": KID})
+    def install_token(self, event: str, *, aud: str | None = None) -> str:
+        """A signed ``installed`` or ``uninstalled`` token, as Atlassian makes it."""
+        request = self.keys.lifecycle_request(
+            event,
+            self.jira.tenant,
+            app_base_url=self.app,
+            lifetime=60,
+            claims={"aud": [aud]} if aud else None,
+        )
+        return request.token
+
+    def signed(
+        self, method: str, url: str, *, secret: str | None = None, context: bool = False
+    ) -> str:
+        """A token as Jira signs requests to the app (or a context token), with the tenant's
+        secret or ``secret``."""
+        tenant = {**self.jira.tenant, **({"sharedSecret": secret} if secret else {})}
+        return sign_product_request(
+            method, url, tenant, account_id="account-id-1", lifetime=60, context_qsh=context
+        )
 
     def lifecycle(self, event: str, token: str | None = None, **changes: Any) -> int:
         body: dict[str, Any] = {**self.jira.tenant, "eventType": event, **changes}
@@ -67,55 +68,13 @@ class Atlassian(NamedTuple):
             self.app + path, headers={"Authorization": f"JWT {token}"}, timeout=5, **kwargs
         )
 
-    def webhook(self, issue_key: str, summary: str, *, secret: str = SECRET) -> int:
+    def webhook(self, issue_key: str, summary: str, *, secret: str | None = None) -> int:
         path = "/webhooks/issue-created"
         issue = {"key": issue_key, "fields": {"summary": summary}}
         body: dict[str, Any] = {"webhookEvent": "jira:issue_created", "issue": issue}
-        headers = {"Authorization": f"JWT {shared_secret_token('POST', path, secret=secret)}"}
+        headers = {"Authorization": f"JWT {self.signed('POST', path, secret=secret)}"}
         response = requests.post(self.app + path, json=body, headers=headers, timeout=5)
         return response.status_code
-
-
-def shared_secret_token(
-    method: str, url: str, *, secret: str = SECRET, qsh: str | None = None
-) -> str:
-    """A token as Jira signs requests to the app (and context tokens), with the tenant's secret."""
-    now = int(time.time())
-    claims = {
-        "iss": CLIENT_KEY,
-        "iat": now,
-        "exp": now + 60,
-        "qsh": qsh or hash_url(method, url),
-        "sub": "account-id-1",
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-@contextmanager
-def key_server(public_pem: bytes) -> Iterator[str]:
-    """Atlassian's install-key server: the PEM at /<kid>."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            found = self.path == f"/{KID}"
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Type", "application/x-pem-file")
-            self.end_headers()
-            if found:
-                self.wfile.write(public_pem)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @contextmanager
@@ -162,10 +121,6 @@ def example_app(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
 def atlassian(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Atlassian]:
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
     database = tmp_path_factory.mktemp("example") / "tenants.db"
     # No APP_BASE_URL: the address served. The SQLite file by default, or a database URL (the
     # SQLAlchemy store, as for PostgreSQL; here on SQLite, so that it runs anywhere).
@@ -173,15 +128,16 @@ def atlassian(
     if request.param == "database-url":
         env["DATABASE_URL"] = f"sqlite:///{database}"
     app_key = json.loads((ROOT / "examples" / "flask_app" / "atlassian-connect.json").read_text())
-    with Product(app_key=app_key["key"]).running() as jira, key_server(public_pem) as keys:
-        env["ATLASSIAN_INSTALL_KEYS"] = keys
+    with ProductStandIn(app_key=app_key["key"]) as jira, FakeAtlassianKeyServer() as keys:
+        env["ATLASSIAN_INSTALL_KEYS"] = keys.url
         with example_app(env) as (base_url, logs):
-            yield Atlassian(private_key, base_url, jira)
+            yield Atlassian(keys, base_url, jira)
+    assert_outbound_tokens(jira)
     text = "".join(logs)
     store = "SQLAlchemyTenantStore" if env["DATABASE_URL"] else "SQLiteTenantStore"
     assert f"Tenants are kept in a {store}" in text
     assert "/installed" in text  # the requests were logged...
-    assert SECRET not in text and "eyJ" not in text  # ...and no secret, no token
+    assert jira.tenant["sharedSecret"] not in text and "eyJ" not in text  # ...no secret or token
 
 
 def test_the_descriptor_names_the_app_and_its_routes(atlassian: Atlassian) -> None:
@@ -198,12 +154,12 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
 
     # Unsigned, or signed by another app's audience: refused, nothing stored.
     assert atlassian.lifecycle("installed") == 401
-    other_app = atlassian.install_token("/installed", aud="https://other-app.example.com")
+    other_app = atlassian.install_token("installed", aud="https://other-app.example.com")
     assert atlassian.lifecycle("installed", other_app) == 401
     assert atlassian.webhook("DEMO-1", "Still too early") == 401
 
     # A signed install stores the tenant.
-    assert atlassian.lifecycle("installed", atlassian.install_token("/installed")) == 204
+    assert atlassian.lifecycle("installed", atlassian.install_token("installed")) == 204
 
     # An HS256 webhook signed with the tenant's secret.
     assert atlassian.webhook("DEMO-7", "Fix the login page") == 204
@@ -211,7 +167,7 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
     # An unsigned installed that tries to take the tenant over with another secret: refused,
     # and the secret it tried to plant opens nothing.
     assert atlassian.lifecycle("installed", sharedSecret=ATTACKER_SECRET) == 401
-    hs256 = shared_secret_token("POST", "/installed", secret=ATTACKER_SECRET)
+    hs256 = atlassian.signed("POST", "/installed", secret=ATTACKER_SECRET)
     assert atlassian.lifecycle("installed", hs256, sharedSecret=ATTACKER_SECRET) == 401
     assert atlassian.webhook("DEMO-8", "Forged", secret=ATTACKER_SECRET) == 401
 
@@ -221,7 +177,7 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
         "/issue-panel?issueKey=DEMO-7&xdm_e=https%3A%2F%2Fexample.atlassian.net&cp=%2Fjira"
         "&tz=Europe%2FBerlin&loc=en-US&user_id=a+b&lic=none"
     )
-    token = shared_secret_token("GET", page)
+    token = atlassian.signed("GET", page)
     iframe = requests.get(f"{atlassian.app}{page}&jwt={token}", timeout=5)
     assert iframe.status_code == 200
     assert "DEMO-7" in iframe.text and "Fix the login page" in iframe.text
@@ -230,13 +186,13 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
     assert tampered.status_code == 401
 
     # The page's script calls the app with a context token; the app calls Jira back.
-    context = shared_secret_token("GET", "/", qsh=CONTEXT_QSH)
-    before = len(jira.calls)
+    context = atlassian.signed("GET", "/", context=True)
+    before = len(jira.requests)
     summary = atlassian.get("/api/issue-summary", context, params={"issueKey": "DEMO-7"})
     assert summary.status_code == 200
     assert summary.json()["issueKey"] == "DEMO-7"
-    [call] = jira.calls[before:]
-    assert (call.method, call.path, call.status) == (
+    [call] = jira.requests[before:]
+    assert (call.method, call.target, call.status) == (
         "GET",
         "/rest/api/3/issue/DEMO-7?fields=summary",
         200,  # the stand-in Jira verified the app's token
@@ -254,13 +210,13 @@ def test_a_connect_app_lifecycle_end_to_end(atlassian: Atlassian) -> None:
     assert atlassian.lifecycle("installed", context) == 401
 
     # A signed uninstall removes the tenant: its secret opens nothing any more.
-    assert atlassian.lifecycle("uninstalled", atlassian.install_token("/uninstalled")) == 204
+    assert atlassian.lifecycle("uninstalled", atlassian.install_token("uninstalled")) == 204
     assert atlassian.webhook("DEMO-10", "After uninstall") == 401
     assert atlassian.get("/api/issue-summary?issueKey=DEMO-7", context).status_code == 401
 
     # A new install starts afresh: the app forgot the tenant's issues when it was uninstalled.
-    assert atlassian.lifecycle("installed", atlassian.install_token("/installed")) == 204
-    fresh = requests.get(f"{atlassian.app}{page}&jwt={shared_secret_token('GET', page)}", timeout=5)
+    assert atlassian.lifecycle("installed", atlassian.install_token("installed")) == 204
+    fresh = requests.get(f"{atlassian.app}{page}&jwt={atlassian.signed('GET', page)}", timeout=5)
     assert fresh.status_code == 200
     assert "DEMO-7" in fresh.text  # the issue the page is about...
     assert "Fix the login page" not in fresh.text  # ...but no longer a recent webhook's

@@ -15,9 +15,9 @@ from atlassian_jwt.forge import keep_app_token
 from atlassian_jwt.integrations import httpx_auth, requests_auth
 from atlassian_jwt.tenants import MemoryTenantStore
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn
-from tests.conftest import APP_KEY
 from tests.forge.conftest import ACCOUNT
 from tests.httpx_libraries import LIBRARIES
+from tests.support import APP_KEY
 
 pytestmark = pytest.mark.extras
 

@@ -33,10 +33,10 @@ from atlassian_jwt.forge import FORGE_INSTALLED_EVENT, connect_tenant, load_app_
 from atlassian_jwt.integrations import django_ext, flask_ext, starlette_ext
 from atlassian_jwt.tenants import MemoryTenantStore, TenantStore
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn
-from tests.conftest import APP_KEY, CLIENT_KEY
 from tests.forge.conftest import ACCOUNT
 from tests.integrations.django_settings import configure as configure_django
 from tests.integrations.web_helpers import auth_header, authenticator, rejection_codes, sign
+from tests.support import APP_KEY, CLIENT_KEY
 
 configure_django()
 

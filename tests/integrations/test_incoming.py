@@ -22,7 +22,7 @@ from atlassian_jwt.integrations._incoming import (
 from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
 from atlassian_jwt.tenants import TenantStoreError
 from atlassian_jwt.url_utils import is_form
-from tests.conftest import CLIENT_KEY
+from tests.support import CLIENT_KEY
 
 
 def wsgi(raw: str) -> str:

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 import tests.test_tenants as suite
 from atlassian_jwt.integrations.sqlalchemy_store import SQLAlchemyTenantStore
 from atlassian_jwt.tenants import TenantStore, TenantStoreError
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.integrations.sqlite_engines import sqlite_engine
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 from tests.test_tenants import (
     OTHER_APP,
     THREADS,
@@ -386,6 +386,7 @@ def test_regression_a_store_starts_when_other_workers_create_each_table_first(
     }
 
 
+@pytest.mark.slow
 def test_processes_racing_lifecycle_events_end_in_the_newest_state(
     backend: str, make_store: StoreFactory, tmp_path: Path
 ) -> None:

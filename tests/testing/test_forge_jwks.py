@@ -23,14 +23,13 @@ from atlassian_jwt.testing import (
     ProductStandIn,
     new_rsa_key,
 )
+from tests.support import ACCOUNT
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 # Needs cryptography, imported by the kit only when a key is made.
 pytestmark = pytest.mark.extras
-
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from atlassian_jwt.testing import (
     product_request_url,
     sign_product_request,
 )
+from tests.support import ACCOUNT
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -35,7 +36,6 @@ pytestmark = pytest.mark.extras
 #: The release checked against; atlassian-connect-express 11 depends on this major version.
 JS_PACKAGE = "atlassian-jwt@2.0.3"
 CHECKER = Path(__file__).with_name("atlassian_jwt_js_check.js")
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 APP_BASE = "https://apps.example.com"
 
 # Requests an app receives, as written by the product. The JS library sorts and encodes the

@@ -11,14 +11,13 @@ from atlassian_jwt.integrations.httpx_auth import ActAsUserAuth, AtlassianJWTAut
 from atlassian_jwt.oauth2 import AsyncTokenProvider, TokenProvider
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn
 from tests.httpx_libraries import LIBRARIES
+from tests.support import ACCOUNT
 
 pytestmark = pytest.mark.extras
 pytest_plugins = ["atlassian_jwt.testing.pytest_plugin"]
 
 # httpx, or httpx2 where httpx is not installed (the httpx2 tox environment): one API.
 httpx = LIBRARIES[0]
-
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 
 
 @pytest.mark.parametrize("atlassian_product_type", ["jira", "confluence"])
