@@ -80,13 +80,12 @@ class ForgeToken:
     >>> from datetime import datetime, timezone
     >>> ForgeToken("eyJ.secret.token", datetime(2030, 1, 1, tzinfo=timezone.utc))
     ForgeToken(expires_at=datetime.datetime(2030, 1, 1, 0, 0, tzinfo=datetime.timezone.utc))
-
-    :ivar value: the token itself. Never log it.
-    :ivar expires_at: when it stops working (an aware UTC datetime), or ``None`` when its
-        ``exp`` cannot be read.
     """
 
+    #: The token itself. Never log it.
     value: str = field(repr=False)
+    #: When it stops working (an aware UTC datetime), or ``None`` when its ``exp`` cannot be
+    #: read.
     expires_at: datetime | None
 
     def __str__(self) -> str:
@@ -133,61 +132,58 @@ class ForgeInvocation:
         ForgeInvocation(app_id='ari:cloud:ecosystem::app/…', installation_id='ari:…',
                         api_base_url='https://api.atlassian.com/ex/jira/…', …,
                         app_token=ForgeToken(expires_at=…), user_token=None)
-
-    :ivar claims: every verified claim, read-only (nested objects and arrays too; the whole
-        is still JSON: ``json.dumps(invocation.claims)`` works).
-    :ivar app_id: the app's ARI (``app.id``).
-    :ivar installation_id: the installation ARI (``app.installationId``): the key of
-        everything the app keeps per installation. It changes when the app is reinstalled.
-    :ivar api_base_url: where product API calls go (``app.apiBaseUrl``), e.g.
-        ``https://api.atlassian.com/ex/jira/<cloudId>``: ``https://``, checked (plain
-        ``http://`` only to a loopback address, for tests). See :meth:`product_url`.
-    :ivar environment_type: ``DEVELOPMENT``, ``STAGING`` or ``PRODUCTION``
-        (``app.environment.type``), or ``None``.
-    :ivar environment_id: the environment's ARI (``app.environment.id``), or ``None``.
-    :ivar module_key: the key of the module that made the call (``app.module.key``, else
-        ``context.moduleKey``), or ``None``.
-    :ivar module_type: its type (``app.module.type``): ``core:endpoint`` for events, triggers
-        and backend calls, the UI module's type for a front end's call; or ``None``.
-    :ivar cloud_id: the site's cloud id (``context.cloudId``), or ``None`` (Bitbucket).
-    :ivar account_id: the invoking user's account id (``principal``); ``None`` for events,
-        scheduled triggers and other calls with no user.
-    :ivar trace_id: ``x-b3-traceid``, when it is 16 or 32 hex digits, else ``None``: log it to
-        follow a call through Atlassian's logs.
-    :ivar span_id: ``x-b3-spanid``, likewise.
-    :ivar app_token: the app system token (``x-forge-oauth-system``), or ``None`` when the
-        manifest's endpoint does not ask for ``appSystemToken``.
-    :ivar user_token: the invoking user's token (``x-forge-oauth-user``), or ``None``.
-    :ivar app_version: ``app.appVersion``, or ``None``.
-    :ivar site_url: ``context.siteUrl`` (e.g. ``https://example.atlassian.net``) when Forge
-        sends it, else ``None``. A display value: the site is :attr:`cloud_id`.
-    :ivar license: ``app.license`` (read-only), present for paid apps in production; else
-        ``None``.
-    :ivar context: the ``context`` claim (read-only; empty if absent): product context such as
-        ``extension``, ``localId``.
-    :ivar expires_at: when the FIT expires (an aware UTC datetime). FITs live for seconds:
-        background work uses the app token, kept in the tenant store
-        (:func:`~atlassian_jwt.forge.keep_app_token`).
     """
 
+    #: Every verified claim, read-only (nested objects and arrays too; the whole is still
+    #: JSON: ``json.dumps(invocation.claims)`` works).
     claims: Mapping[str, Any] = field(repr=False)
+    #: The app's ARI (``app.id``).
     app_id: str
+    #: The installation ARI (``app.installationId``): the key of everything the app keeps per
+    #: installation. It changes when the app is reinstalled.
     installation_id: str
+    #: Where product API calls go (``app.apiBaseUrl``), e.g.
+    #: ``https://api.atlassian.com/ex/jira/<cloudId>``: ``https://``, checked (plain
+    #: ``http://`` only to a loopback address, for tests). See :meth:`product_url`.
     api_base_url: str
+    #: ``DEVELOPMENT``, ``STAGING`` or ``PRODUCTION`` (``app.environment.type``), or ``None``.
     environment_type: str | None
+    #: The environment's ARI (``app.environment.id``), or ``None``.
     environment_id: str | None
+    #: The key of the module that made the call (``app.module.key``, else
+    #: ``context.moduleKey``), or ``None``.
     module_key: str | None
+    #: Its type (``app.module.type``): ``core:endpoint`` for events, triggers and backend
+    #: calls, the UI module's type for a front end's call; or ``None``.
     module_type: str | None
+    #: The site's cloud id (``context.cloudId``), or ``None`` (Bitbucket).
     cloud_id: str | None
+    #: The invoking user's account id (``principal``); ``None`` for events, scheduled
+    #: triggers and other calls with no user.
     account_id: str | None
+    #: ``x-b3-traceid``, when it is 16 or 32 hex digits, else ``None``: log it to follow a
+    #: call through Atlassian's logs.
     trace_id: str | None
+    #: ``x-b3-spanid``, likewise.
     span_id: str | None
+    #: The app system token (``x-forge-oauth-system``), or ``None`` when the manifest's
+    #: endpoint does not ask for ``appSystemToken``.
     app_token: ForgeToken | None
+    #: The invoking user's token (``x-forge-oauth-user``), or ``None``.
     user_token: ForgeToken | None
+    #: ``app.appVersion``, or ``None``.
     app_version: str | None = field(default=None, repr=False)
+    #: ``context.siteUrl`` (e.g. ``https://example.atlassian.net``) when Forge sends it, else
+    #: ``None``. A display value: the site is :attr:`cloud_id`.
     site_url: str | None = field(default=None, repr=False)
+    #: ``app.license`` (read-only), present for paid apps in production; else ``None``.
     license: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The ``context`` claim (read-only; empty if absent): product context such as
+    #: ``extension``, ``localId``.
     context: Mapping[str, Any] = field(default_factory=lambda: _FrozenDict(), repr=False)
+    #: When the FIT expires (an aware UTC datetime). FITs live for seconds: background work
+    #: uses the app token, kept in the tenant store
+    #: (:func:`~atlassian_jwt.forge.keep_app_token`).
     expires_at: datetime | None = field(default=None, repr=False)
 
     @classmethod
