@@ -29,6 +29,7 @@ __all__ = [
     "SYSTEM_TOKEN_HEADER",
     "TRACE_ID_HEADER",
     "USER_TOKEN_HEADER",
+    "ForgeContext",
     "ForgeInvocation",
     "ForgeToken",
     "QueryParams",
@@ -116,6 +117,70 @@ class ForgeToken:
             return False
         current = datetime.now(timezone.utc).timestamp() if now is None else now
         return self.expires_at.timestamp() - margin <= current
+
+
+@dataclass(frozen=True)
+class ForgeContext:
+    """The context a Forge invocation token's claims name, read as written: nothing checked.
+
+    One reading of the claims for everything that shows them: :class:`ForgeInvocation` takes
+    its context from it once the token is verified and its required context checked, and the
+    command line shows with it what an unverified token says.
+
+    >>> ForgeContext.from_claims({"app": {"module": {"type": "core:endpoint"}},
+    ...                           "context": {"moduleKey": "sync"}}).module_key
+    'sync'
+
+    .. warning:: Read from claims that were not verified, every value is the sender's word.
+    """
+
+    #: ``app.id``, or ``None``.
+    app_id: str | None
+    #: ``app.installationId``, or ``None``.
+    installation_id: str | None
+    #: ``app.apiBaseUrl``, or ``None`` (not checked here).
+    api_base_url: str | None
+    #: ``app.environment.type``, or ``None``.
+    environment_type: str | None
+    #: ``app.environment.id``, or ``None``.
+    environment_id: str | None
+    #: ``app.module.key``, else ``context.moduleKey``, or ``None``.
+    module_key: str | None
+    #: ``app.module.type``, or ``None``.
+    module_type: str | None
+    #: ``context.cloudId``, or ``None``.
+    cloud_id: str | None
+    #: ``principal``: the invoking user's account id, or ``None`` when no user acts.
+    account_id: str | None
+    #: ``app.appVersion``, or ``None``.
+    app_version: str | None
+    #: ``context.siteUrl``, or ``None``.
+    site_url: str | None
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> ForgeContext:
+        """Read the context of an invocation token's claims; a value that is not a non-empty
+        string (or a member that is not an object) reads as ``None``.
+
+        :param claims: the token's claims, verified or not (see the warning above).
+        """
+        app = _object(claims.get("app"))
+        environment = _object(app.get("environment"))
+        module = _object(app.get("module"))
+        context = _object(claims.get("context"))
+        return cls(
+            app_id=_text(app.get("id")),
+            installation_id=_text(app.get("installationId")),
+            api_base_url=_text(app.get("apiBaseUrl")),
+            environment_type=_text(environment.get("type")),
+            environment_id=_text(environment.get("id")),
+            module_key=_text(module.get("key")) or _text(context.get("moduleKey")),
+            module_type=_text(module.get("type")),
+            cloud_id=_text(context.get("cloudId")),
+            account_id=_text(claims.get("principal")),
+            app_version=_text(app.get("appVersion")),
+            site_url=_text(context.get("siteUrl")),
+        )
 
 
 @dataclass(frozen=True)
@@ -231,29 +296,27 @@ class ForgeInvocation:
                 "255 characters",
             )
         _check_api_base_url(api_base_url)
-        environment = _object(app.get("environment"))
-        module = _object(app.get("module"))
-        context = _object(claims.get("context"))
+        read = ForgeContext.from_claims(claims)
         license_claim = app.get("license")
         return cls(
             claims=frozen_json(claims),
             app_id=app_id,
             installation_id=installation_id,
             api_base_url=api_base_url,
-            environment_type=_text(environment.get("type")),
-            environment_id=_text(environment.get("id")),
-            module_key=_text(module.get("key")) or _text(context.get("moduleKey")),
-            module_type=_text(module.get("type")),
-            cloud_id=_text(context.get("cloudId")),
-            account_id=_text(claims.get("principal")),
+            environment_type=read.environment_type,
+            environment_id=read.environment_id,
+            module_key=read.module_key,
+            module_type=read.module_type,
+            cloud_id=read.cloud_id,
+            account_id=read.account_id,
             trace_id=_b3_id(header_value(headers, TRACE_ID_HEADER)),
             span_id=_b3_id(header_value(headers, SPAN_ID_HEADER)),
             app_token=_token_header(headers, SYSTEM_TOKEN_HEADER, max_token_length),
             user_token=_token_header(headers, USER_TOKEN_HEADER, max_token_length),
-            app_version=_text(app.get("appVersion")),
-            site_url=_text(context.get("siteUrl")),
+            app_version=read.app_version,
+            site_url=read.site_url,
             license=frozen_json(license_claim) if isinstance(license_claim, Mapping) else None,
-            context=frozen_json(context),
+            context=frozen_json(_object(claims.get("context"))),
             expires_at=_datetime(claims.get("exp")),
         )
 
