@@ -358,7 +358,10 @@ def _forge_token_facts(header: str, value: str | None, now: float) -> ForgeToken
     try:
         token = ForgeToken.from_header(value.strip(), max_length=DEFAULT_MAX_FIT_LENGTH)
     except ValueError:
-        detail = "not a bearer token: verify_request refuses the call (forge_context_invalid)"
+        detail = (
+            "not a bearer token: verify_request refuses the call "
+            f"({exc.ForgeContextInvalidError.code})"
+        )
         return ForgeTokenFacts(header, True, None, False, detail)
     if token.expires_at is None:
         detail = "expiry unknown: its exp cannot be read (the product will say)"

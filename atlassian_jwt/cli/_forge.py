@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from ..exceptions import ForgeContextMissingError
 from ..explain import ForgeFacts
 from ..forge import FORGE_REQUIRED_CONTEXT
 
 # What the reader is told for a context value the token does not have.
-_MISSING = "missing: verify_request refuses the call (forge_context_missing)"
+_MISSING = f"missing: verify_request refuses the call ({ForgeContextMissingError.code})"
 _NO_USER = "none: no user acts (an event, a scheduled trigger or a call by the app)"
 _NO_HEADERS = (
     "not known: give the request's headers (--headers-file) to see when the "
