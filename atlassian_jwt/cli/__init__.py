@@ -53,6 +53,7 @@ examples:
       --base-url https://example.atlassian.net/wiki
   atlassian-jwt decode "$TOKEN"
   atlassian-jwt decode --json - < token.txt
+  atlassian-jwt decode --headers-file forge-request-headers.txt
   atlassian-jwt verify "$TOKEN" --method GET --url '/installed?x=1' --secret-env SHARED_SECRET
   atlassian-jwt sign GET https://example.atlassian.net/rest/api/3/myself \\
       --tenant tenant.json --header

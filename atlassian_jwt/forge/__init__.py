@@ -3,7 +3,8 @@
 * :mod:`~atlassian_jwt.forge.verify`: :class:`ForgeInvocationVerifier` verifies the Forge
   invocation token (FIT) against Atlassian's key set;
 * :mod:`~atlassian_jwt.forge.invocation`: :class:`ForgeInvocation`, what a verified call says
-  (installation, API base URL, environment, module, user, tokens), and :class:`ForgeToken`;
+  (installation, API base URL, environment, module, user, tokens), :class:`ForgeToken`, and
+  :class:`ForgeContext`, the context a token's claims name, read without checking anything;
 * :mod:`~atlassian_jwt.forge.background`: the app token of each installation kept in the tenant
   store for work done after the request (:func:`keep_app_token`, :func:`load_app_token`);
 * :mod:`~atlassian_jwt.forge.connect`: Connect on Forge, the Connect tenant of an invocation's
@@ -40,6 +41,7 @@ from .invocation import (
     FORGE_REQUIRED_CONTEXT,
     SYSTEM_TOKEN_HEADER,
     USER_TOKEN_HEADER,
+    ForgeContext,
     ForgeInvocation,
     ForgeToken,
     build_product_url,
@@ -81,6 +83,7 @@ __all__ = [
     "SYSTEM_TOKEN_HEADER",
     "USER_TOKEN_HEADER",
     "EventResponse",
+    "ForgeContext",
     "ForgeEvent",
     "ForgeEventDispatcher",
     "ForgeInvocation",

@@ -13,8 +13,9 @@ what the app keeps under the ``clientKey`` and can still sign Connect calls::
 
 (atlassian-connect-express calls this ``associateConnect``.) The Connect ``installed``
 callback and Forge's own ``avi:forge:installed:app`` event arrive in no set order: until the
-Connect one is stored there is no tenant to find, and :class:`ConnectTenantNotFoundError` says
-so. An event handler that raises it is run again on Forge's retry, a minute later (see
+Connect one is stored there is no tenant to find, and
+:class:`~atlassian_jwt.ConnectTenantNotFoundError` says so. An event handler that raises it is
+run again on Forge's retry, a minute later (see
 :class:`~atlassian_jwt.forge.ForgeEventDispatcher`).
 """
 

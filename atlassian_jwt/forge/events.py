@@ -118,6 +118,7 @@ __all__ = [
     "ForgeEvent",
     "ForgeEventDispatcher",
     "Handler",
+    "HandlerT",
     "OnFailure",
 ]
 
@@ -157,34 +158,32 @@ Handler = Callable[["ForgeEvent"], Union[None, Awaitable[None]]]
 #: Called with the event and the exception when a handler fails.
 OnFailure = Callable[["ForgeEvent", Exception], None]
 
-H = TypeVar("H", bound=Handler)
-
+#: The type of the function a registration decorator (:meth:`ForgeEventDispatcher.on`,
+#: :meth:`ForgeEventDispatcher.on_schedule`) takes and returns unchanged: a :data:`Handler`.
+HandlerT = TypeVar("HandlerT", bound=Handler)
 
 
 @dataclass(frozen=True)
 class ForgeEvent:
-    """One delivered event or scheduled trigger, as a handler gets it. Immutable.
+    """One delivered event or scheduled trigger, as a handler gets it. Immutable."""
 
-    :ivar event_type: the ``eventType`` (``avi:jira:created:issue``), or, for a scheduled
-        trigger, the module key it was registered under with
-        :meth:`ForgeEventDispatcher.on_schedule`.
-    :ivar scheduled: whether it is a scheduled trigger.
-    :ivar payload: the event as Forge sent it, ``retryContext`` included, read-only.
-    :ivar invocation: the verified invocation that delivered it: the installation, the API base
-        URL and, when the endpoint asks for it, the app token for calling the product.
-    :ivar delivery_id: the SHA-256 (hex) of the event's identity; the same for every retry of
-        one event (see the module's notes).
-    :ivar retry_count: 0 for the first attempt, else Forge's ``retryContext.retryCount``.
-    :ivar retry_reason: ``retryContext.retryReason`` (``TIMEOUT_ERROR``,
-        ``INVALID_REMOTE_INVOCATION_ERROR``...), or ``None``.
-    """
-
+    #: The ``eventType`` (``avi:jira:created:issue``), or, for a scheduled trigger, the module
+    #: key it was registered under with :meth:`ForgeEventDispatcher.on_schedule`.
     event_type: str
+    #: Whether it is a scheduled trigger.
     scheduled: bool
+    #: The event as Forge sent it, ``retryContext`` included, read-only.
     payload: Mapping[str, Any] = field(repr=False)
+    #: The verified invocation that delivered it: the installation, the API base URL and, when
+    #: the endpoint asks for it, the app token for calling the product.
     invocation: ForgeInvocation
+    #: The SHA-256 (hex) of the event's identity; the same for every retry of one event (see
+    #: the module's notes).
     delivery_id: str
+    #: 0 for the first attempt, else Forge's ``retryContext.retryCount``.
     retry_count: int
+    #: ``retryContext.retryReason`` (``TIMEOUT_ERROR``, ``INVALID_REMOTE_INVOCATION_ERROR``...),
+    #: or ``None``.
     retry_reason: str | None
 
     @property
@@ -279,7 +278,7 @@ class ForgeEventDispatcher:
         # Tasks of async handlers still running after their answer: kept so that they finish.
         self._background: set[asyncio.Future[None]] = set()
 
-    def on(self, *event_types: str) -> Callable[[H], H]:
+    def on(self, *event_types: str) -> Callable[[HandlerT], HandlerT]:
         """Register the decorated function as the handler of these event types.
 
         :param event_types: ``eventType`` values, such as ``avi:jira:created:issue`` or
@@ -289,7 +288,7 @@ class ForgeEventDispatcher:
         """
         return self._register(self._events, event_types, "event type")
 
-    def on_schedule(self, *module_keys: str) -> Callable[[H], H]:
+    def on_schedule(self, *module_keys: str) -> Callable[[HandlerT], HandlerT]:
         """Register the decorated function as the handler of these scheduled triggers.
 
         :param module_keys: the keys of the ``scheduledTrigger`` modules in the manifest.
@@ -299,11 +298,11 @@ class ForgeEventDispatcher:
 
     def _register(
         self, table: dict[str, Handler], keys: tuple[str, ...], what: str
-    ) -> Callable[[H], H]:
+    ) -> Callable[[HandlerT], HandlerT]:
         if not keys or not all(isinstance(key, str) and key for key in keys):
             raise ValueError(f"Name at least one {what}, as non-empty strings")
 
-        def register(handler: H) -> H:
+        def register(handler: HandlerT) -> HandlerT:
             with self._lock:
                 taken = [key for key in keys if key in table]
                 if taken:

@@ -29,6 +29,7 @@ __all__ = [
     "SYSTEM_TOKEN_HEADER",
     "TRACE_ID_HEADER",
     "USER_TOKEN_HEADER",
+    "ForgeContext",
     "ForgeInvocation",
     "ForgeToken",
     "QueryParams",
@@ -80,13 +81,12 @@ class ForgeToken:
     >>> from datetime import datetime, timezone
     >>> ForgeToken("eyJ.secret.token", datetime(2030, 1, 1, tzinfo=timezone.utc))
     ForgeToken(expires_at=datetime.datetime(2030, 1, 1, 0, 0, tzinfo=datetime.timezone.utc))
-
-    :ivar value: the token itself. Never log it.
-    :ivar expires_at: when it stops working (an aware UTC datetime), or ``None`` when its
-        ``exp`` cannot be read.
     """
 
+    #: The token itself. Never log it.
     value: str = field(repr=False)
+    #: When it stops working (an aware UTC datetime), or ``None`` when its ``exp`` cannot be
+    #: read.
     expires_at: datetime | None
 
     def __str__(self) -> str:
@@ -120,6 +120,70 @@ class ForgeToken:
 
 
 @dataclass(frozen=True)
+class ForgeContext:
+    """The context a Forge invocation token's claims name, read as written: nothing checked.
+
+    One reading of the claims for everything that shows them: :class:`ForgeInvocation` takes
+    its context from it once the token is verified and its required context checked, and the
+    command line shows with it what an unverified token says.
+
+    >>> ForgeContext.from_claims({"app": {"module": {"type": "core:endpoint"}},
+    ...                           "context": {"moduleKey": "sync"}}).module_key
+    'sync'
+
+    .. warning:: Read from claims that were not verified, every value is the sender's word.
+    """
+
+    #: ``app.id``, or ``None``.
+    app_id: str | None
+    #: ``app.installationId``, or ``None``.
+    installation_id: str | None
+    #: ``app.apiBaseUrl``, or ``None`` (not checked here).
+    api_base_url: str | None
+    #: ``app.environment.type``, or ``None``.
+    environment_type: str | None
+    #: ``app.environment.id``, or ``None``.
+    environment_id: str | None
+    #: ``app.module.key``, else ``context.moduleKey``, or ``None``.
+    module_key: str | None
+    #: ``app.module.type``, or ``None``.
+    module_type: str | None
+    #: ``context.cloudId``, or ``None``.
+    cloud_id: str | None
+    #: ``principal``: the invoking user's account id, or ``None`` when no user acts.
+    account_id: str | None
+    #: ``app.appVersion``, or ``None``.
+    app_version: str | None
+    #: ``context.siteUrl``, or ``None``.
+    site_url: str | None
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> ForgeContext:
+        """Read the context of an invocation token's claims; a value that is not a non-empty
+        string (or a member that is not an object) reads as ``None``.
+
+        :param claims: the token's claims, verified or not (see the warning above).
+        """
+        app = _object(claims.get("app"))
+        environment = _object(app.get("environment"))
+        module = _object(app.get("module"))
+        context = _object(claims.get("context"))
+        return cls(
+            app_id=_text(app.get("id")),
+            installation_id=_text(app.get("installationId")),
+            api_base_url=_text(app.get("apiBaseUrl")),
+            environment_type=_text(environment.get("type")),
+            environment_id=_text(environment.get("id")),
+            module_key=_text(module.get("key")) or _text(context.get("moduleKey")),
+            module_type=_text(module.get("type")),
+            cloud_id=_text(context.get("cloudId")),
+            account_id=_text(claims.get("principal")),
+            app_version=_text(app.get("appVersion")),
+            site_url=_text(context.get("siteUrl")),
+        )
+
+
+@dataclass(frozen=True)
 class ForgeInvocation:
     """A verified Forge invocation: what the FIT says and what came with it. Immutable.
 
@@ -133,61 +197,58 @@ class ForgeInvocation:
         ForgeInvocation(app_id='ari:cloud:ecosystem::app/…', installation_id='ari:…',
                         api_base_url='https://api.atlassian.com/ex/jira/…', …,
                         app_token=ForgeToken(expires_at=…), user_token=None)
-
-    :ivar claims: every verified claim, read-only (nested objects and arrays too; the whole
-        is still JSON: ``json.dumps(invocation.claims)`` works).
-    :ivar app_id: the app's ARI (``app.id``).
-    :ivar installation_id: the installation ARI (``app.installationId``): the key of
-        everything the app keeps per installation. It changes when the app is reinstalled.
-    :ivar api_base_url: where product API calls go (``app.apiBaseUrl``), e.g.
-        ``https://api.atlassian.com/ex/jira/<cloudId>``: ``https://``, checked (plain
-        ``http://`` only to a loopback address, for tests). See :meth:`product_url`.
-    :ivar environment_type: ``DEVELOPMENT``, ``STAGING`` or ``PRODUCTION``
-        (``app.environment.type``), or ``None``.
-    :ivar environment_id: the environment's ARI (``app.environment.id``), or ``None``.
-    :ivar module_key: the key of the module that made the call (``app.module.key``, else
-        ``context.moduleKey``), or ``None``.
-    :ivar module_type: its type (``app.module.type``): ``core:endpoint`` for events, triggers
-        and backend calls, the UI module's type for a front end's call; or ``None``.
-    :ivar cloud_id: the site's cloud id (``context.cloudId``), or ``None`` (Bitbucket).
-    :ivar account_id: the invoking user's account id (``principal``); ``None`` for events,
-        scheduled triggers and other calls with no user.
-    :ivar trace_id: ``x-b3-traceid``, when it is 16 or 32 hex digits, else ``None``: log it to
-        follow a call through Atlassian's logs.
-    :ivar span_id: ``x-b3-spanid``, likewise.
-    :ivar app_token: the app system token (``x-forge-oauth-system``), or ``None`` when the
-        manifest's endpoint does not ask for ``appSystemToken``.
-    :ivar user_token: the invoking user's token (``x-forge-oauth-user``), or ``None``.
-    :ivar app_version: ``app.appVersion``, or ``None``.
-    :ivar site_url: ``context.siteUrl`` (e.g. ``https://example.atlassian.net``) when Forge
-        sends it, else ``None``. A display value: the site is :attr:`cloud_id`.
-    :ivar license: ``app.license`` (read-only), present for paid apps in production; else
-        ``None``.
-    :ivar context: the ``context`` claim (read-only; empty if absent): product context such as
-        ``extension``, ``localId``.
-    :ivar expires_at: when the FIT expires (an aware UTC datetime). FITs live for seconds:
-        background work uses the app token, kept in the tenant store
-        (:func:`~atlassian_jwt.forge.keep_app_token`).
     """
 
+    #: Every verified claim, read-only (nested objects and arrays too; the whole is still
+    #: JSON: ``json.dumps(invocation.claims)`` works).
     claims: Mapping[str, Any] = field(repr=False)
+    #: The app's ARI (``app.id``).
     app_id: str
+    #: The installation ARI (``app.installationId``): the key of everything the app keeps per
+    #: installation. It changes when the app is reinstalled.
     installation_id: str
+    #: Where product API calls go (``app.apiBaseUrl``), e.g.
+    #: ``https://api.atlassian.com/ex/jira/<cloudId>``: ``https://``, checked (plain
+    #: ``http://`` only to a loopback address, for tests). See :meth:`product_url`.
     api_base_url: str
+    #: ``DEVELOPMENT``, ``STAGING`` or ``PRODUCTION`` (``app.environment.type``), or ``None``.
     environment_type: str | None
+    #: The environment's ARI (``app.environment.id``), or ``None``.
     environment_id: str | None
+    #: The key of the module that made the call (``app.module.key``, else
+    #: ``context.moduleKey``), or ``None``.
     module_key: str | None
+    #: Its type (``app.module.type``): ``core:endpoint`` for events, triggers and backend
+    #: calls, the UI module's type for a front end's call; or ``None``.
     module_type: str | None
+    #: The site's cloud id (``context.cloudId``), or ``None`` (Bitbucket).
     cloud_id: str | None
+    #: The invoking user's account id (``principal``); ``None`` for events, scheduled
+    #: triggers and other calls with no user.
     account_id: str | None
+    #: ``x-b3-traceid``, when it is 16 or 32 hex digits, else ``None``: log it to follow a
+    #: call through Atlassian's logs.
     trace_id: str | None
+    #: ``x-b3-spanid``, likewise.
     span_id: str | None
+    #: The app system token (``x-forge-oauth-system``), or ``None`` when the manifest's
+    #: endpoint does not ask for ``appSystemToken``.
     app_token: ForgeToken | None
+    #: The invoking user's token (``x-forge-oauth-user``), or ``None``.
     user_token: ForgeToken | None
+    #: ``app.appVersion``, or ``None``.
     app_version: str | None = field(default=None, repr=False)
+    #: ``context.siteUrl`` (e.g. ``https://example.atlassian.net``) when Forge sends it, else
+    #: ``None``. A display value: the site is :attr:`cloud_id`.
     site_url: str | None = field(default=None, repr=False)
+    #: ``app.license`` (read-only), present for paid apps in production; else ``None``.
     license: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The ``context`` claim (read-only; empty if absent): product context such as
+    #: ``extension``, ``localId``.
     context: Mapping[str, Any] = field(default_factory=lambda: _FrozenDict(), repr=False)
+    #: When the FIT expires (an aware UTC datetime). FITs live for seconds: background work
+    #: uses the app token, kept in the tenant store
+    #: (:func:`~atlassian_jwt.forge.keep_app_token`).
     expires_at: datetime | None = field(default=None, repr=False)
 
     @classmethod
@@ -235,29 +296,27 @@ class ForgeInvocation:
                 "255 characters",
             )
         _check_api_base_url(api_base_url)
-        environment = _object(app.get("environment"))
-        module = _object(app.get("module"))
-        context = _object(claims.get("context"))
+        read = ForgeContext.from_claims(claims)
         license_claim = app.get("license")
         return cls(
             claims=frozen_json(claims),
             app_id=app_id,
             installation_id=installation_id,
             api_base_url=api_base_url,
-            environment_type=_text(environment.get("type")),
-            environment_id=_text(environment.get("id")),
-            module_key=_text(module.get("key")) or _text(context.get("moduleKey")),
-            module_type=_text(module.get("type")),
-            cloud_id=_text(context.get("cloudId")),
-            account_id=_text(claims.get("principal")),
+            environment_type=read.environment_type,
+            environment_id=read.environment_id,
+            module_key=read.module_key,
+            module_type=read.module_type,
+            cloud_id=read.cloud_id,
+            account_id=read.account_id,
             trace_id=_b3_id(header_value(headers, TRACE_ID_HEADER)),
             span_id=_b3_id(header_value(headers, SPAN_ID_HEADER)),
             app_token=_token_header(headers, SYSTEM_TOKEN_HEADER, max_token_length),
             user_token=_token_header(headers, USER_TOKEN_HEADER, max_token_length),
-            app_version=_text(app.get("appVersion")),
-            site_url=_text(context.get("siteUrl")),
+            app_version=read.app_version,
+            site_url=read.site_url,
             license=frozen_json(license_claim) if isinstance(license_claim, Mapping) else None,
-            context=frozen_json(context),
+            context=frozen_json(_object(claims.get("context"))),
             expires_at=_datetime(claims.get("exp")),
         )
 

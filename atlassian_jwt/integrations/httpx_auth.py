@@ -213,10 +213,10 @@ class ForgeAuth(ForgeBearerAuth, _OriginBoundAuth):  # type: ignore[misc]  # as 
     ``ValueError`` before anything is sent. Redirects are followed by the auth with
     ``follow_redirects=True`` (the client's left at ``False``), the token going only to hops
     on that origin, never again once the chain has left it. A token that has expired (or
-    expires within :data:`~atlassian_jwt.forge.DEFAULT_EXPIRY_MARGIN` seconds) raises
-    :class:`~atlassian_jwt.ForgeTokenUnavailableError` instead of a request the product would
-    refuse. For background work, :meth:`for_installation` signs with the app token kept in the
-    tenant store.
+    expires within :data:`~atlassian_jwt.forge.invocation.DEFAULT_EXPIRY_MARGIN` seconds)
+    raises :class:`~atlassian_jwt.ForgeTokenUnavailableError` instead of a request the product
+    would refuse. For background work, :meth:`for_installation` signs with the app token kept
+    in the tenant store.
 
     :param invocation: a verified invocation.
     :param as_user: send the user's token rather than the app's.
@@ -299,6 +299,11 @@ class ActAsUserAuth(_Auth):
         self.scopes = normalize_scopes(scopes)
 
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """Sign a request of a ``Client`` with a token from the ``TokenProvider``.
+
+        :raises TypeError: if the provider is an ``AsyncTokenProvider``.
+        :raises ValueError: for a request outside the tenant's ``baseUrl``.
+        """
         if not isinstance(self.provider, TokenProvider):
             raise TypeError("A sync Client needs a TokenProvider; AsyncTokenProvider is for async")
         self._check(request)
@@ -306,6 +311,11 @@ class ActAsUserAuth(_Auth):
         yield request
 
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+        """Sign a request of an ``AsyncClient`` with a token from the ``AsyncTokenProvider``.
+
+        :raises TypeError: if the provider is a (sync) ``TokenProvider``.
+        :raises ValueError: for a request outside the tenant's ``baseUrl``.
+        """
         if not isinstance(self.provider, AsyncTokenProvider):
             raise TypeError("An AsyncClient needs an AsyncTokenProvider, not a TokenProvider")
         self._check(request)

@@ -160,7 +160,7 @@ class ForgeAuth(ForgeBearerAuth, _OriginBoundAuth):
     origin of the invocation's ``api_base_url``: a request elsewhere raises ``ValueError``
     before anything is sent, and a redirect to another origin is followed without it (never
     with it again in that chain). A token that has expired (or expires within
-    :data:`~atlassian_jwt.forge.DEFAULT_EXPIRY_MARGIN` seconds) raises
+    :data:`~atlassian_jwt.forge.invocation.DEFAULT_EXPIRY_MARGIN` seconds) raises
     :class:`~atlassian_jwt.ForgeTokenUnavailableError` instead of a request the product would
     refuse. For background work, :meth:`for_installation` signs with the app token kept in the
     tenant store.

@@ -3,13 +3,12 @@ testing kit's stand-ins for Atlassian: a fake key server, a fake Forge key set a
 verifies the app's calls.
 
 An example builds its verifiers with Atlassian's own servers, as an app does; each test puts
-the stand-in in their place (the key provider, the JWKS URL, the authorization server) and
-then calls the example's own functions.
+the stand-in in their place (the key provider, the JWKS URL, the authorization server) through
+the example's own parameters, or in its namespace, and then calls the example's functions.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,13 @@ import pytest
 
 import atlassian_jwt
 from atlassian_jwt.oauth2 import TokenProvider
+from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore
 from atlassian_jwt.testing import (
     FakeAtlassianKeyServer,
     FakeForgeJWKS,
     ProductStandIn,
     make_tenant,
+    product_request_headers,
     product_request_url,
 )
 from atlassian_jwt.testing.forge_jwks import JWKS_PATH
@@ -47,7 +48,7 @@ class Unreachable:
 
 
 def test_the_package_page_holds_its_examples() -> None:
-    for name in ("readme-flask", "readme-outbound", "readme-forge"):
+    for name in ("readme-flask", "readme-outbound"):
         assert example_page(name).name == "README.rst"
     assert example_page("install-callback").name == "signed-install.rst"
 
@@ -56,14 +57,10 @@ def test_readme_flask_app_stores_a_signed_install_then_serves_its_pages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: FakeAtlassianKeyServer
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    # The example's InstallAuthenticator, with the fake key server instead of Atlassian's.
-    monkeypatch.setattr(
-        atlassian_jwt,
-        "InstallAuthenticator",
-        functools.partial(atlassian_jwt.InstallAuthenticator, key_provider=keys),
-    )
     namespace = run_example("readme-flask", {"__name__": "readme"})
-    client = namespace["app"].test_client()
+    assert (tmp_path / "tenants.db").exists()  # the app as deployed: Atlassian's key servers
+    store = SQLiteTenantStore(tmp_path / "test.db", app_key="com.example.my-app")
+    client = namespace["create_app"](store, keys=keys).test_client()
     tenant = make_tenant(app_key="com.example.my-app")
 
     page_url = product_request_url("GET", "/issue-panel?issueKey=DEMO-1", tenant)
@@ -72,7 +69,7 @@ def test_readme_flask_app_stores_a_signed_install_then_serves_its_pages(
     installed = keys.lifecycle_request("installed", tenant)
     response = client.post(installed.path, data=installed.body, headers=installed.headers)
     assert response.status_code == 204
-    assert namespace["store"].get(tenant["clientKey"]) == installed.payload
+    assert store.get(tenant["clientKey"]) == installed.payload
 
     page = client.get(page_url)
     assert (page.status_code, page.get_data(as_text=True)) == (
@@ -86,7 +83,37 @@ def test_readme_flask_app_stores_a_signed_install_then_serves_its_pages(
     foreign = keys.lifecycle_request("installed", planted, app_base_url="https://evil.example")
     response = client.post(foreign.path, data=foreign.body, headers=foreign.headers)
     assert response.status_code == 401
-    assert namespace["store"].get(tenant["clientKey"])["sharedSecret"] == tenant["sharedSecret"]
+    assert store.get(tenant["clientKey"]) == installed.payload  # the genuine secret stays
+
+
+def test_readme_flask_app_serves_its_forge_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    namespace = run_example("readme-flask", {"__name__": "readme"})
+    with FakeForgeJWKS() as forge:
+        verifier = atlassian_jwt.ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)
+        store = MemoryTenantStore()
+        client = namespace["create_app"](store, forge=verifier).test_client()
+        headers = forge.invocation_headers(account_id=ACCOUNT_ID)
+        response = client.post("/forge/summary", headers=headers)
+        assert response.json == {"installation": forge.installation_id, "user": ACCOUNT_ID}
+        assert store.get_app_token(forge.installation_id) is not None  # kept for later
+        assert client.post("/forge/summary").status_code == 401
+        other_app = FakeForgeJWKS(private_key=forge.signing_key(), kid=forge.kid)
+        assert (
+            client.post("/forge/summary", headers=other_app.invocation_headers()).status_code == 401
+        )
+        # A Connect token on the Forge route, a Forge token on the Connect one: refused.
+        connect = product_request_headers("POST", "/forge/summary", make_tenant())
+        assert client.post("/forge/summary", headers=connect).status_code == 401
+        forge_page = {"Authorization": headers["authorization"]}
+        assert client.get("/issue-panel", headers=forge_page).status_code == 401
+
+        forge.respond("GET", JWKS_PATH, status=503)  # Forge's key set down: not the caller's fault
+        verifier = atlassian_jwt.ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)
+        client = namespace["create_app"](store, forge=verifier).test_client()
+        assert client.post("/forge/summary", headers=headers).status_code == 503
 
 
 def test_readme_outbound_calls_as_the_app_and_as_a_user() -> None:
@@ -103,28 +130,6 @@ def test_readme_outbound_calls_as_the_app_and_as_a_user() -> None:
         assert len(jira.exchanges) == 1
         namespace["myself"](jira.tenant, ACCOUNT_ID)
         assert len(jira.exchanges) == 1  # the provider's cache served the second call
-
-
-def test_readme_forge_verifies_invocations_and_tells_outages_from_rejections() -> None:
-    namespace = run_example("readme-forge", {})
-    assert namespace["forge"].app_ari == (
-        "ari:cloud:ecosystem::app/8db8e2c8-1b2d-4f3e-9a6b-0c1d2e3f4a5b"
-    )
-    with FakeForgeJWKS() as forge:
-        namespace["forge"] = atlassian_jwt.ForgeInvocationVerifier(
-            forge.app_id, jwks_url=forge.jwks_url
-        )
-        remote_call = namespace["remote_call"]
-        assert remote_call(forge.invocation_headers()) == (200, forge.cloud_id)
-        assert remote_call({}) == (401, None)
-        other_app = FakeForgeJWKS(private_key=forge.signing_key())
-        assert remote_call(other_app.invocation_headers()) == (401, None)
-
-        forge.respond("GET", JWKS_PATH, status=503)
-        namespace["forge"] = atlassian_jwt.ForgeInvocationVerifier(
-            forge.app_id, jwks_url=forge.jwks_url
-        )
-        assert remote_call(forge.invocation_headers()) == (503, None)
 
 
 def test_install_callback_stores_the_tenant_only_once_verified(

@@ -384,6 +384,7 @@ def test_regression_a_store_starts_when_other_workers_create_each_table_first(
         "clientKey": CLIENT_KEY,
         "sharedSecret": SECRET,
     }
+    store.engine.dispose()  # else its pooled sqlite3 connection warns when collected (3.13)
 
 
 @pytest.mark.slow
