@@ -23,7 +23,10 @@ from typing import NamedTuple
 
 import pytest
 
-PACKAGE = Path(__file__).parent.parent / "atlassian_jwt"
+import atlassian_jwt
+
+# Where the package is installed (site-packages, in CI's wheel run), not the source tree.
+PACKAGE = Path(atlassian_jwt.__file__).parent
 
 
 class Module(NamedTuple):
