@@ -19,7 +19,11 @@ from .authenticate import CONTEXT_QSH, Authenticator, AuthResult
 from .encode import DEFAULT_LIFETIME, encode_token
 from .exceptions import (
     AlgorithmNotAllowedError,
+    ConnectTenantNotFoundError,
     DecodeError,
+    ForgeContextInvalidError,
+    ForgeContextMissingError,
+    ForgeTokenUnavailableError,
     InvalidAudienceError,
     InvalidClaimError,
     InvalidIssuerError,
@@ -40,7 +44,13 @@ from .exceptions import (
     UnknownIssuerError,
     UnknownKeyError,
 )
-from .forge import ForgeInvocationVerifier
+from .forge import (
+    ForgeEvent,
+    ForgeEventDispatcher,
+    ForgeInvocation,
+    ForgeInvocationVerifier,
+    ForgeToken,
+)
 from .install import InstallAuthenticator
 from .keys import AtlassianKeyProvider, KeyProvider, StaticKeyProvider
 from .url_utils import canonicalize_request, hash_url
@@ -56,17 +66,25 @@ __all__ = [
     "AtlassianKeyProvider",
     "AuthResult",
     "Authenticator",
+    "ConnectTenantNotFoundError",
     "DecodeError",
+    "ForgeContextInvalidError",
+    "ForgeContextMissingError",
+    "ForgeEvent",
+    "ForgeEventDispatcher",
+    "ForgeInvocation",
     "ForgeInvocationVerifier",
+    "ForgeToken",
+    "ForgeTokenUnavailableError",
     "HTTPRequest",
     "HTTPResponse",
+    "InstallAuthenticator",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
-    "InstallAuthenticator",
     "InvalidSignatureError",
-    "KeyProvider",
     "KeyFetchError",
+    "KeyProvider",
     "MalformedRequestError",
     "MalformedTokenError",
     "MissingClaimError",

@@ -41,6 +41,8 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from ._extras import missing_extra
+
 __all__ = [
     "AsyncHTTPXTransport",
     "AsyncThreadTransport",
@@ -396,11 +398,12 @@ def _import(module: str, extra: str, what: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        raise ImportError(f"{what} needs {module}: pip install 'atlassian-jwt[{extra}]'") from error
+        raise missing_extra(what, (extra, module)) from error
 
 
 class RequestsTransport:
-    """A :class:`Transport` on a ``requests`` session: its proxies, certificates and adapters.
+    """A :class:`~atlassian_jwt.Transport` on a ``requests`` session: its proxies, certificates
+    and adapters.
 
     requests checks certificates against certifi's bundle (the standard library uses the
     system's) and reads proxies from the environment, as the session is configured.
@@ -419,7 +422,7 @@ class RequestsTransport:
         self.session = session if session is not None else requests.Session()
 
     def __call__(self, request: HTTPRequest) -> HTTPResponse:
-        """Send ``request``; see :class:`Transport`."""
+        """Send ``request``; see :class:`~atlassian_jwt.Transport`."""
         deadline = time.monotonic() + request.timeout
         return _within(request.timeout, lambda: self._send(request, deadline))
 
@@ -461,7 +464,7 @@ def _default_httpx() -> Any:
             return importlib.import_module(name)
         except ImportError:
             continue
-    raise ImportError("This transport needs httpx2 or httpx: pip install 'atlassian-jwt[httpx2]'")
+    raise missing_extra("This transport", ("httpx2", "httpx2"), ("httpx", "httpx"))
 
 
 def _httpx_error(library: Any, error: BaseException) -> OSError:
@@ -471,7 +474,7 @@ def _httpx_error(library: Any, error: BaseException) -> OSError:
 
 
 class HTTPXTransport:
-    """A :class:`Transport` on an ``httpx.Client`` or ``httpx2.Client``.
+    """A :class:`~atlassian_jwt.Transport` on an ``httpx.Client`` or ``httpx2.Client``.
 
     Redirects are never followed (whatever the client's setting); ``timeout`` bounds each
     operation, and the whole call is bounded by running it in a thread that the caller stops
@@ -489,7 +492,7 @@ class HTTPXTransport:
         self._library = _httpx_library(client)
 
     def __call__(self, request: HTTPRequest) -> HTTPResponse:
-        """Send ``request``; see :class:`Transport`."""
+        """Send ``request``; see :class:`~atlassian_jwt.Transport`."""
         deadline = time.monotonic() + request.timeout
         return _within(request.timeout, lambda: self._send(request, deadline))
 
@@ -533,7 +536,8 @@ def _httpx_answered(response: Any, max_bytes: int) -> HTTPResponse | None:
 
 
 class AsyncHTTPXTransport:
-    """An :class:`AsyncTransport` on an ``httpx.AsyncClient`` or ``httpx2.AsyncClient``.
+    """An :class:`~atlassian_jwt.AsyncTransport` on an ``httpx.AsyncClient`` or
+    ``httpx2.AsyncClient``.
 
     Redirects are never followed; the whole call is bounded by ``timeout`` (the task is
     cancelled at the deadline).
@@ -549,7 +553,7 @@ class AsyncHTTPXTransport:
         self._library = _httpx_library(client) if client is not None else _default_httpx()
 
     async def __call__(self, request: HTTPRequest) -> HTTPResponse:
-        """Send ``request``; see :class:`Transport`."""
+        """Send ``request``; see :class:`~atlassian_jwt.Transport`."""
         try:
             return await asyncio.wait_for(self._send(request), request.timeout)
         except asyncio.TimeoutError:  # the built-in TimeoutError from 3.11 on

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, Union
 
+from .tokens import is_bearer_token
 from .url_utils import check_service_url
 
 __all__ = [
@@ -47,8 +48,6 @@ TENANT_COLUMNS = frozenset({"app_key", "client_key", "tenant", "event_time", "in
 #: alone. Such a table is migrated in place when a store opens it.
 LEGACY_TENANT_COLUMNS = frozenset({"client_key", "tenant", "event_time"})
 
-# RFC 6750 section 2.1 b64token: what may follow "Bearer " in a header (a JWT fits).
-_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # NUL, which PostgreSQL's text cannot hold (and a C string ends at), and the surrogates,
 # which no encoding of Unicode text can carry alone.
@@ -147,7 +146,7 @@ class TenantStoreBase(abc.ABC):
     ) -> bool:
         """Keep a Forge app token unless a later one is kept; see
         :meth:`~atlassian_jwt.tenants.TenantStore.save_app_token`."""
-        if not isinstance(token, str) or not _BEARER_TOKEN.fullmatch(token):
+        if not is_bearer_token(token):
             # Not even the type: the value is a credential.
             raise ValueError("token must be a bearer token (RFC 6750 b64token characters)")
         if not isinstance(api_base_url, str) or _UNSTORABLE.search(api_base_url):
@@ -175,12 +174,23 @@ class TenantStoreBase(abc.ABC):
     ) -> bool:
         """Remember an accepted lifecycle token; see
         :meth:`~atlassian_jwt.tenants.TenantStore.remember_lifecycle_token`."""
-        for name, digest in (("token_sha256", token_sha256), ("body_sha256", body_sha256)):
-            if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
-                raise ValueError(f"{name} must be a SHA-256 hash in lower-case hex")
+        _check_sha256(token_sha256, "token_sha256")
+        _check_sha256(body_sha256, "body_sha256")
         return self._remember_lifecycle_token(
             token_sha256, body_sha256, _checked_expiry(expires_at), time.time()
         )
+
+    def claim_event(self, event_sha256: str, *, expires_at: datetime | float) -> bool:
+        """Claim a delivered Forge event; see
+        :meth:`~atlassian_jwt.tenants.TenantStore.claim_event`."""
+        _check_sha256(event_sha256, "event_sha256")
+        return self._claim_event(event_sha256, _checked_expiry(expires_at), time.time())
+
+    def release_event(self, event_sha256: str) -> None:
+        """Forget a claimed Forge event; see
+        :meth:`~atlassian_jwt.tenants.TenantStore.release_event`."""
+        _check_sha256(event_sha256, "event_sha256")
+        self._release_event(event_sha256)
 
     # The checks of a tenant.
 
@@ -242,6 +252,16 @@ class TenantStoreBase(abc.ABC):
     ) -> bool:
         """Forget the entries expired at ``now``; then remember the token with its body
         unless it is remembered already, and say whether the body remembered is this one."""
+
+
+    @abc.abstractmethod
+    def _claim_event(self, event_sha256: str, expires_at: float, now: float) -> bool:
+        """Forget the claims expired at ``now``; then claim the event unless it is claimed
+        already, and say whether this call claimed it."""
+
+    @abc.abstractmethod
+    def _release_event(self, event_sha256: str) -> None:
+        """Forget the claim of the event, if any."""
 
 
 def storable_text(value: object) -> bool:
@@ -354,6 +374,11 @@ def _lookup_text(value: object, name: str) -> str | None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string")
     return value if storable_text(value) else None
+
+
+def _check_sha256(digest: object, name: str) -> None:
+    if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+        raise ValueError(f"{name} must be a SHA-256 hash in lower-case hex")
 
 
 def _checked_time(event_time: object) -> float | None:

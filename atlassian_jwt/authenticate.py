@@ -164,7 +164,8 @@ class Authenticator(abc.ABC):
         """Return the shared secret of the tenant ``client_key``.
 
         Return ``None`` (or raise :class:`LookupError`, such as :class:`KeyError`) when the
-        tenant is unknown; the token is then rejected with :class:`UnknownIssuerError`.
+        tenant is unknown; the token is then rejected with
+        :class:`~atlassian_jwt.exceptions.UnknownIssuerError`.
 
         .. warning:: ``client_key`` comes from the token before its signature is checked: use
            it only as a lookup key.

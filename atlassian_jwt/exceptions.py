@@ -20,7 +20,9 @@ for logs and metrics::
      │    │              ├── AlgorithmNotAllowedError .. "algorithm_not_allowed"  [1]
      │    │              ├── InvalidSignatureError ..... "invalid_signature"      [2]
      │    │              ├── MissingClaimError ......... "missing_claim"          [3]
+     │    │              │    └── ForgeContextMissingError ... "forge_context_missing"
      │    │              ├── InvalidClaimError ......... "invalid_claim"
+     │    │              │    └── ForgeContextInvalidError ... "forge_context_invalid"
      │    │              ├── TokenExpiredError ......... "token_expired"          [4]
      │    │              ├── TokenNotYetValidError ..... "token_not_yet_valid"    [5]
      │    │              ├── InvalidAudienceError ...... "invalid_audience"       [6]
@@ -30,15 +32,17 @@ for logs and metrics::
      │    └── jwt.PyJWKClientError
      │         └── KeyFetchError ....................... "key_fetch_failed" (not a rejection)
      ├── TenantStoreError .............................. "store_unavailable" (not a rejection)
-     └── TokenExchangeError ............................ "token_exchange_failed" (not a rejection)
+     ├── TokenExchangeError ............................ "token_exchange_failed" (not a rejection)
+     ├── ForgeTokenUnavailableError .................... "forge_token_unavailable" (not either)
+     └── ConnectTenantNotFoundError .................... "connect_tenant_not_found" (not either)
 
 Each marked class also subclasses PyJWT's own: [1] ``jwt.InvalidAlgorithmError``,
 [2] ``jwt.InvalidSignatureError``, [3] ``jwt.MissingRequiredClaimError``,
 [4] ``jwt.ExpiredSignatureError``, [5] ``jwt.ImmatureSignatureError``,
 [6] ``jwt.InvalidAudienceError``, [7] ``jwt.InvalidIssuerError``.
 
-The three that are not rejections say nothing about a token, so the app answers 503 (and the
-product retries) rather than 401:
+The first three that are not rejections say nothing about a token, so the app answers 503 (and
+the product retries) rather than 401:
 
 * :class:`KeyFetchError`: Atlassian's key server or key set cannot be reached or read, so the
   token may well be genuine. It subclasses ``jwt.PyJWKClientError`` because it stands for what
@@ -50,6 +54,13 @@ product retries) rather than 401:
   the app received is in question, and an app whose ``except jwt.PyJWTError`` answers 401 would
   otherwise turn an authorization server's outage into a rejection of its own caller.
 
+The last two are about the app's own next step, after a request was verified:
+
+* :class:`ForgeTokenUnavailableError`: there is no Forge OAuth token to call the product with
+  (the invocation brought none, or the one kept for background work has expired).
+* :class:`ConnectTenantNotFoundError`: a verified Forge invocation names an installation whose
+  Connect tenant the store does not know (yet).
+
 Context (the claim at fault, the canonical request we computed) is given to each exception as
 explicit keyword arguments and kept as attributes, documented on each class. No message or
 ``repr`` of these exceptions contains a secret or a whole token: ``args`` (what ``repr`` shows)
@@ -58,6 +69,7 @@ holds only the message.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -65,7 +77,11 @@ from jwt import DecodeError
 
 __all__ = [
     "AlgorithmNotAllowedError",
+    "ConnectTenantNotFoundError",
     "DecodeError",
+    "ForgeContextInvalidError",
+    "ForgeContextMissingError",
+    "ForgeTokenUnavailableError",
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidIssuerError",
@@ -237,6 +253,41 @@ class InvalidClaimError(TokenRejectedError):
         self.claim = claim
 
 
+class ForgeContextMissingError(MissingClaimError):
+    """A Forge invocation token lacks context that the remote contract says every invocation
+    carries: ``app.id``, ``app.installationId`` or ``app.apiBaseUrl``.
+
+    Raised by :meth:`~atlassian_jwt.ForgeInvocationVerifier.verify_request` once the signature
+    has verified. :attr:`~MissingClaimError.claim` names the missing member, dotted
+    (``"app.installationId"``).
+    """
+
+    code = "forge_context_missing"
+
+    def __init__(self, claim: str, *, signature_verified: bool = False) -> None:
+        TokenRejectedError.__init__(
+            self,
+            f'The Forge invocation token has no "{claim}"',
+            signature_verified=signature_verified,
+        )
+        self.claim = claim
+
+
+class ForgeContextInvalidError(InvalidClaimError):
+    """A Forge invocation's context is present but unusable: an ``app.apiBaseUrl`` that is not
+    ``https://`` (plain ``http://`` only to a loopback address), an ``app.id`` that is not the
+    token's audience, an ``app.installationId`` that is not short printable text, or an
+    ``x-forge-oauth-system``/``x-forge-oauth-user`` header that is not a bearer token.
+
+    Raised by :meth:`~atlassian_jwt.ForgeInvocationVerifier.verify_request`;
+    :attr:`~InvalidClaimError.claim` names the member (``"app.apiBaseUrl"``) or the header.
+    The API base URL decides where the app sends its tokens, so it is checked rather than
+    trusted because the token is genuine.
+    """
+
+    code = "forge_context_invalid"
+
+
 class TokenExpiredError(TokenRejectedError, jwt.ExpiredSignatureError):
     """``exp`` is in the past, beyond the leeway."""
 
@@ -400,6 +451,90 @@ class TokenExchangeError(Exception):
         if self.reason in ("timeout", "connection"):
             return True
         return self.status is not None and (self.status == 429 or self.status >= 500)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ForgeTokenUnavailableError(Exception):
+    """There is no usable Forge OAuth token to call the product with.
+
+    Raised before anything is sent:
+
+    * ``reason="missing"``: the invocation carries no ``x-forge-oauth-system`` (or, for
+      ``as_user=True``, no ``x-forge-oauth-user``) header: the manifest's endpoint must ask
+      for ``appSystemToken`` (``appUserToken``); or the store keeps no app token for the
+      installation;
+    * ``reason="expired"``: the token has expired, or expires within the safety margin: a
+      request sent with it would get 401. For background work, the next invocation from Forge
+      (a user's, an event, a scheduled trigger) brings a fresh token.
+
+    It is not a ``jwt.PyJWTError``: no token the app received is in question. Messages name
+    the installation, never a token.
+
+    :param reason: ``"missing"`` or ``"expired"``.
+    :param kind: ``"app"`` (the app system token) or ``"user"`` (the user's token).
+    :param installation_id: the installation the token is for, if known.
+    :param expires_at: when an expired token expired, if known.
+    """
+
+    #: Always ``"forge_token_unavailable"``.
+    code = "forge_token_unavailable"
+    #: ``"missing"`` or ``"expired"``.
+    reason: str
+    #: ``"app"`` or ``"user"``.
+    kind: str
+    #: The installation ARI, or ``None``.
+    installation_id: str | None
+    #: When the token expired (an aware UTC datetime), or ``None``.
+    expires_at: datetime | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        kind: str = "app",
+        installation_id: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.reason = reason
+        self.kind = kind
+        self.installation_id = installation_id
+        self.expires_at = expires_at
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.__dict__.copy())
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConnectTenantNotFoundError(Exception):
+    """A verified Forge invocation's installation has no Connect tenant in the store.
+
+    A Connect-on-Forge app learns which Connect tenant (``clientKey``) an installation is from
+    the Connect ``installed`` callback, whose payload carries the Forge ``installationId``.
+    Until that callback has been stored (it may arrive after Forge's own
+    ``avi:forge:installed:app`` event), or once the tenant was uninstalled, there is none.
+
+    :param installation_id: the installation ARI looked up.
+    """
+
+    #: Always ``"connect_tenant_not_found"``.
+    code = "connect_tenant_not_found"
+    #: The installation ARI that names no tenant.
+    installation_id: str
+
+    def __init__(self, message: str, *, installation_id: str) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.installation_id = installation_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.__dict__.copy())
 
     def __str__(self) -> str:
         return self.message

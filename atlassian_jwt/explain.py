@@ -37,11 +37,12 @@ import binascii
 import datetime
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import exceptions as exc
+from ._extras import install_hint
 from .authenticate import (
     CONTEXT_QSH,
     DEFAULT_ALGORITHMS,
@@ -54,18 +55,26 @@ from .authenticate import (
 )
 from .diagnose import Diagnosis, diagnose_qsh
 from .forge import (
+    DEFAULT_EXPIRY_MARGIN,
     DEFAULT_FORGE_LEEWAY,
     DEFAULT_MAX_FIT_LENGTH,
     FORGE_ALGORITHMS,
     FORGE_ISSUER,
     FORGE_REQUIRED_CLAIMS,
+    SYSTEM_TOKEN_HEADER,
+    USER_TOKEN_HEADER,
+    ForgeContext,
+    ForgeInvocation,
+    ForgeToken,
 )
 from .install import DEFAULT_INSTALL_LEEWAY, INSTALL_ALGORITHMS, INSTALL_REQUIRED_CLAIMS
 from .tokens import (
     DEFAULT_MAX_TOKEN_LENGTH,
     TIME_CLAIMS,
+    Headers,
     ParsedToken,
     TokenVerifier,
+    header_value,
     is_numeric_date,
     parse_token,
     rejecting_malformed_url,
@@ -76,12 +85,15 @@ __all__ = [
     "Cause",
     "Check",
     "Explanation",
+    "ForgeFacts",
+    "ForgeTokenFacts",
     "QshReport",
     "Rules",
     "TimeFacts",
     "TokenKind",
     "Verdict",
     "explain_token",
+    "forge_facts",
     "rules_for",
     "time_facts",
     "token_kind",
@@ -119,8 +131,9 @@ class Rules:
 class Check:
     """One check and its outcome."""
 
-    #: ``"algorithm"``, ``"claims"``, ``"exp"``, ``"iat"``, ``"nbf"``, ``"signature"`` or
-    #: ``"qsh"``.
+    #: ``"algorithm"``, ``"claims"``, ``"exp"``, ``"iat"``, ``"nbf"``, ``"signature"``,
+    #: ``"qsh"`` or, for a Forge invocation token given with its request's headers,
+    #: ``"context"``.
     name: str
     #: ``"ok"``, ``"fail"`` or ``"skipped"``.
     status: str
@@ -171,6 +184,38 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class ForgeTokenFacts:
+    """One ``x-forge-oauth-*`` header of a Forge call: whether it came, and when it expires.
+
+    The token is a bearer credential for Atlassian's API: nothing here holds or shows it.
+    """
+
+    #: The header: ``x-forge-oauth-system`` (the app's token) or ``x-forge-oauth-user``.
+    header: str
+    #: Whether the request carried it.
+    present: bool
+    #: Its ``exp``, readable, read **unverified** (the token is Atlassian's to check); ``None``
+    #: when it is absent or its ``exp`` cannot be read.
+    expiry: TimeFacts | None
+    #: Whether ``ForgeAuth`` would send it now: a bearer token that has not expired and does
+    #: not expire within :data:`~atlassian_jwt.forge.invocation.DEFAULT_EXPIRY_MARGIN` seconds.
+    sendable: bool
+    #: What was found, in words (never the token).
+    detail: str
+
+
+@dataclass(frozen=True)
+class ForgeFacts:
+    """What a Forge invocation token and its request's headers say, for a reader."""
+
+    #: The context the claims name: verified if, and only if, the token was.
+    context: ForgeContext
+    #: The ``x-forge-oauth-system`` and ``x-forge-oauth-user`` headers, in that order; empty
+    #: when the request's headers were not given.
+    tokens: tuple[ForgeTokenFacts, ...]
+
+
+@dataclass(frozen=True)
 class Explanation:
     """What :func:`explain_token` found."""
 
@@ -190,6 +235,9 @@ class Explanation:
     causes: tuple[Cause, ...]
     #: The verdict.
     verdict: Verdict
+    #: For a Forge invocation token: its context and, given the headers, its OAuth tokens'
+    #: expiry; else ``None``.
+    forge: ForgeFacts | None = None
 
     @property
     def signature_verified(self) -> bool:
@@ -276,6 +324,59 @@ def _span(seconds: float) -> str:
     return f"{round(seconds)} s"
 
 
+# The manifest option that makes Forge send each token, for the reader of a request without it.
+_TOKEN_OPTIONS = {SYSTEM_TOKEN_HEADER: "appSystemToken", USER_TOKEN_HEADER: "appUserToken"}
+
+
+def forge_facts(
+    claims: Mapping[str, Any], headers: Headers | None = None, *, now: float | None = None
+) -> ForgeFacts:
+    """Describe a Forge invocation: the context its claims name and, given its request's
+    headers, the ``x-forge-oauth-*`` tokens that came with it and when they expire.
+
+    :param claims: the token's claims (verified, or not: the facts are what they say).
+    :param headers: the request's headers; ``None`` when they are not known.
+    :param now: the time, in seconds since the epoch; the current time by default.
+
+    .. warning:: Nothing is verified here. Each token's expiry is read from its ``exp``
+       without checking it, as :class:`~atlassian_jwt.ForgeToken` reads it.
+    """
+    now = time.time() if now is None else now
+    tokens: tuple[ForgeTokenFacts, ...] = ()
+    if headers is not None:
+        tokens = tuple(
+            _forge_token_facts(name, header_value(headers, name), now)
+            for name in (SYSTEM_TOKEN_HEADER, USER_TOKEN_HEADER)
+        )
+    return ForgeFacts(ForgeContext.from_claims(claims), tokens)
+
+
+def _forge_token_facts(header: str, value: str | None, now: float) -> ForgeTokenFacts:
+    if value is None or not value.strip():
+        detail = f"not sent (the endpoint's auth does not ask for {_TOKEN_OPTIONS[header]})"
+        return ForgeTokenFacts(header, False, None, False, detail)
+    try:
+        token = ForgeToken.from_header(value.strip(), max_length=DEFAULT_MAX_FIT_LENGTH)
+    except ValueError:
+        detail = (
+            "not a bearer token: verify_request refuses the call "
+            f"({exc.ForgeContextInvalidError.code})"
+        )
+        return ForgeTokenFacts(header, True, None, False, detail)
+    if token.expires_at is None:
+        detail = "expiry unknown: its exp cannot be read (the product will say)"
+        return ForgeTokenFacts(header, True, None, True, detail)
+    expiry = time_facts("exp", token.expires_at.timestamp(), now)
+    detail = f"{expiry.relative} ({expiry.utc})"
+    sendable = not token.expired(now=now)
+    if not sendable:
+        detail += (
+            f": ForgeAuth will not send it (expired, or expiring within "
+            f"{DEFAULT_EXPIRY_MARGIN:g} s)"
+        )
+    return ForgeTokenFacts(header, True, expiry, sendable, detail)
+
+
 def rules_for(
     kind: TokenKind, authenticator: Authenticator | None = None, leeway: float | None = None
 ) -> Rules:
@@ -325,6 +426,7 @@ def explain_token(
     body_hashed: bool = False,
     allow_context_qsh: bool = False,
     leeway: float | None = None,
+    headers: Headers | None = None,
 ) -> Explanation:
     """Check ``token`` for the request ``http_method url`` step by step, and say why it fails.
 
@@ -341,6 +443,12 @@ def explain_token(
         for.
     :param allow_context_qsh: whether the route accepts context tokens.
     :param leeway: the clock skew allowed, in seconds; by default the verifier's.
+    :param headers: the request's headers, for a Forge invocation token: then the context the
+        remote contract requires is checked as
+        :meth:`~atlassian_jwt.ForgeInvocationVerifier.verify_request` checks it (a
+        ``"context"`` check), and :attr:`Explanation.forge` says when the ``x-forge-oauth-*``
+        tokens expire. Without them a Forge token is checked as
+        :meth:`~atlassian_jwt.ForgeInvocationVerifier.verify` checks it.
     :returns: the :class:`Explanation`.
     :raises TokenTooLargeError: if the token is longer than its kind's verifier accepts.
     :raises MalformedTokenError: if it is not a JWT at all.
@@ -374,6 +482,9 @@ def explain_token(
     times = tuple(_time_checks(rules, claims))
     qsh_check, qsh_report, qsh_error = _qsh_check(kind, claims, request)
     signature, rejection = _signature_check(kind, token, request, authenticator)
+    context_check, context_error = None, None
+    if kind.name == "forge" and headers is not None:
+        context_check, context_error = _forge_context_check(claims, headers)
 
     if rejection is not None:
         verdict = Verdict(rejection.code, rejection.message)
@@ -386,13 +497,19 @@ def explain_token(
             (algorithm, algorithm_error),
             (_check_of(claims_error, claim_check, times), claims_error),
             (qsh_check, qsh_error),
+            (context_check, context_error),
         )
-        failed = next(((check, error) for check, error in steps if error is not None), None)
+        failed = next(
+            ((check, error) for check, error in steps if check and error is not None), None
+        )
         verdict = Verdict(failed[1].code, failed[0].detail) if failed else Verdict(None, None)
 
     checks = (algorithm, claim_check, *times, signature, qsh_check)
+    if context_check is not None:
+        checks += (context_check,)
     causes = tuple(_causes(kind, token, claims, authenticator, signature, qsh_report))
-    return Explanation(kind, rules, header, claims, checks, qsh_report, causes, verdict)
+    forge = forge_facts(claims, headers) if kind.name == "forge" else None
+    return Explanation(kind, rules, header, claims, checks, qsh_report, causes, verdict, forge)
 
 
 class _Request(NamedTuple):
@@ -434,7 +551,8 @@ def _algorithm_check(
         return Check("algorithm", "ok", str(alg)), None
     if isinstance(error, exc.AlgorithmNotAllowedError) and alg in rules.algorithms:
         # Pinned, but PyJWT has no implementation of it here: RS256 without cryptography.
-        detail = f"{alg} (verifying it needs: pip install 'atlassian-jwt[crypto]')"
+        hint = install_hint("crypto", "cryptography")
+        detail = f"{alg} (verifying it needs cryptography: {hint})"
         return Check("algorithm", "ok", detail), None
     if isinstance(error, exc.AlgorithmNotAllowedError):
         pinned = " or ".join(rules.algorithms)
@@ -534,6 +652,20 @@ def _qsh_check(
     detail = "the token's qsh is not the hash of this request's canonical request"
     report = QshReport(canonical, expected, token_qsh, diagnoses)
     return Check("qsh", "fail", detail, "qsh_mismatch"), report, error
+
+
+def _forge_context_check(
+    claims: dict[str, Any], headers: Headers
+) -> tuple[Check, exc.TokenRejectedError | None]:
+    """The remote contract's context, by the verifier's own rules (what ``verify_request``
+    checks once the signature has verified); the invocation it makes is not kept."""
+    try:
+        ForgeInvocation.from_verified_claims(
+            claims, headers, max_token_length=DEFAULT_MAX_FIT_LENGTH
+        )
+    except (exc.ForgeContextMissingError, exc.ForgeContextInvalidError) as error:
+        return Check("context", "fail", error.message, error.code), error
+    return Check("context", "ok", "app.id, app.installationId and app.apiBaseUrl usable"), None
 
 
 def _signature_check(

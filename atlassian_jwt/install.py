@@ -66,13 +66,15 @@ class InstallAuthenticator:
 
         installs = atlassian_jwt.InstallAuthenticator("https://my-app.example.com")
 
-        try:
-            client_key, claims = installs.authenticate(method, url, headers, body)
-        except atlassian_jwt.KeyFetchError:
-            ...  # answer 503: Atlassian's key server is unreachable, Atlassian will retry
-        except atlassian_jwt.DecodeError:
-            ...  # answer 401
-        tenants[client_key] = json.loads(body)  # only now: a reinstall replaces the secret
+        def installed(method, url, headers, body):
+            try:
+                client_key, claims = installs.authenticate(method, url, headers, body)
+            except atlassian_jwt.KeyFetchError:
+                return 503  # Atlassian's key server is unreachable: Atlassian will retry
+            except atlassian_jwt.DecodeError:
+                return 401
+            tenants[client_key] = json.loads(body)  # only now: a reinstall replaces the secret
+            return 204
 
     :param app_base_url: the ``baseUrl`` of the app's descriptor, or several of them for an app
         served from more than one. The token's ``aud`` must name one of them (a trailing slash

@@ -9,7 +9,7 @@ PEM file at ``<key base>/<kid>``. A :class:`KeyProvider` turns a ``kid`` into th
   ``kid`` the server does not know is remembered for a minute);
 * :class:`StaticKeyProvider` holds keys given up front, for tests and for apps that pin keys.
 
-The RS256 path needs ``cryptography`` (``pip install 'atlassian-jwt[crypto]'``). Keys are
+The RS256 path needs ``cryptography`` (the ``crypto`` extra). Keys are
 downloaded with the standard library (see :class:`atlassian_jwt.UrllibTransport`) unless
 another transport is passed, such as
 :class:`~atlassian_jwt.integrations.requests_auth.RequestsTransport`.
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol, Union
 import jwt.algorithms
 
 from . import exceptions as exc
+from ._extras import missing_extra
 from ._http import Transport, default_transport, get_request
 from .url_utils import check_service_url
 
@@ -47,6 +48,7 @@ __all__ = [
     "KeyProvider",
     "PublicKey",
     "StaticKeyProvider",
+    "fetch",
     "is_valid_kid",
     "load_rsa_public_key",
     "require_crypto",
@@ -85,7 +87,6 @@ MIN_RSA_KEY_BITS = 2048
 #: What a provider may return: a PEM public key (text or bytes) or a loaded RSA public key.
 PublicKey = Union[str, bytes, "RSAPublicKey"]
 
-_INSTALL_HINT = "pip install 'atlassian-jwt[crypto]'"
 _UNKNOWN_KID = "Atlassian's key server has no key with the token's kid"
 
 
@@ -107,13 +108,13 @@ class KeyProvider(Protocol):
 def require_crypto() -> None:
     """Raise a clear :class:`ImportError` if ``cryptography`` (needed for RS256) is missing.
 
-    :raises ImportError: naming ``pip install 'atlassian-jwt[crypto]'``.
+    :raises ImportError: naming the packages of the ``crypto`` extra to install.
     """
     # Read at call time (not imported by name) so that the check follows PyJWT's own.
     if not jwt.algorithms.has_crypto:
-        raise ImportError(
-            "Verifying RS256 tokens (signed installs, Forge invocation tokens) needs the "
-            f"cryptography package: {_INSTALL_HINT}"
+        raise missing_extra(
+            "Verifying RS256 tokens (signed installs, Forge invocation tokens)",
+            ("crypto", "cryptography"),
         )
 
 

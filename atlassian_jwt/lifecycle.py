@@ -8,15 +8,16 @@ raises::
 
     lifecycle = LifecycleHandler(store, InstallAuthenticator("https://app.example.com"))
 
-    try:
-        lifecycle.installed(method, url, headers, body)
-    except atlassian_jwt.KeyFetchError:
-        ...  # 503: Atlassian's key server is unreachable; Atlassian retries
-    except atlassian_jwt.DecodeError:
-        ...  # 401
-    except TenantStoreError:
-        ...  # 503
-    ...  # 204
+    def installed(method, url, headers, body):
+        try:
+            lifecycle.installed(method, url, headers, body)
+        except atlassian_jwt.KeyFetchError:
+            return 503  # Atlassian's key server is unreachable; Atlassian retries
+        except atlassian_jwt.DecodeError:
+            return 401
+        except TenantStoreError:
+            return 503
+        return 204
 
 **Ordering.** Every change is saved with the ``iat`` of the verified token as its event time,
 so a store ignores an ``installed`` older than the last ``uninstalled`` (or than a later

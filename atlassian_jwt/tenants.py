@@ -42,7 +42,9 @@ memory holds across processes.
 ``installed`` payload (:meth:`TenantStore.get_by_installation_id`), and keeps the newest Forge
 app system token of each installation for work done outside a request
 (:meth:`TenantStore.save_app_token`, :meth:`TenantStore.get_app_token`). Those tokens are
-bearer credentials, kept with the same care as shared secrets.
+bearer credentials, kept with the same care as shared secrets. It also remembers which Forge
+events were delivered, by the hash of their identity, until Forge can no longer deliver them
+again (:meth:`TenantStore.claim_event`), so that a retried event is handled once.
 
 **Unverified keys.** A client key read from a token before its signature is checked can be any
 text; text no store can hold (NUL, a lone surrogate) names no tenant: :meth:`TenantStore.get`
@@ -188,6 +190,30 @@ class TenantStore(Protocol):
         """
 
 
+    def claim_event(self, event_sha256: str, *, expires_at: datetime | float) -> bool:
+        """Claim a delivered Forge event, so that its retries are recognised, until
+        ``expires_at``.
+
+        Atomic, across processes too: of several calls for one event, one gets ``True``.
+        Claims whose time has passed are forgotten.
+        :class:`~atlassian_jwt.forge.ForgeEventDispatcher` claims each event before running
+        its handler (see there what identifies an event).
+
+        :param event_sha256: the SHA-256 of the event's identity, in lower-case hex.
+        :param expires_at: when the claim may be forgotten: after the last time Forge could
+            deliver the event again (an aware datetime, or seconds since the epoch).
+        :returns: ``True`` if this call claimed the event; ``False`` if it was claimed already
+            (and not released since).
+        :raises ValueError: if the hash is not 64 lower-case hex digits.
+        """
+
+    def release_event(self, event_sha256: str) -> None:
+        """Forget the claim of an event (its handler failed), so that a retry runs it again.
+
+        :raises ValueError: if the hash is not 64 lower-case hex digits.
+        """
+
+
 class TenantStoreAuthenticator(Authenticator):
     """An :class:`~atlassian_jwt.Authenticator` that looks shared secrets up in a tenant store.
 
@@ -224,9 +250,9 @@ class TenantStoreAuthenticator(Authenticator):
 class MemoryTenantStore(TenantStoreBase):
     """A :class:`TenantStore` in a dict, for tests and examples; lost when the process ends.
 
-    Its memory of lifecycle tokens is this process's only: an app with several processes
-    needs a shared store for that protection (:class:`SQLiteTenantStore`, or the SQLAlchemy
-    store).
+    Its memory of lifecycle tokens and of delivered Forge events is this process's only: an
+    app with several processes needs a shared store for those protections
+    (:class:`SQLiteTenantStore`, or the SQLAlchemy store).
 
     :param app_key: the app whose tenants it keeps; by default any app's, for an app that is
         alone in its process. Bind it when one process serves several apps.
@@ -253,6 +279,8 @@ class MemoryTenantStore(TenantStoreBase):
         self._app_tokens: dict[str, tuple[str, float, str]] = {}
         # token hash -> (body hash, expires_at)
         self._lifecycle_tokens: dict[str, tuple[str, float]] = {}
+        # event hash -> expires_at
+        self._events: dict[str, float] = {}
 
     def _read_tenant(self, client_key: str) -> str | None:
         with self._lock:
@@ -312,6 +340,19 @@ class MemoryTenantStore(TenantStoreBase):
             )
             return remembered == body_sha256
 
+    def _claim_event(self, event_sha256: str, expires_at: float, now: float) -> bool:
+        with self._lock:
+            for expired in [event for event, until in self._events.items() if until < now]:
+                del self._events[expired]
+            if event_sha256 in self._events:
+                return False
+            self._events[event_sha256] = expires_at
+            return True
+
+    def _release_event(self, event_sha256: str) -> None:
+        with self._lock:
+            self._events.pop(event_sha256, None)
+
     def __repr__(self) -> str:
         with self._lock:
             count = sum(1 for row, _ in self._tenants.values() if row.tenant_json is not None)
@@ -351,6 +392,8 @@ class SQLiteTenantStore(TenantStoreBase):
     APP_TOKENS_TABLE = "atlassian_jwt_tenants_app_tokens"
     #: The table of the lifecycle tokens remembered until they expire.
     LIFECYCLE_TOKENS_TABLE = "atlassian_jwt_tenants_lifecycle_tokens"
+    #: The table of the Forge events claimed, until Forge can no longer deliver them again.
+    FORGE_EVENTS_TABLE = "atlassian_jwt_tenants_forge_events"
 
     def __init__(self, path: StrPath, *, app_key: str, timeout: float = 10.0) -> None:
         text = os.fspath(path)
@@ -462,27 +505,34 @@ class SQLiteTenantStore(TenantStoreBase):
         self, token_sha256: str, body_sha256: str, expires_at: float, now: float
     ) -> bool:
         table = self.LIFECYCLE_TOKENS_TABLE
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.execute(
-                    f"DELETE FROM {table} WHERE app_key = ? AND expires_at < ?",
-                    (self._bound_app_key, now),
-                )
-                connection.execute(
-                    f"INSERT INTO {table} (app_key, token_sha256, body_sha256, expires_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (app_key, token_sha256) DO NOTHING",
-                    (self._bound_app_key, token_sha256, body_sha256, expires_at),
-                )
-                (remembered,) = connection.execute(
-                    f"SELECT body_sha256 FROM {table} WHERE app_key = ? AND token_sha256 = ?",
-                    (self._bound_app_key, token_sha256),
-                ).fetchone()
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+        with self._purging(table, now) as connection:
+            connection.execute(
+                f"INSERT INTO {table} (app_key, token_sha256, body_sha256, expires_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (app_key, token_sha256) DO NOTHING",
+                (self._bound_app_key, token_sha256, body_sha256, expires_at),
+            )
+            (remembered,) = connection.execute(
+                f"SELECT body_sha256 FROM {table} WHERE app_key = ? AND token_sha256 = ?",
+                (self._bound_app_key, token_sha256),
+            ).fetchone()
         return bool(remembered == body_sha256)
+
+    def _claim_event(self, event_sha256: str, expires_at: float, now: float) -> bool:
+        table = self.FORGE_EVENTS_TABLE
+        with self._purging(table, now) as connection:
+            cursor = connection.execute(
+                f"INSERT INTO {table} (app_key, event_sha256, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (app_key, event_sha256) DO NOTHING",
+                (self._bound_app_key, event_sha256, expires_at),
+            )
+        return cursor.rowcount == 1
+
+    def _release_event(self, event_sha256: str) -> None:
+        with self._connect() as connection:
+            connection.execute(
+                f"DELETE FROM {self.FORGE_EVENTS_TABLE} WHERE app_key = ? AND event_sha256 = ?",
+                (self._bound_app_key, event_sha256),
+            )
 
     def _open(self) -> None:
         # Workers that boot together open the store at the same instant. Switching a new file
@@ -564,6 +614,20 @@ class SQLiteTenantStore(TenantStoreBase):
                 f"CREATE INDEX IF NOT EXISTS {self.LIFECYCLE_TOKENS_TABLE}_expiry "
                 f"ON {self.LIFECYCLE_TOKENS_TABLE} (expires_at)"
             )
+            connection.execute(
+                f"""
+                CREATE TABLE IF NOT EXISTS {self.FORGE_EVENTS_TABLE} (
+                    app_key TEXT NOT NULL,
+                    event_sha256 TEXT NOT NULL,
+                    expires_at REAL NOT NULL,
+                    PRIMARY KEY (app_key, event_sha256)
+                )
+                """
+            )
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.FORGE_EVENTS_TABLE}_expiry "
+                f"ON {self.FORGE_EVENTS_TABLE} (expires_at)"
+            )
             columns = sqlite_table_columns(connection, self.TABLE)
             (check,) = connection.execute("PRAGMA quick_check").fetchone()
         return columns, check
@@ -579,6 +643,23 @@ class SQLiteTenantStore(TenantStoreBase):
                 PRIMARY KEY (app_key, client_key)
             )
             """
+
+    @contextmanager
+    def _purging(self, table: str, now: float) -> Iterator[sqlite3.Connection]:
+        """One write transaction on ``table`` that starts by deleting its rows of this app that
+        expired before ``now``; committed if the block ends, rolled back if it raises."""
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    f"DELETE FROM {table} WHERE app_key = ? AND expires_at < ?",
+                    (self._bound_app_key, now),
+                )
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

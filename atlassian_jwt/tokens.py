@@ -33,7 +33,7 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, NamedTuple, Union
@@ -52,12 +52,16 @@ __all__ = [
     "TokenVerifier",
     "check_time_claims",
     "decode_unverified",
+    "header_value",
+    "is_bearer_token",
     "is_numeric_date",
     "parse_token",
     "rejecting_malformed_url",
     "sign_hs256",
     "sign_hs256_payload",
     "token_from_headers",
+    "unverified_claims",
+    "unverified_header",
 ]
 
 #: Tokens longer than this (in characters) are refused before any decoding. Connect tokens are
@@ -70,6 +74,20 @@ TIME_CLAIMS = ("iat", "nbf", "exp")
 #: Request headers: any mapping (a dict, a case-insensitive dict, a framework's header object)
 #: or an iterable of ``(name, value)`` pairs, as ASGI gives them.
 Headers = Union[Mapping[str, str], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+
+
+# RFC 6750 section 2.1 b64token: what may follow "Bearer " in a header (a JWT fits).
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def is_bearer_token(value: object) -> bool:
+    """Whether ``value`` can be sent as ``Authorization: Bearer <value>``: an RFC 6750
+    ``b64token`` (a JWT is one), nothing that could end the header or start another.
+
+    >>> is_bearer_token("eyJhbGciOiJIUzI1NiJ9.e30.c2ln"), is_bearer_token("a b\\r\\nX: y")
+    (True, False)
+    """
+    return isinstance(value, str) and _BEARER_TOKEN.fullmatch(value) is not None
 
 
 def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | None:
@@ -85,8 +103,8 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
     """
     if not headers:
         return None
-    # Anything with items() counts as a mapping: werkzeug's Headers, for one, is not registered
-    # as a collections.abc.Mapping.
+    # _text_headers' loop, inlined and with the name checked before the value is decoded: this
+    # runs on every request.
     items = getattr(headers, "items", None)
     pairs: Iterable[Any] = items() if callable(items) else headers
     for pair in pairs:
@@ -106,6 +124,42 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
         if len(parts) == 2 and parts[0].lower() == scheme:
             return parts[1]
     return None
+
+
+def header_value(headers: Headers | None, name: str) -> str | None:
+    """Return the value of the first header called ``name`` (case-insensitive), if any.
+
+    >>> header_value([(b"X-B3-TraceId", b"80f198ee56343ba864fe8b2a57d3eff7")], "x-b3-traceid")
+    '80f198ee56343ba864fe8b2a57d3eff7'
+    >>> header_value({"x-forge-oauth-user": "abc"}, "x-forge-oauth-system") is None
+    True
+    """
+    wanted = name.lower()
+    for found, value in _text_headers(headers):
+        if found.lower() == wanted:
+            return value
+    return None
+
+
+def _text_headers(headers: Headers | None) -> Iterator[tuple[str, str]]:
+    """The ``(name, value)`` pairs of ``headers`` that are text, bytes decoded as latin-1."""
+    if not headers:
+        return
+    # Anything with items() counts as a mapping: werkzeug's Headers, for one, is not registered
+    # as a collections.abc.Mapping.
+    items = getattr(headers, "items", None)
+    pairs: Iterable[Any] = items() if callable(items) else headers
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            continue
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if isinstance(name, str) and isinstance(value, str):
+            yield name, value
 
 
 class rejecting_malformed_url:  # noqa: N801 - used like a function: ``with rejecting_...():``

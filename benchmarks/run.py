@@ -912,7 +912,7 @@ def _size(n: int) -> str:
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Print an reStructuredText simple table, which the README can take as it is."""
+    """Print an reStructuredText simple table, which the docs' performance page takes as it is."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     rule = "  ".join("=" * width for width in widths)
     print(rule)

@@ -1,6 +1,6 @@
 """Verify a signed ``installed`` callback before storing the tenant's shared secret.
 
-Run it with ``python examples/signed_install.py`` (needs ``pip install 'atlassian-jwt[crypto]'``).
+Run it with ``python examples/signed_install.py`` (needs the ``crypto`` extra: ``cryptography``).
 No network: the script makes its own RSA key and signs the callback as Atlassian would, then
 verifies it as the app does, with the public key pinned in a ``StaticKeyProvider`` (an app in
 production uses the default ``AtlassianKeyProvider``, which fetches Atlassian's key by ``kid``).

@@ -6,8 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import ACCOUNT
+
 ROOT = Path(__file__).parent.parent
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 
 
 def test_act_as_user_example_exchanges_calls_caches_and_fails_cleanly() -> None:

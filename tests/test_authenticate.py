@@ -22,7 +22,7 @@ from atlassian_jwt import exceptions as exc
 from atlassian_jwt import tokens, url_utils
 from atlassian_jwt.tokens import decode_unverified
 from atlassian_jwt.url_utils import canonicalize_request, hash_url
-from tests.conftest import CLIENT_KEY, OFFICIAL, SECRET, StoreAuthenticator
+from tests.support import CLIENT_KEY, OFFICIAL, SECRET, StoreAuthenticator
 
 
 def make_token(

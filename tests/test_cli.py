@@ -32,7 +32,7 @@ from atlassian_jwt.cli import COMMANDS, EXIT_STATUSES, build_parser, exit_status
 from atlassian_jwt.cli._command import Command
 from atlassian_jwt.diagnose import diagnose_qsh
 from atlassian_jwt.url_utils import canonicalize_request, hash_url, qsh_of
-from tests.conftest import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
+from tests.support import APP_KEY, CLIENT_KEY, OFFICIAL, SECRET
 
 ROOT = Path(__file__).parent.parent
 # The script pip installed next to this interpreter (the virtualenv's bin), else on PATH.
@@ -162,15 +162,20 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 # qsh
 
 
-def test_readme_first_command_prints_what_the_readme_shows() -> None:
+def test_readme_first_command_prints_what_the_docs_show() -> None:
     readme = (ROOT / "README.rst").read_text(encoding="utf-8")
     first = next(line for line in readme.splitlines() if "-m pip install . && " in line)
     command = shlex.split(first.split(" && ")[-1])
     assert command[:2] == [".venv/bin/atlassian-jwt", "qsh"]
     result = run(*command[1:])
     assert result.returncode == 0, result.stderr
-    # The Command line section shows this very call and its output.
-    shown = readme.split("$ atlassian-jwt qsh", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    # The command line's page shows this very call and its output, and so does getting started.
+    cli_page = (ROOT / "docs" / "cli.rst").read_text(encoding="utf-8")
+    shown = cli_page.split("$ atlassian-jwt qsh", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    started = (ROOT / "docs" / "getting-started.rst").read_text(encoding="utf-8")
+    assert f"    $ {first.strip()}" in started.splitlines()
+    started_shown = started.split(f"    $ {first.strip()}\n", 1)[1].split("\n\n", 1)[0]
+    assert result.stdout.splitlines() == [line.strip() for line in started_shown.splitlines()]
     assert result.stdout.splitlines() == [line.strip() for line in shown]
     assert result.stdout.splitlines() == [
         "canonical request: GET&/rest/api/space&limit=10",
@@ -178,9 +183,9 @@ def test_readme_first_command_prints_what_the_readme_shows() -> None:
     ]
 
 
-def test_readme_lists_every_exit_status_with_its_meaning() -> None:
-    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
-    table = readme.split("status  ``code``", 1)[1].split("\n\n", 1)[0]
+def test_the_docs_list_every_exit_status_with_its_meaning() -> None:
+    cli_page = (ROOT / "docs" / "cli.rst").read_text(encoding="utf-8")
+    table = cli_page.split("status  ``code``", 1)[1].split("\n\n", 1)[0]
     rows: list[list[Any]] = []
     for line in table.splitlines()[1:]:  # after the header's "meaning"
         if line[:1].isdigit():
@@ -776,11 +781,11 @@ def test_each_diagnosis_hashes_to_the_token_qsh(method: str, url: str, body: str
         assert "wrong_method" in diagnosis.codes
 
 
-# The README's synopses are what the parser takes.
+# The documented synopses are what the parser takes.
 
 
 def _synopsis_argv(synopsis: str) -> list[str]:
-    """A command line for a README synopsis: the first of each set of alternatives, each
+    """A command line for a documented synopsis: the first of each set of alternatives, each
     placeholder given a value."""
     argv: list[str] = []
     skipping_to = -1  # the depth whose "]" ends the alternatives being skipped
@@ -800,9 +805,8 @@ def _synopsis_argv(synopsis: str) -> list[str]:
     return argv
 
 
-def test_the_readme_synopses_parse() -> None:
-    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
-    section = readme.split("\nCommand line\n", 1)[1].split("\nVerifying requests\n", 1)[0]
+def test_the_documented_synopses_parse() -> None:
+    section = (ROOT / "docs" / "cli.rst").read_text(encoding="utf-8")
     synopses = re.findall(r"^``((?:qsh|decode|verify|sign|explain) [^`]*)``$", section, re.M)
     assert sorted(synopsis.split()[0] for synopsis in synopses) == sorted(
         command.name for command in COMMANDS

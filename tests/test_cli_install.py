@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING, Any
 import jwt
 import pytest
 
+from atlassian_jwt.testing import (
+    FakeAtlassianKeyServer,
+    FakeForgeJWKS,
+    new_rsa_key,
+    public_pem,
+    refused_url,
+)
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
-from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, refused_url, serve
+from tests.support import CLIENT_KEY, SECRET
 from tests.test_cli import STATUS, assert_nothing_leaked, cli, run
 
 if TYPE_CHECKING:
@@ -52,8 +58,10 @@ def body_file(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def server() -> Iterator[KeyServer]:
-    yield from serve()
+def server(atlassian_key: rsa.RSAPrivateKey) -> Iterator[FakeAtlassianKeyServer]:
+    """Atlassian's key server, publishing ``atlassian_key`` as ``KID``."""
+    with FakeAtlassianKeyServer(APP_BASE, private_key=atlassian_key, kid=KID) as keys:
+        yield keys
 
 
 def install_token(key: rsa.RSAPrivateKey, **claims: Any) -> str:
@@ -129,14 +137,15 @@ def test_install_rejections(
     assert_nothing_leaked(out + err, token)
 
 
-def test_key_server_statuses(atlassian_key: rsa.RSAPrivateKey, server: KeyServer) -> None:
+def test_key_server_statuses(
+    atlassian_key: rsa.RSAPrivateKey, server: FakeAtlassianKeyServer
+) -> None:
     token = install_token(atlassian_key)
-    server.responses[f"/{KID}"] = Response(body=public_pem(atlassian_key).encode())
     base = verify_args(token, "--client-key", CLIENT_KEY, "--key-server-url")
     assert run(*base, server.url).returncode == 0
     assert server.hits[f"/{KID}"] == 1
 
-    del server.responses[f"/{KID}"]  # 404: Atlassian has no such key
+    server.remove_key(KID)  # 404: Atlassian has no such key
     result = run(*base, server.url)
     assert result.returncode == STATUS["unknown_key"]
     assert result.stderr.startswith("rejected, unknown_key (exit status 25): ")
@@ -194,15 +203,15 @@ def forge_token(key: rsa.RSAPrivateKey, kid: str = FORGE_KID, **claims: Any) -> 
 
 
 @pytest.fixture
-def forge_server(server: KeyServer, atlassian_key: rsa.RSAPrivateKey) -> KeyServer:
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(atlassian_key.public_key(), as_dict=True)
-    jwk.update(kid=FORGE_KID, alg="RS256", use="sig")
-    server.responses[JWKS] = Response(body=json.dumps({"keys": [jwk]}).encode())
-    return server
+def forge_server(atlassian_key: rsa.RSAPrivateKey) -> Iterator[FakeForgeJWKS]:
+    """Forge's key set, publishing ``atlassian_key`` as ``FORGE_KID`` at ``JWKS``."""
+    with FakeForgeJWKS(APP_ID, private_key=atlassian_key, kid=FORGE_KID) as forge:
+        assert forge.jwks_url == forge.url + JWKS
+        yield forge
 
 
 def test_forge_token_as_installed(
-    atlassian_key: rsa.RSAPrivateKey, forge_server: KeyServer
+    atlassian_key: rsa.RSAPrivateKey, forge_server: FakeForgeJWKS
 ) -> None:
     jwks = ["--jwks-url", forge_server.url + JWKS]
     token = forge_token(atlassian_key)
@@ -219,7 +228,7 @@ def test_forge_token_as_installed(
     assert result.stderr.startswith("rejected, invalid_audience (exit status 21): ")
 
 
-def test_forge_rejections(atlassian_key: rsa.RSAPrivateKey, forge_server: KeyServer) -> None:
+def test_forge_rejections(atlassian_key: rsa.RSAPrivateKey, forge_server: FakeForgeJWKS) -> None:
     base = ["verify", "--forge-app-id", f"ari:cloud:ecosystem::app/{APP_ID}"]
     jwks = ["--jwks-url", forge_server.url + JWKS]
     cases = {

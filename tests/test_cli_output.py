@@ -15,7 +15,7 @@ import pytest
 
 from atlassian_jwt.cli._output import escape_json, escape_text
 from atlassian_jwt.cli._status import status_of
-from tests.conftest import CLIENT_KEY, SECRET
+from tests.support import CLIENT_KEY, SECRET
 from tests.test_cli import CANONICAL, URL, cli, token_for, unsigned
 
 # Ends the current line, prints a forged verdict, then moves up and erases the next line

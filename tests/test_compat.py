@@ -13,7 +13,6 @@ import copy
 import json
 import pickle
 import sqlite3
-import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -25,18 +24,12 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import AuthResult
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore
+from atlassian_jwt.testing import sign_product_request
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.readme import run_example
+from tests.support import APP_KEY, CLIENT_KEY, SECRET, installed_payload
 
-TENANT_INFO: dict[str, Any] = {
-    "key": APP_KEY,
-    "clientKey": CLIENT_KEY,
-    "sharedSecret": SECRET,
-    "baseUrl": "https://example.atlassian.net",
-    "productType": "jira",
-    "eventType": "installed",
-}
+TENANT_INFO = installed_payload()
 URL = "/issue-panel?issueKey=DEMO-1&lic=active&tz=Europe%2FParis"
 
 
@@ -45,18 +38,10 @@ def product_token(method: str = "GET", url: str = URL, **claims: Any) -> str:
 
     A claim given as ``None`` is left out.
     """
-    now = int(time.time())
-    payload = {
-        "iss": CLIENT_KEY,
-        "iat": now,
-        "exp": now + 180,
-        "qsh": hash_url(method, url),
-        "sub": "557058:5b10ac8d82e05b22cc7d4ef5",
-        "context": {},
-        **claims,
-    }
-    present = {name: value for name, value in payload.items() if value is not None}
-    return jwt.encode(present, SECRET, algorithm="HS256")
+    tenant = {"clientKey": CLIENT_KEY, "sharedSecret": SECRET}
+    return sign_product_request(
+        method, url, tenant, account_id="557058:5b10ac8d82e05b22cc7d4ef5", claims=claims
+    )
 
 
 class SeedAddon(atlassian_jwt.Authenticator):

@@ -12,7 +12,10 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import keys
 
-HINT = r"pip install 'atlassian-jwt\[crypto\]'"
+HINT = (
+    r"needs cryptography: pip install 'cryptography>=3\.4' "
+    r"\(the \[crypto\] extra of atlassian-jwt 4\)"
+)
 
 
 def test_core_imports_without_optional_packages() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from atlassian_jwt import DEFAULT_LIFETIME, QshMismatchError, encode_token, hash_url
 from atlassian_jwt.url_utils import BodyParams
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.support import APP_KEY, CLIENT_KEY, SECRET, StoreAuthenticator
 
 
 def _claims(token: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The exception tree: one catch-all for rejections, PyJWT's types kept, stable codes.
 
-The tree drawn in the docstring of :mod:`atlassian_jwt.exceptions` and the README's table are
-the documentation of record; the tests here hold both to the classes.
+The tree drawn in the docstring of :mod:`atlassian_jwt.exceptions` and the table in
+docs/verifying.rst are the documentation of record; the tests here hold both to the classes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import atlassian_jwt
 from atlassian_jwt import exceptions as exc
 from atlassian_jwt import tenants
 
-README = Path(__file__).parent.parent / "README.rst"
+# The page on verifying requests holds the table of rejections.
+VERIFYING = Path(__file__).parent.parent / "docs" / "verifying.rst"
 
 CLASSES = {
     name: cls
@@ -94,7 +95,14 @@ def test_missing_claim_names_the_claim() -> None:
     assert error.code == "missing_claim"
 
 
-@pytest.mark.parametrize("cls", [*REJECTIONS, exc.TokenExchangeError], ids=lambda c: c.__name__)
+NOT_REJECTIONS = [
+    exc.TokenExchangeError,
+    exc.ForgeTokenUnavailableError,
+    exc.ConnectTenantNotFoundError,
+]
+
+
+@pytest.mark.parametrize("cls", [*REJECTIONS, *NOT_REJECTIONS], ids=lambda c: c.__name__)
 def test_every_exception_survives_pickling_with_its_context(cls: type[Exception]) -> None:
     # Worker pools and task queues pickle exceptions; keyword-only context must survive it.
     required = {
@@ -134,6 +142,32 @@ def test_regression_token_exchange_failure_is_no_pyjwt_error() -> None:
             raise exc.TokenExchangeError("timed out", reason="timeout")
         except jwt.PyJWTError:  # pragma: no cover - the point: this must not catch it
             pytest.fail("a TokenExchangeError was caught as a PyJWTError")
+
+
+@pytest.mark.parametrize("cls", NOT_REJECTIONS, ids=lambda c: c.__name__)
+def test_what_is_no_rejection_is_no_pyjwt_error_and_keeps_context_out_of_args(
+    cls: type[Exception],
+) -> None:
+    assert not issubclass(cls, jwt.PyJWTError)
+    assert getattr(atlassian_jwt, cls.__name__) is cls
+    required = {
+        name: "ari:cloud:ecosystem::installation/1"
+        for name, parameter in inspect.signature(cls).parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY and parameter.default is parameter.empty
+    }
+    error = cls("what failed", **required)
+    assert error.args == ("what failed",) and str(error) == "what failed"
+    assert "installation/1" not in repr(error)
+
+
+def test_forge_context_errors_are_the_claim_errors_with_codes_of_their_own() -> None:
+    missing = exc.ForgeContextMissingError("app.installationId")
+    assert isinstance(missing, exc.MissingClaimError)
+    assert (missing.code, missing.claim) == ("forge_context_missing", "app.installationId")
+    assert str(missing) == 'The Forge invocation token has no "app.installationId"'
+    invalid = exc.ForgeContextInvalidError("not https", claim="app.apiBaseUrl")
+    assert isinstance(invalid, exc.InvalidClaimError)
+    assert (invalid.code, invalid.claim) == ("forge_context_invalid", "app.apiBaseUrl")
 
 
 def test_tenant_store_error_has_one_home_and_a_code() -> None:
@@ -192,9 +226,9 @@ def test_the_docstring_tree_draws_every_class_with_its_parent_and_code() -> None
             assert others == [_resolve(note) for note in footnoted], name
 
 
-def test_the_readme_table_lists_every_rejection_with_its_code_and_pyjwt_base() -> None:
-    readme = README.read_text(encoding="utf-8")
-    table = readme.split("exception                         ``code``", 1)[1]
+def test_the_docs_table_lists_every_rejection_with_its_code_and_pyjwt_base() -> None:
+    page = VERIFYING.read_text(encoding="utf-8")
+    table = page.split("exception                         ``code``", 1)[1]
     table = table.split("\n\n", 1)[0]
     rows = [line.split() for line in table.splitlines() if line.startswith("``")]
     documented = {

@@ -1,4 +1,5 @@
-"""Signed install and uninstall callbacks: every check of SPEC §4, each rejection on its own."""
+"""Signed install and uninstall callbacks: every check InstallAuthenticator makes, each rejection
+on its own."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from hypothesis import strategies as st
 import atlassian_jwt
 from atlassian_jwt import InstallAuthenticator, StaticKeyProvider
 from atlassian_jwt.keys import AtlassianKeyProvider
+from atlassian_jwt.testing import FakeAtlassianKeyServer, new_rsa_key, public_pem
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
-from tests.rsa_support import KeyServer, Response, new_rsa_key, public_pem, serve
+from tests.support import CLIENT_KEY, SECRET
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -51,8 +52,10 @@ def installs(atlassian_key: rsa.RSAPrivateKey) -> InstallAuthenticator:
 
 
 @pytest.fixture
-def server() -> Iterator[KeyServer]:
-    yield from serve()
+def server(atlassian_key: rsa.RSAPrivateKey) -> Iterator[FakeAtlassianKeyServer]:
+    """Atlassian's key server, publishing ``atlassian_key`` as ``KID``."""
+    with FakeAtlassianKeyServer(APP_BASE, private_key=atlassian_key, kid=KID) as keys:
+        yield keys
 
 
 def lifecycle_body(event: str = "installed", secret: str = SECRET, **changes: Any) -> bytes:
@@ -300,7 +303,7 @@ def test_unknown_kid(atlassian_key: Any) -> None:
 
 @pytest.mark.parametrize("kid", ["../x", "a/b", "%2e%2e", "", 7, "k" * 10 * 1024])
 def test_bad_kid_never_reaches_the_key_server(
-    server: KeyServer, atlassian_key: Any, kid: Any
+    server: FakeAtlassianKeyServer, atlassian_key: Any, kid: Any
 ) -> None:
     installs = InstallAuthenticator(
         APP_BASE, key_provider=AtlassianKeyProvider(base_url=server.url, timeout=0.5)
@@ -433,8 +436,10 @@ def test_rs256_still_accepted_when_a_secret_is_passed(
 # With Atlassian's key server (here on 127.0.0.1).
 
 
-def test_key_fetch_failure_is_not_a_rejection(server: KeyServer, atlassian_key: Any) -> None:
-    server.responses[f"/{KID}"] = Response(503)
+def test_key_fetch_failure_is_not_a_rejection(
+    server: FakeAtlassianKeyServer, atlassian_key: Any
+) -> None:
+    server.respond("GET", f"/{KID}", status=503)
     installs = InstallAuthenticator(
         APP_BASE, key_provider=AtlassianKeyProvider(base_url=server.url, timeout=0.5)
     )
@@ -445,9 +450,11 @@ def test_key_fetch_failure_is_not_a_rejection(server: KeyServer, atlassian_key: 
     assert not isinstance(info.value, atlassian_jwt.DecodeError)
 
 
-def test_32_concurrent_installs_fetch_a_new_kid_once(server: KeyServer, atlassian_key: Any) -> None:
+def test_32_concurrent_installs_fetch_a_new_kid_once(
+    server: FakeAtlassianKeyServer, atlassian_key: Any
+) -> None:
     # The delay keeps the first download in flight while every other thread asks for the key.
-    server.responses[f"/{KID}"] = Response(body=public_pem(atlassian_key).encode(), delay=0.2)
+    server.respond("GET", f"/{KID}", body=server.public_pem(), delay=0.2)
     installs = InstallAuthenticator(
         APP_BASE, key_provider=AtlassianKeyProvider(base_url=server.url, timeout=2)
     )
@@ -496,7 +503,11 @@ def test_default_key_provider_is_atlassians_production() -> None:
 
 def test_missing_cryptography_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jwt.algorithms, "has_crypto", False)
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[crypto\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'cryptography>=3\.4'"
+        r" \(the \[crypto\] extra of atlassian-jwt 4\)",
+    ):
         InstallAuthenticator(APP_BASE, key_provider=StaticKeyProvider({}))
 
 

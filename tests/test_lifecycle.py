@@ -8,9 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import jwt
 import pytest
 import time_machine
 from jwt.utils import base64url_encode
@@ -25,13 +24,10 @@ from atlassian_jwt.tenants import (
     TenantStore,
     TenantStoreError,
 )
+from atlassian_jwt.testing import FakeAtlassianKeyServer, product_request_headers
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.readme import run_example
-from tests.rsa_support import new_rsa_key, public_pem
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric import rsa
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 # Needs cryptography (RS256), imported lazily so that the module is still collected without it.
 pytestmark = pytest.mark.extras
@@ -40,11 +36,14 @@ KID = "7f1a6a4e-0a2b-4c34-9d5e-6f7a8b9c0d1e"
 APP_BASE = "https://apps.example.com/my-app"
 NEW_SECRET = "a-new-shared-secret-from-the-reinstall-that-is-long-enough-for-hmac"
 ATTACKER_SECRET = "an-attackers-own-secret-that-is-long-enough-for-hmac-sha256-keys!"
+#: The tenant as Atlassian signs for it: its client key, and the secret of its calls.
+TENANT = {"clientKey": CLIENT_KEY, "sharedSecret": SECRET}
 
 
 @pytest.fixture(scope="module")
-def atlassian_key() -> rsa.RSAPrivateKey:
-    return new_rsa_key()
+def atlassian() -> FakeAtlassianKeyServer:
+    """Atlassian's signer of lifecycle callbacks, and the key provider for its key."""
+    return FakeAtlassianKeyServer(APP_BASE, kid=KID)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -63,9 +62,10 @@ def store(open_store: Callable[[], TenantStore]) -> TenantStore:
 
 
 @pytest.fixture
-def installs(atlassian_key: rsa.RSAPrivateKey) -> InstallAuthenticator:
+def installs(atlassian: FakeAtlassianKeyServer) -> InstallAuthenticator:
+    # The public key as PEM text, as the key server serves it.
     return InstallAuthenticator(
-        APP_BASE, key_provider=StaticKeyProvider({KID: public_pem(atlassian_key)})
+        APP_BASE, key_provider=StaticKeyProvider({KID: atlassian.public_pem()})
     )
 
 
@@ -88,26 +88,20 @@ def body(event: str, secret: str | None = SECRET, **changes: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
-def signed(key: Any, path: str, *, iat: int | None = None, **claims: Any) -> dict[str, str]:
-    """Headers of a lifecycle call as Atlassian signs it (RS256 with its key)."""
-    now = int(time.time()) if iat is None else iat
-    payload = {
-        "iss": CLIENT_KEY,
-        "aud": APP_BASE,
-        "iat": now,
-        "exp": now + 180,
-        "qsh": hash_url("POST", path),
-        **claims,
-    }
-    return {"Authorization": f"JWT {jwt.encode(payload, key, 'RS256', headers={'kid': KID})}"}
+def signed(
+    atlassian: FakeAtlassianKeyServer, path: str, *, iat: int | None = None, **claims: Any
+) -> dict[str, str]:
+    """Headers of a lifecycle call (``/installed`` or ``/uninstalled``) as Atlassian signs it,
+    RS256 with its key, valid 180 seconds from ``iat``."""
+    event = path.lstrip("/")
+    request = atlassian.lifecycle_request(event, TENANT, now=iat, lifetime=180, claims=claims)
+    return {"Authorization": request.headers["Authorization"]}
 
 
 def shared(secret: str, method: str, path: str, **claims: Any) -> dict[str, str]:
     """Headers of a call signed with a shared secret (HS256), as enabled/disabled are."""
-    now = int(time.time())
-    payload = {"iss": CLIENT_KEY, "iat": now, "exp": now + 180, "qsh": hash_url(method, path)}
-    payload.update(claims)
-    return {"Authorization": f"JWT {jwt.encode(payload, secret, 'HS256')}"}
+    tenant = {**TENANT, "sharedSecret": secret}
+    return product_request_headers(method, path, tenant, lifetime=180, claims=claims)
 
 
 def install(
@@ -128,9 +122,9 @@ def secret_of(store: TenantStore) -> str | None:
 
 
 def test_install_enable_disable_uninstall(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
-    result = install(lifecycle, atlassian_key)
+    result = install(lifecycle, atlassian)
     assert result.client_key == CLIENT_KEY
     assert store.get(CLIENT_KEY) == json.loads(body("installed"))
 
@@ -143,7 +137,7 @@ def test_install_enable_disable_uninstall(
     lifecycle.uninstalled(
         "POST",
         f"{APP_BASE}/uninstalled",
-        signed(atlassian_key, "/uninstalled"),
+        signed(atlassian, "/uninstalled"),
         body("uninstalled"),
     )
     assert store.get(CLIENT_KEY) is None
@@ -154,11 +148,11 @@ def test_install_enable_disable_uninstall(
 
 
 def test_reinstall_replaces_the_secret(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
-    install(lifecycle, atlassian_key, iat=now - 5)
-    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)
+    install(lifecycle, atlassian, iat=now - 5)
+    install(lifecycle, atlassian, NEW_SECRET, iat=now)
     assert secret_of(store) == NEW_SECRET
     with pytest.raises(exc.InvalidSignatureError):
         lifecycle.enabled(
@@ -167,13 +161,13 @@ def test_reinstall_replaces_the_secret(
 
 
 def test_body_as_text_or_mapping(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
-    headers = signed(atlassian_key, "/installed", iat=now - 1)
+    headers = signed(atlassian, "/installed", iat=now - 1)
     lifecycle.installed("POST", "/my-app/installed", headers, json.loads(body("installed")))
     assert secret_of(store) == SECRET
-    headers = signed(atlassian_key, "/installed", iat=now)
+    headers = signed(atlassian, "/installed", iat=now)
     lifecycle.installed(
         "POST", "/my-app/installed", headers, body("installed", NEW_SECRET).decode()
     )
@@ -188,8 +182,10 @@ def assert_untouched(store: TenantStore) -> None:
 
 
 @pytest.fixture
-def installed(lifecycle: LifecycleHandler, atlassian_key: Any, store: TenantStore) -> None:
-    install(lifecycle, atlassian_key, iat=int(time.time()) - 10)
+def installed(
+    lifecycle: LifecycleHandler, atlassian: FakeAtlassianKeyServer, store: TenantStore
+) -> None:
+    install(lifecycle, atlassian, iat=int(time.time()) - 10)
 
 
 @pytest.mark.usefixtures("installed")
@@ -267,9 +263,9 @@ def test_a_context_token_is_refused_on_every_lifecycle_route(
 
 @pytest.mark.usefixtures("installed")
 def test_an_install_token_replayed_on_uninstalled(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
-    headers = signed(atlassian_key, "/installed")
+    headers = signed(atlassian, "/installed")
     with pytest.raises(exc.QshMismatchError):
         lifecycle.uninstalled("POST", "/my-app/uninstalled", headers, body("uninstalled"))
     assert_untouched(store)
@@ -277,9 +273,9 @@ def test_an_install_token_replayed_on_uninstalled(
 
 @pytest.mark.usefixtures("installed")
 def test_another_apps_install_token(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
-    headers = signed(atlassian_key, "/installed", aud="https://other-vendor.example.com")
+    headers = signed(atlassian, "/installed", aud="https://other-vendor.example.com")
     with pytest.raises(exc.InvalidAudienceError):
         lifecycle.installed("POST", "/my-app/installed", headers, body("installed", NEW_SECRET))
     assert_untouched(store)
@@ -305,17 +301,20 @@ def test_enabled_body_naming_another_tenant(lifecycle: LifecycleHandler) -> None
     ids=["not-json", "not-object", "duplicate-name", "no-secret", "empty-secret"],
 )
 def test_malformed_installed_bodies(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any, bad_body: bytes
+    lifecycle: LifecycleHandler,
+    store: TenantStore,
+    atlassian: FakeAtlassianKeyServer,
+    bad_body: bytes,
 ) -> None:
     with pytest.raises(exc.MalformedRequestError):
-        lifecycle.installed(
-            "POST", "/my-app/installed", signed(atlassian_key, "/installed"), bad_body
-        )
+        lifecycle.installed("POST", "/my-app/installed", signed(atlassian, "/installed"), bad_body)
     assert_untouched(store)
 
 
 @pytest.mark.usefixtures("installed")
-def test_key_fetch_failure_is_not_a_rejection(store: TenantStore, atlassian_key: Any) -> None:
+def test_key_fetch_failure_is_not_a_rejection(
+    store: TenantStore, atlassian: FakeAtlassianKeyServer
+) -> None:
     class Unreachable:
         def get_key(self, kid: str) -> Any:
             raise exc.KeyFetchError("Atlassian's key server did not answer")
@@ -323,14 +322,14 @@ def test_key_fetch_failure_is_not_a_rejection(store: TenantStore, atlassian_key:
     lifecycle = LifecycleHandler(store, InstallAuthenticator(APP_BASE, key_provider=Unreachable()))
     with pytest.raises(exc.KeyFetchError) as info:
         lifecycle.installed(
-            "POST", "/my-app/installed", signed(atlassian_key, "/installed"), body("installed", "x")
+            "POST", "/my-app/installed", signed(atlassian, "/installed"), body("installed", "x")
         )
     assert not isinstance(info.value, atlassian_jwt.DecodeError)
     assert_untouched(store)
 
 
 def test_store_failure_propagates(
-    tmp_path: Path, installs: InstallAuthenticator, atlassian_key: Any
+    tmp_path: Path, installs: InstallAuthenticator, atlassian: FakeAtlassianKeyServer
 ) -> None:
     import sqlite3
 
@@ -339,7 +338,7 @@ def test_store_failure_propagates(
     try:
         holder.execute("BEGIN IMMEDIATE")
         with pytest.raises(TenantStoreError):
-            install(LifecycleHandler(store, installs), atlassian_key)
+            install(LifecycleHandler(store, installs), atlassian)
     finally:
         holder.close()
 
@@ -352,12 +351,14 @@ def token_sha256(headers: dict[str, str]) -> str:
 
 
 def test_regression_a_replayed_install_token_installs_another_secret(
-    open_store: Callable[[], TenantStore], installs: InstallAuthenticator, atlassian_key: Any
+    open_store: Callable[[], TenantStore],
+    installs: InstallAuthenticator,
+    atlassian: FakeAtlassianKeyServer,
 ) -> None:
     """Issue 16.8: a genuine installed request seen in a proxy's log was accepted again,
     within its token's lifetime, with the attacker's sharedSecret in the body."""
     store = open_store()
-    headers = signed(atlassian_key, "/installed")
+    headers = signed(atlassian, "/installed")
     genuine = body("installed")
     LifecycleHandler(store, installs).installed("POST", "/my-app/installed", headers, genuine)
 
@@ -378,13 +379,13 @@ def test_regression_a_replayed_install_token_installs_another_secret(
 
 
 def test_a_replayed_uninstall_token_with_another_body_is_refused(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
-    install(lifecycle, atlassian_key, iat=now - 10)
-    headers = signed(atlassian_key, "/uninstalled", iat=now - 5)
+    install(lifecycle, atlassian, iat=now - 10)
+    headers = signed(atlassian, "/uninstalled", iat=now - 5)
     lifecycle.uninstalled("POST", "/my-app/uninstalled", headers, body("uninstalled"))
-    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)
+    install(lifecycle, atlassian, NEW_SECRET, iat=now)
     with pytest.raises(exc.TokenReplayedError):
         lifecycle.uninstalled(
             "POST", "/my-app/uninstalled", headers, body("uninstalled", baseUrl="https://x.test")
@@ -393,10 +394,10 @@ def test_a_replayed_uninstall_token_with_another_body_is_refused(
 
 
 def test_a_lifecycle_token_is_remembered_until_it_expires_with_the_leeway(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
-    headers = signed(atlassian_key, "/installed", iat=now)  # exp: now + 180
+    headers = signed(atlassian, "/installed", iat=now)  # exp: now + 180
     lifecycle.installed("POST", "/my-app/installed", headers, body("installed"))
     other = hashlib.sha256(b"another body").hexdigest()
     until = now + 180 + lifecycle.install_authenticator.leeway
@@ -409,7 +410,7 @@ def test_a_lifecycle_token_is_remembered_until_it_expires_with_the_leeway(
 
 
 def test_a_retry_after_a_failed_save_is_applied(
-    store: TenantStore, installs: InstallAuthenticator, atlassian_key: Any
+    store: TenantStore, installs: InstallAuthenticator, atlassian: FakeAtlassianKeyServer
 ) -> None:
     # The token is remembered before the tenant is saved: when the save fails (503),
     # Atlassian's retry of the same request must still install the tenant.
@@ -428,7 +429,7 @@ def test_a_retry_after_a_failed_save_is_applied(
             self.store.save(tenant, event_time=event_time)
 
     lifecycle = LifecycleHandler(FailingOnce(store), installs)
-    headers = signed(atlassian_key, "/installed")
+    headers = signed(atlassian, "/installed")
     with pytest.raises(TenantStoreError):
         lifecycle.installed("POST", "/my-app/installed", headers, body("installed"))
     assert store.get(CLIENT_KEY) is None
@@ -442,26 +443,26 @@ def test_a_retry_after_a_failed_save_is_applied(
 @pytest.mark.usefixtures("installed")
 @pytest.mark.parametrize("key", ["com.example.other-app", "", None])
 def test_a_callback_for_another_app_is_refused(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any, key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer, key: Any
 ) -> None:
     # Two apps served from one base URL: app Y's genuine callbacks reach app X's routes.
-    headers = signed(atlassian_key, "/installed")
+    headers = signed(atlassian, "/installed")
     with pytest.raises(exc.InvalidAudienceError, match="another app"):
         lifecycle.installed(
             "POST", "/my-app/installed", headers, body("installed", NEW_SECRET, key=key)
         )
-    headers = signed(atlassian_key, "/uninstalled")
+    headers = signed(atlassian, "/uninstalled")
     with pytest.raises(exc.InvalidAudienceError, match="another app"):
         lifecycle.uninstalled("POST", "/my-app/uninstalled", headers, body("uninstalled", key=key))
     assert_untouched(store)
 
 
 def test_an_unbound_store_takes_any_apps_callbacks(
-    installs: InstallAuthenticator, atlassian_key: Any
+    installs: InstallAuthenticator, atlassian: FakeAtlassianKeyServer
 ) -> None:
     store = MemoryTenantStore()
     lifecycle = LifecycleHandler(store, installs)
-    headers = signed(atlassian_key, "/installed")
+    headers = signed(atlassian, "/installed")
     lifecycle.installed("POST", "/my-app/installed", headers, body("installed", key="other"))
     assert secret_of(store) == SECRET
 
@@ -477,23 +478,24 @@ def test_an_unbound_store_takes_any_apps_callbacks(
     ids=["empty-installation", "number-installation", "surrogate-installation", "nan"],
 )
 def test_bodies_no_store_can_keep_are_malformed(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any, bad_body: bytes
+    lifecycle: LifecycleHandler,
+    store: TenantStore,
+    atlassian: FakeAtlassianKeyServer,
+    bad_body: bytes,
 ) -> None:
     with pytest.raises(exc.MalformedRequestError):
-        lifecycle.installed(
-            "POST", "/my-app/installed", signed(atlassian_key, "/installed"), bad_body
-        )
+        lifecycle.installed("POST", "/my-app/installed", signed(atlassian, "/installed"), bad_body)
     assert store.get(CLIENT_KEY) is None
 
 
 def test_a_connect_on_forge_install_is_found_by_its_installation(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     installation = "ari:cloud:ecosystem::installation/5d5f3c1a-8d1e-4c8e-9a57-2f3c1a9d8e01"
     lifecycle.installed(
         "POST",
         "/my-app/installed",
-        signed(atlassian_key, "/installed"),
+        signed(atlassian, "/installed"),
         body("installed", installationId=installation),
     )
     assert store.get_by_installation_id(installation) == store.get(CLIENT_KEY)
@@ -503,38 +505,39 @@ def test_a_connect_on_forge_install_is_found_by_its_installation(
 
 
 def test_an_install_older_than_the_uninstall_is_ignored(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
-    install(lifecycle, atlassian_key, iat=now - 20)
+    install(lifecycle, atlassian, iat=now - 20)
     lifecycle.uninstalled(
         "POST",
         "/my-app/uninstalled",
-        signed(atlassian_key, "/uninstalled", iat=now - 5),
+        signed(atlassian, "/uninstalled", iat=now - 5),
         body("uninstalled"),
     )
-    install(lifecycle, atlassian_key, NEW_SECRET, iat=now - 10)  # a retry, delivered late
+    install(lifecycle, atlassian, NEW_SECRET, iat=now - 10)  # a retry, delivered late
     assert store.get(CLIENT_KEY) is None
-    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)  # a real reinstall
+    install(lifecycle, atlassian, NEW_SECRET, iat=now)  # a real reinstall
     assert secret_of(store) == NEW_SECRET
 
 
 def test_an_uninstall_older_than_a_reinstall_is_ignored(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
-    install(lifecycle, atlassian_key, NEW_SECRET, iat=now)
+    install(lifecycle, atlassian, NEW_SECRET, iat=now)
     lifecycle.uninstalled(
         "POST",
         "/my-app/uninstalled",
-        signed(atlassian_key, "/uninstalled", iat=now - 30),
+        signed(atlassian, "/uninstalled", iat=now - 30),
         body("uninstalled"),
     )
     assert secret_of(store) == NEW_SECRET
 
 
+@pytest.mark.slow
 def test_concurrent_installs_and_uninstalls_end_with_the_newest(
-    lifecycle: LifecycleHandler, store: TenantStore, atlassian_key: Any
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     now = int(time.time())
     # Twelve callbacks over twelve seconds, sent at once in reverse order: the newest, an
@@ -547,14 +550,12 @@ def test_concurrent_installs_and_uninstalls_end_with_the_newest(
                 lambda iat=iat: lifecycle.uninstalled(
                     "POST",
                     "/my-app/uninstalled",
-                    signed(atlassian_key, "/uninstalled", iat=iat),
+                    signed(atlassian, "/uninstalled", iat=iat),
                     body("uninstalled"),
                 )
             )
         else:
-            calls.append(
-                lambda iat=iat: install(lifecycle, atlassian_key, f"{SECRET}-{iat}", iat=iat)
-            )
+            calls.append(lambda iat=iat: install(lifecycle, atlassian, f"{SECRET}-{iat}", iat=iat))
     start = threading.Barrier(len(calls))
     errors: list[BaseException] = []
 
@@ -578,35 +579,37 @@ def test_concurrent_installs_and_uninstalls_end_with_the_newest(
 
 
 def test_several_base_urls_need_an_explicit_authenticator(
-    store: TenantStore, atlassian_key: Any
+    store: TenantStore, atlassian: FakeAtlassianKeyServer
 ) -> None:
     installs = InstallAuthenticator(
         ["https://a.example.com", "https://b.example.com"],
-        key_provider=StaticKeyProvider({KID: public_pem(atlassian_key)}),
+        key_provider=StaticKeyProvider({KID: atlassian.public_pem()}),
     )
     with pytest.raises(ValueError, match="several base URLs"):
         LifecycleHandler(store, installs)
 
 
 def test_enabled_is_verified_relative_to_the_app_base_path(
-    lifecycle: LifecycleHandler, atlassian_key: Any
+    lifecycle: LifecycleHandler, atlassian: FakeAtlassianKeyServer
 ) -> None:
-    install(lifecycle, atlassian_key)
+    install(lifecycle, atlassian)
     # The product hashes /enabled: the path relative to https://apps.example.com/my-app.
     headers = shared(SECRET, "POST", "/enabled")
     assert lifecycle.enabled("POST", "/my-app/enabled", headers, body("enabled")).claims["iss"]
 
 
-def test_repr_shows_no_secret(lifecycle: LifecycleHandler, atlassian_key: Any) -> None:
-    install(lifecycle, atlassian_key)
+def test_repr_shows_no_secret(
+    lifecycle: LifecycleHandler, atlassian: FakeAtlassianKeyServer
+) -> None:
+    install(lifecycle, atlassian)
     assert SECRET not in repr(lifecycle)
 
 
 def test_readme_example(
-    store: TenantStore, atlassian_key: Any, monkeypatch: pytest.MonkeyPatch
+    store: TenantStore, atlassian: FakeAtlassianKeyServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The example's InstallAuthenticator gets Atlassian's keys by default: here, ours.
-    keys = StaticKeyProvider({KID: public_pem(atlassian_key)})
+    keys = StaticKeyProvider({KID: atlassian.public_pem()})
     monkeypatch.setattr("atlassian_jwt.install.AtlassianKeyProvider", lambda: keys)
     namespace = run_example(
         "lifecycle",
@@ -614,7 +617,7 @@ def test_readme_example(
             "store": store,
             "method": "POST",
             "url": f"{APP_BASE}/installed",
-            "headers": signed(atlassian_key, "/installed"),
+            "headers": signed(atlassian, "/installed"),
             "body": body("installed"),
         },
     )

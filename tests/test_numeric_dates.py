@@ -22,13 +22,12 @@ import atlassian_jwt
 from atlassian_jwt import exceptions as exc
 from atlassian_jwt.install import parse_lifecycle_body
 from atlassian_jwt.tenants import MemoryTenantStore
+from atlassian_jwt.testing import FakeForgeJWKS, new_rsa_key, public_pem
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from tests.support import CLIENT_KEY, SECRET, StoreAuthenticator
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from tests.rsa_support import KeyServer
 
 NOW = int(time.time())
 APP_BASE = "https://apps.example.com/my-app"
@@ -43,7 +42,8 @@ NOT_NUMBERS = [
     pytest.param(lambda value: math.inf, id="Infinity"),
     pytest.param(lambda value: -(10**400), id="integer-beyond-a-float"),
 ]
-TIMES = {"iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 120}
+# Lifetimes of an hour: a loaded machine may reach a test minutes after this module is imported.
+TIMES = {"iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 3600}
 
 
 def connect_token(claims: dict[str, Any]) -> str:
@@ -75,7 +75,7 @@ def test_a_missing_required_claim_is_still_reported_first(
     assert caught.value.claim == "qsh"
 
 
-@pytest.mark.parametrize("value", [NOW + 60, float(NOW + 60), NOW + 60.5, 10**30])
+@pytest.mark.parametrize("value", [NOW + 3600, float(NOW + 3600), NOW + 3600.5, 10**30])
 def test_integers_and_floats_are_numeric_dates(
     value: float, authenticator: StoreAuthenticator
 ) -> None:
@@ -124,8 +124,6 @@ def test_lifecycle_bodies_with_ordinary_numbers_pass() -> None:
 
 @pytest.fixture(scope="module")
 def atlassian_key() -> rsa.RSAPrivateKey:
-    from tests.rsa_support import new_rsa_key
-
     return new_rsa_key()
 
 
@@ -148,7 +146,6 @@ def install_body(**changes: Any) -> bytes:
 @pytest.fixture
 def lifecycle(atlassian_key: rsa.RSAPrivateKey) -> Any:
     from atlassian_jwt.lifecycle import LifecycleHandler
-    from tests.rsa_support import public_pem
 
     installs = atlassian_jwt.InstallAuthenticator(
         APP_BASE,
@@ -189,16 +186,8 @@ def test_regression_lifecycle_install_whose_body_holds_nan_is_rejected_not_store
 
 @pytest.fixture
 def forge(atlassian_key: Any) -> Iterator[atlassian_jwt.ForgeInvocationVerifier]:
-    from tests.rsa_support import Response, serve
-
-    public = jwt.algorithms.RSAAlgorithm.to_jwk(atlassian_key.public_key(), as_dict=True)
-    keys = {"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}
-    server: KeyServer
-    for server in serve():
-        server.responses["/jwks.json"] = Response(body=json.dumps(keys).encode())
-        yield atlassian_jwt.ForgeInvocationVerifier(
-            "my-app", jwks_url=server.url + "/jwks.json", timeout=2
-        )
+    with FakeForgeJWKS("my-app", private_key=atlassian_key, kid=KID) as jwks:
+        yield atlassian_jwt.ForgeInvocationVerifier("my-app", jwks_url=jwks.jwks_url, timeout=2)
 
 
 @pytest.mark.extras

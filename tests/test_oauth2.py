@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -30,31 +30,22 @@ from atlassian_jwt.oauth2 import (
     normalize_scopes,
 )
 from atlassian_jwt.tenants import SQLiteTenantStore
-from tests import oauth2_stand_in
-from tests.conftest import CLIENT_KEY, SECRET
-from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
+from atlassian_jwt.testing import ProductStandIn, Reply
+from tests.support import (
+    ACCOUNT,
+    CLIENT_KEY,
+    OAUTH_CLIENT_ID,
+    SECRET,
+    TOKEN_PATH,
+    FakeClock,
+    acting_account,
+    answer_exchanges,
+    assert_nothing_leaks,
+    fresh_token,
+)
 
-
-@pytest.fixture
-def oauth_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
-    return {**tenant, "oauthClientId": OAUTH_CLIENT_ID}
-
-
-@pytest.fixture
-def server(oauth_tenant: dict[str, Any]) -> Iterator[oauth2_stand_in.StandIn]:
-    with oauth2_stand_in.running(oauth_tenant) as stand_in:
-        yield stand_in
-    assert stand_in.problems == []
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def provider(server: oauth2_stand_in.StandIn, clock: FakeClock) -> TokenProvider:
-    return TokenProvider(authorization_server=server.url, clock=clock, timeout=5)
+# The fixtures oauth_tenant, site (the authorization server), fake_clock and provider are the
+# suite's, in conftest.py.
 
 
 # The assertion
@@ -95,13 +86,13 @@ def test_assertion_time_and_audience_come_from_the_caller(oauth_tenant: dict[str
 
 
 def test_tenant_without_oauth_client_id_is_a_clear_error(
-    tenant: dict[str, Any], server: oauth2_stand_in.StandIn, clock: FakeClock
+    tenant: dict[str, Any], site: ProductStandIn, fake_clock: FakeClock
 ) -> None:
-    provider = TokenProvider(authorization_server=server.url, clock=clock)
+    provider = TokenProvider(authorization_server=site.authorization_server, clock=fake_clock)
     with pytest.raises(ValueError, match="no 'oauthClientId'.*reinstall") as caught:
         provider.get_token(tenant, ACCOUNT)
     assert SECRET not in str(caught.value)
-    assert server.exchanges == []
+    assert site.exchanges == []
 
 
 @pytest.mark.parametrize("missing", ["sharedSecret", "baseUrl", "oauthClientId"])
@@ -148,18 +139,18 @@ def test_invalid_scopes_are_refused(scopes: Any) -> None:
 
 
 def test_exchange_posts_the_form_and_a_valid_assertion(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, site: ProductStandIn
 ) -> None:
-    token = provider.get_token(oauth_tenant, ACCOUNT, scopes=["read", "act_as_user"])
-    assert len(server.exchanges) == 1
-    form = server.exchanges[0]
+    token = provider.get_token(site.tenant, ACCOUNT, scopes=["read", "act_as_user"])
+    (exchange,) = site.exchanges
+    form = exchange.form
     assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
     assert form["scope"] == "READ ACT_AS_USER"
-    claims = server.claims[0]  # the stand-in verified signature, iss, aud, tnt and lifetime
+    claims = exchange.claims  # the stand-in verified signature, iss, aud, tnt and lifetime
     assert claims["sub"] == f"urn:atlassian:connect:useraccountid:{ACCOUNT}"
-    assert claims["aud"] == server.url
+    assert claims["aud"] == site.authorization_server
     assert claims["iat"] == int(provider.clock())
-    assert server.issued[token.access_token] == ACCOUNT
+    assert exchange.account_id == acting_account(site, token) == ACCOUNT
     assert token.authorization == f"Bearer {token.access_token}"
     assert token.scopes == ("READ", "ACT_AS_USER")
     assert token.expires_at == provider.clock() + 900
@@ -203,28 +194,26 @@ def test_provider_settings_are_checked(kwargs: dict[str, Any]) -> None:
 # The cache
 
 
-def test_cache_hit_makes_no_exchange(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
-) -> None:
-    first = provider.get_token(oauth_tenant, ACCOUNT, ["READ", "WRITE"])
-    assert provider.get_token(oauth_tenant, ACCOUNT, "write read") is first
-    assert provider.get_token(oauth_tenant, ACCOUNT, ("read", "WRITE")) is first
-    assert len(server.exchanges) == 1
+def test_cache_hit_makes_no_exchange(provider: TokenProvider, site: ProductStandIn) -> None:
+    first = provider.get_token(site.tenant, ACCOUNT, ["READ", "WRITE"])
+    assert provider.get_token(site.tenant, ACCOUNT, "write read") is first
+    assert provider.get_token(site.tenant, ACCOUNT, ("read", "WRITE")) is first
+    assert len(site.exchanges) == 1
 
 
 def test_cache_is_per_tenant_account_and_scopes(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, site: ProductStandIn
 ) -> None:
-    other_tenant = {**oauth_tenant, "clientKey": "another-client-key"}
+    other_tenant = {**site.tenant, "clientKey": "another-client-key"}
     tokens = {
-        provider.get_token(oauth_tenant, ACCOUNT).access_token,
-        provider.get_token(oauth_tenant, "another-account").access_token,
-        provider.get_token(oauth_tenant, ACCOUNT, ["READ", "WRITE"]).access_token,
+        provider.get_token(site.tenant, ACCOUNT).access_token,
+        provider.get_token(site.tenant, "another-account").access_token,
+        provider.get_token(site.tenant, ACCOUNT, ["READ", "WRITE"]).access_token,
         provider.get_token(other_tenant, ACCOUNT).access_token,
     }
-    assert len(tokens) == 4 and len(server.exchanges) == 4
+    assert len(tokens) == 4 and len(site.exchanges) == 4
     assert provider.get_token(other_tenant, ACCOUNT).access_token in tokens
-    assert len(server.exchanges) == 4
+    assert len(site.exchanges) == 4
 
 
 class IssuingTransport:
@@ -284,78 +273,73 @@ def test_cache_is_per_app_and_tenant(oauth_tenant: dict[str, Any], change: dict[
 
 
 def test_token_is_renewed_expiry_margin_before_it_expires(
-    provider: TokenProvider,
-    server: oauth2_stand_in.StandIn,
-    oauth_tenant: dict[str, Any],
-    clock: FakeClock,
+    provider: TokenProvider, site: ProductStandIn, fake_clock: FakeClock
 ) -> None:
-    start = clock.now
-    first = provider.get_token(oauth_tenant, ACCOUNT)
-    clock.now = start + 900 - 60 - 0.001  # expires_in 900, default margin 60
-    assert provider.get_token(oauth_tenant, ACCOUNT) is first
-    clock.now = start + 900 - 60
-    second = provider.get_token(oauth_tenant, ACCOUNT)
+    start = fake_clock.now
+    first = provider.get_token(site.tenant, ACCOUNT)
+    fake_clock.now = start + 900 - 60 - 0.001  # expires_in 900, default margin 60
+    assert provider.get_token(site.tenant, ACCOUNT) is first
+    fake_clock.now = start + 900 - 60
+    second = provider.get_token(site.tenant, ACCOUNT)
     assert second.access_token != first.access_token
-    assert len(server.exchanges) == 2
-    assert server.claims[1]["iat"] == int(start + 840)  # a new assertion, at the clock's time
+    assert len(site.exchanges) == 2
+    # A new assertion, at the clock's time, which the authorization server reads too.
+    assert site.exchanges[1].claims["iat"] == int(start + 840)
     assert second.expires_at == start + 840 + 900
 
 
-def test_expiry_margin_is_configurable(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], clock: FakeClock
-) -> None:
-    provider = TokenProvider(authorization_server=server.url, clock=clock, expiry_margin=300)
-    first = provider.get_token(oauth_tenant, ACCOUNT)
-    clock.now += 599
-    assert provider.get_token(oauth_tenant, ACCOUNT) is first
-    clock.now += 1
-    assert provider.get_token(oauth_tenant, ACCOUNT) is not first
+def test_expiry_margin_is_configurable(site: ProductStandIn, fake_clock: FakeClock) -> None:
+    provider = TokenProvider(
+        authorization_server=site.authorization_server, clock=fake_clock, expiry_margin=300
+    )
+    first = provider.get_token(site.tenant, ACCOUNT)
+    fake_clock.now += 599
+    assert provider.get_token(site.tenant, ACCOUNT) is first
+    fake_clock.now += 1
+    assert provider.get_token(site.tenant, ACCOUNT) is not first
 
 
 @pytest.mark.parametrize("expires_in", [30, None, "60"])
 def test_tokens_too_short_lived_or_of_unknown_life_are_not_cached(
-    provider: TokenProvider,
-    server: oauth2_stand_in.StandIn,
-    oauth_tenant: dict[str, Any],
-    expires_in: Any,
+    provider: TokenProvider, site: ProductStandIn, expires_in: Any
 ) -> None:
-    server.expires_in = expires_in
-    first = provider.get_token(oauth_tenant, ACCOUNT)
-    second = provider.get_token(oauth_tenant, ACCOUNT)
+    answer_exchanges(site, fresh_token(expires_in=expires_in))
+    first = provider.get_token(site.tenant, ACCOUNT)
+    second = provider.get_token(site.tenant, ACCOUNT)
     assert first.access_token != second.access_token
-    assert len(server.exchanges) == 2
+    assert len(site.exchanges) == 2
 
 
 def test_numeric_string_expires_in_is_accepted(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, site: ProductStandIn
 ) -> None:
-    server.expires_in = "900"
-    assert provider.get_token(oauth_tenant, ACCOUNT).expires_at == provider.clock() + 900
+    answer_exchanges(site, fresh_token(expires_in="900"))
+    assert provider.get_token(site.tenant, ACCOUNT).expires_at == provider.clock() + 900
 
 
-def test_invalidate_and_clear_forget_tokens(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
-) -> None:
-    first = provider.get_token(oauth_tenant, ACCOUNT, ["ACT_AS_USER", "READ"])
-    provider.invalidate(oauth_tenant, ACCOUNT, "read act_as_user")
-    second = provider.get_token(oauth_tenant, ACCOUNT, ["ACT_AS_USER", "READ"])
+def test_invalidate_and_clear_forget_tokens(provider: TokenProvider, site: ProductStandIn) -> None:
+    first = provider.get_token(site.tenant, ACCOUNT, ["ACT_AS_USER", "READ"])
+    provider.invalidate(site.tenant, ACCOUNT, "read act_as_user")
+    second = provider.get_token(site.tenant, ACCOUNT, ["ACT_AS_USER", "READ"])
     assert second is not first
     provider.clear()
-    assert provider.get_token(oauth_tenant, ACCOUNT, ["ACT_AS_USER", "READ"]) is not second
-    assert len(server.exchanges) == 3
+    assert provider.get_token(site.tenant, ACCOUNT, ["ACT_AS_USER", "READ"]) is not second
+    assert len(site.exchanges) == 3
 
 
 def test_cache_drops_the_least_recently_used_beyond_max_entries(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], clock: FakeClock
+    site: ProductStandIn, fake_clock: FakeClock
 ) -> None:
-    provider = TokenProvider(authorization_server=server.url, clock=clock, max_entries=2)
-    a = provider.get_token(oauth_tenant, "a")
-    b = provider.get_token(oauth_tenant, "b")
-    assert provider.get_token(oauth_tenant, "a") is a  # a is now the most recently used
-    provider.get_token(oauth_tenant, "c")  # evicts b
-    assert provider.get_token(oauth_tenant, "a") is a
-    assert provider.get_token(oauth_tenant, "b") is not b
-    assert len(server.exchanges) == 4
+    provider = TokenProvider(
+        authorization_server=site.authorization_server, clock=fake_clock, max_entries=2
+    )
+    a = provider.get_token(site.tenant, "a")
+    b = provider.get_token(site.tenant, "b")
+    assert provider.get_token(site.tenant, "a") is a  # a is now the most recently used
+    provider.get_token(site.tenant, "c")  # evicts b
+    assert provider.get_token(site.tenant, "a") is a
+    assert provider.get_token(site.tenant, "b") is not b
+    assert len(site.exchanges) == 4
 
 
 # Threads
@@ -381,42 +365,37 @@ def _in_threads(count: int, work: Any) -> list[Any]:
     return results
 
 
-def test_sixteen_threads_cause_one_exchange(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
-) -> None:
-    server.delay = 0.3  # all sixteen arrive while the first exchange is in flight
-    tokens = _in_threads(16, lambda _: provider.get_token(oauth_tenant, ACCOUNT))
-    assert len(server.exchanges) == 1
+def test_sixteen_threads_cause_one_exchange(provider: TokenProvider, site: ProductStandIn) -> None:
+    answer_exchanges(site, wait=0.3)  # all sixteen arrive while the first exchange is in flight
+    tokens = _in_threads(16, lambda _: provider.get_token(site.tenant, ACCOUNT))
+    assert len(site.exchanges) == 1
     assert all(isinstance(token, AccessToken) for token in tokens)
     assert len({token.access_token for token in tokens}) == 1
 
 
 def test_threads_share_one_exchange_per_key_only(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 0.2
-    tokens = _in_threads(16, lambda i: provider.get_token(oauth_tenant, f"user-{i % 4}"))
-    assert len(server.exchanges) == 4
-    assert len({token.access_token for token in tokens}) == 4
-    assert {server.issued[token.access_token] for token in tokens} == {
-        f"user-{i}" for i in range(4)
-    }
+    answer_exchanges(site, wait=0.2)
+    tokens = _in_threads(16, lambda i: provider.get_token(site.tenant, f"user-{i % 4}"))
+    assert len(site.exchanges) == 4
+    distinct = {token.access_token: token for token in tokens}.values()
+    assert len(distinct) == 4
+    assert {acting_account(site, token) for token in distinct} == {f"user-{i}" for i in range(4)}
 
 
 def test_threads_waiting_on_a_failed_exchange_share_its_error(
-    provider: TokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: TokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 0.3
-    server.respond = lambda _: (503, b"", {})
-    errors = _in_threads(16, lambda _: provider.get_token(oauth_tenant, ACCOUNT))
-    assert len(server.exchanges) == 1
+    answer_exchanges(site, lambda _: Reply(503), wait=0.3)
+    errors = _in_threads(16, lambda _: provider.get_token(site.tenant, ACCOUNT))
+    assert len(site.exchanges) == 1
     assert all(isinstance(error, TokenExchangeError) for error in errors)
     assert all(error.status == 503 and error.retryable for error in errors)
     # The failure is not cached: the next call tries again.
-    server.respond = None
-    server.delay = 0
-    assert isinstance(provider.get_token(oauth_tenant, ACCOUNT), AccessToken)
-    assert len(server.exchanges) == 2
+    answer_exchanges(site)
+    assert isinstance(provider.get_token(site.tenant, ACCOUNT), AccessToken)
+    assert len(site.exchanges) == 2
 
 
 # Failures
@@ -488,25 +467,25 @@ FAILURES = {
 
 @pytest.mark.parametrize("name", FAILURES)
 def test_each_failure_is_a_token_exchange_error_that_leaks_nothing(
-    provider: TokenProvider,
-    server: oauth2_stand_in.StandIn,
-    oauth_tenant: dict[str, Any],
-    name: str,
+    provider: TokenProvider, site: ProductStandIn, name: str
 ) -> None:
     failure = FAILURES[name]
+    token_url = site.authorization_server + TOKEN_PATH
     # A redirect is not followed: the assertion goes nowhere the configuration did not name.
-    headers = {"Location": f"{server.url}/oauth2/token"} if failure.status == 302 else {}
-    server.respond = lambda assertion: (failure.status, failure.body(assertion), headers)
+    headers = (("Location", token_url),) if failure.status == 302 else ()
+    answer_exchanges(
+        site, lambda assertion: Reply(failure.status, failure.body(assertion), headers)
+    )
     with pytest.raises(TokenExchangeError) as caught:
-        provider.get_token(oauth_tenant, ACCOUNT)
+        provider.get_token(site.tenant, ACCOUNT)
     error = caught.value
     assert (error.reason, error.status) == (failure.reason, failure.status)
     assert error.oauth_error == failure.oauth_error
     assert error.retryable is failure.retryable
     assert error.code == "token_exchange_failed"
-    assert server.url + "/oauth2/token" in str(error)
+    assert token_url in str(error)
     assert not isinstance(error, jwt.DecodeError)
-    [assertion] = server.assertions
+    [assertion] = [exchange.assertion for exchange in site.exchanges]
     assert_nothing_leaks(error, assertion, SECRET, LEAKY)
     if error.error_description is not None:
         assert assertion not in error.error_description and SECRET not in error.error_description
@@ -514,17 +493,21 @@ def test_each_failure_is_a_token_exchange_error_that_leaks_nothing(
 
 
 def test_timeout_is_a_retryable_token_exchange_error(
-    server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any], clock: FakeClock
+    site: ProductStandIn, fake_clock: FakeClock
 ) -> None:
-    provider = TokenProvider(authorization_server=server.url, clock=clock, timeout=0.2)
-    server.delay = 2
+    provider = TokenProvider(
+        authorization_server=site.authorization_server, clock=fake_clock, timeout=0.2
+    )
+    answer_exchanges(site, lambda _: Reply(200, b"{}", delay=2))  # recorded, answered late
     started = time.monotonic()
     with pytest.raises(TokenExchangeError, match=r"timed out after 0\.2 s") as caught:
-        provider.get_token(oauth_tenant, ACCOUNT)
-    assert time.monotonic() - started < 1.5
+        provider.get_token(site.tenant, ACCOUNT)
+    # A hang guard: the reason below says it timed out; the server answers only at 2 s.
+    assert time.monotonic() - started < 10
     assert caught.value.reason == "timeout" and caught.value.retryable
     assert caught.value.status is None
-    assert_nothing_leaks(caught.value, *server.assertions, SECRET)
+    [assertion] = [exchange.assertion for exchange in site.exchanges]
+    assert_nothing_leaks(caught.value, assertion, SECRET)
 
 
 def _closed_port() -> int:
@@ -672,16 +655,14 @@ def test_is_tenant_url_needs_a_base_url() -> None:
 
 
 def test_async_provider_needs_no_http_client_package(
-    monkeypatch: pytest.MonkeyPatch,
-    server: oauth2_stand_in.StandIn,
-    oauth_tenant: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch, site: ProductStandIn
 ) -> None:
     for name in ("httpx", "httpx2", "requests"):
         monkeypatch.setitem(sys.modules, name, None)
-    provider = AsyncTokenProvider(authorization_server=server.url, timeout=5)
+    provider = AsyncTokenProvider(authorization_server=site.authorization_server, timeout=5)
     assert isinstance(provider.transport, AsyncThreadTransport)
-    token = asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
-    assert server.issued[token.access_token] == ACCOUNT
+    token = asyncio.run(provider.get_token(site.tenant, ACCOUNT))
+    assert acting_account(site, token) == ACCOUNT
 
 
 def test_async_provider_takes_a_transport_or_a_client_not_both() -> None:
@@ -744,14 +725,11 @@ def test_any_answer_is_a_token_or_a_token_exchange_error(status: int, body: byte
 
 
 def test_a_tenant_read_back_from_a_store_is_enough(
-    provider: TokenProvider,
-    server: oauth2_stand_in.StandIn,
-    oauth_tenant: dict[str, Any],
-    tmp_path: Path,
+    provider: TokenProvider, site: ProductStandIn, tmp_path: Path
 ) -> None:
-    store = SQLiteTenantStore(str(tmp_path / "tenants.db"), app_key=oauth_tenant["key"])
-    store.save(oauth_tenant)  # the installed payload, oauthClientId included
+    store = SQLiteTenantStore(str(tmp_path / "tenants.db"), app_key=site.tenant["key"])
+    store.save(site.tenant)  # the installed payload, oauthClientId included
     stored = store.get(CLIENT_KEY)
     assert stored is not None
     token = provider.get_token(stored, ACCOUNT)
-    assert server.issued[token.access_token] == ACCOUNT
+    assert acting_account(site, token) == ACCOUNT

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,29 +13,21 @@ import pytest
 from atlassian_jwt import AsyncThreadTransport, AsyncTransport, TokenExchangeError
 from atlassian_jwt.integrations.httpx_auth import AsyncHTTPXTransport
 from atlassian_jwt.oauth2 import MAX_RESPONSE_BYTES, AccessToken, AsyncTokenProvider
-from tests import oauth2_stand_in
-from tests.conftest import SECRET
+from atlassian_jwt.testing import ProductStandIn, Reply
 from tests.httpx_libraries import LIBRARIES, each_library
-from tests.oauth2_stand_in import ACCOUNT, OAUTH_CLIENT_ID, FakeClock, assert_nothing_leaks
+from tests.support import (
+    ACCOUNT,
+    SECRET,
+    FakeClock,
+    acting_account,
+    answer_exchanges,
+    assert_nothing_leaks,
+)
 
 pytestmark = pytest.mark.extras
 
-
-@pytest.fixture
-def oauth_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
-    return {**tenant, "oauthClientId": OAUTH_CLIENT_ID}
-
-
-@pytest.fixture
-def server(oauth_tenant: dict[str, Any]) -> Iterator[oauth2_stand_in.StandIn]:
-    with oauth2_stand_in.running(oauth_tenant) as stand_in:
-        yield stand_in
-    assert stand_in.problems == []
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+# The fixtures oauth_tenant, site (the authorization server) and fake_clock are the suite's,
+# in conftest.py; provider, here, runs each test with each asynchronous transport.
 
 
 def _thread() -> AsyncTransport:
@@ -49,103 +41,99 @@ def _client_of(lib: Any) -> Callable[[], AsyncTransport]:
 TRANSPORTS = [_thread] + [_client_of(lib) for lib in LIBRARIES]
 
 
-@pytest.fixture(
-    params=TRANSPORTS, ids=["urllib in a thread"] + [lib.__name__ for lib in LIBRARIES]
-)
+@pytest.fixture(params=TRANSPORTS, ids=["urllib in a thread"] + [lib.__name__ for lib in LIBRARIES])
 def provider(
-    server: oauth2_stand_in.StandIn, clock: FakeClock, request: pytest.FixtureRequest
+    site: ProductStandIn, fake_clock: FakeClock, request: pytest.FixtureRequest
 ) -> AsyncTokenProvider:
     transport = request.param()
     return AsyncTokenProvider(
-        authorization_server=server.url, clock=clock, timeout=5, transport=transport
+        authorization_server=site.authorization_server,
+        clock=fake_clock,
+        timeout=5,
+        transport=transport,
     )
 
 
 def test_exchange_and_cache_against_the_stand_in(
-    provider: AsyncTokenProvider,
-    server: oauth2_stand_in.StandIn,
-    oauth_tenant: dict[str, Any],
-    clock: FakeClock,
+    provider: AsyncTokenProvider, site: ProductStandIn, fake_clock: FakeClock
 ) -> None:
     async def main() -> tuple[AccessToken, AccessToken, AccessToken]:
-        first = await provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
-        again = await provider.get_token(oauth_tenant, ACCOUNT, "ACT_AS_USER READ")
-        clock.now += 900 - 60
-        renewed = await provider.get_token(oauth_tenant, ACCOUNT, ["read", "act_as_user"])
+        first = await provider.get_token(site.tenant, ACCOUNT, ["read", "act_as_user"])
+        again = await provider.get_token(site.tenant, ACCOUNT, "ACT_AS_USER READ")
+        fake_clock.now += 900 - 60
+        renewed = await provider.get_token(site.tenant, ACCOUNT, ["read", "act_as_user"])
         return first, again, renewed
 
     first, again, renewed = asyncio.run(main())
     assert again is first and renewed.access_token != first.access_token
-    assert len(server.exchanges) == 2
-    form = server.exchanges[0]
+    assert len(site.exchanges) == 2
+    form = site.exchanges[0].form
     assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
     assert form["scope"] == "READ ACT_AS_USER"
-    assert server.issued[first.access_token] == ACCOUNT
-    assert server.claims[1]["iat"] == int(clock.now)
+    assert acting_account(site, first) == acting_account(site, renewed) == ACCOUNT
+    assert site.exchanges[1].claims["iat"] == int(fake_clock.now)
 
 
 def test_sixteen_tasks_cause_one_exchange(
-    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: AsyncTokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 0.2
+    answer_exchanges(site, wait=0.2)
 
     async def main() -> list[AccessToken]:
-        return await asyncio.gather(*(provider.get_token(oauth_tenant, ACCOUNT) for _ in range(16)))
+        return await asyncio.gather(*(provider.get_token(site.tenant, ACCOUNT) for _ in range(16)))
 
     tokens = asyncio.run(main())
-    assert len(server.exchanges) == 1
+    assert len(site.exchanges) == 1
     assert len({token.access_token for token in tokens}) == 1
 
 
 def test_tasks_share_one_exchange_per_key_only(
-    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: AsyncTokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 0.1
+    answer_exchanges(site, wait=0.1)
 
     async def main() -> list[AccessToken]:
         return await asyncio.gather(
-            *(provider.get_token(oauth_tenant, f"user-{i % 4}") for i in range(16))
+            *(provider.get_token(site.tenant, f"user-{i % 4}") for i in range(16))
         )
 
     tokens = asyncio.run(main())
-    assert len(server.exchanges) == 4
-    assert {server.issued[token.access_token] for token in tokens} == {
-        f"user-{i}" for i in range(4)
-    }
+    assert len(site.exchanges) == 4
+    distinct = {token.access_token: token for token in tokens}.values()
+    assert {acting_account(site, token) for token in distinct} == {f"user-{i}" for i in range(4)}
 
 
 def test_a_cancelled_caller_does_not_cancel_the_exchange_for_others(
-    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: AsyncTokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 0.2
+    answer_exchanges(site, wait=0.2)
 
     async def main() -> tuple[bool, AccessToken]:
-        first = asyncio.ensure_future(provider.get_token(oauth_tenant, ACCOUNT))
+        first = asyncio.ensure_future(provider.get_token(site.tenant, ACCOUNT))
         await asyncio.sleep(0.05)  # the exchange is in flight
-        second = asyncio.ensure_future(provider.get_token(oauth_tenant, ACCOUNT))
+        second = asyncio.ensure_future(provider.get_token(site.tenant, ACCOUNT))
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
         return first.cancelled(), await second
 
     cancelled, token = asyncio.run(main())
     assert cancelled and isinstance(token, AccessToken)
-    assert len(server.exchanges) == 1
+    assert len(site.exchanges) == 1
 
 
 def test_tasks_waiting_on_a_failed_exchange_share_its_error(
-    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: AsyncTokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 0.1
-    server.respond = lambda _: (500, b"", {})
+    answer_exchanges(site, lambda _: Reply(500), wait=0.1)
 
     async def main() -> list[Any]:
         return await asyncio.gather(
-            *(provider.get_token(oauth_tenant, ACCOUNT) for _ in range(16)),
+            *(provider.get_token(site.tenant, ACCOUNT) for _ in range(16)),
             return_exceptions=True,
         )
 
     errors = asyncio.run(main())
-    assert len(server.exchanges) == 1
+    assert len(site.exchanges) == 1
     assert all(isinstance(error, TokenExchangeError) and error.status == 500 for error in errors)
 
 
@@ -253,11 +241,12 @@ def test_redirects_are_not_followed(oauth_tenant: dict[str, Any], lib: Any) -> N
 
 
 def test_timeout_against_a_real_slow_server(
-    provider: AsyncTokenProvider, server: oauth2_stand_in.StandIn, oauth_tenant: dict[str, Any]
+    provider: AsyncTokenProvider, site: ProductStandIn
 ) -> None:
-    server.delay = 2
+    answer_exchanges(site, lambda _: Reply(200, b"{}", delay=2))  # recorded, answered late
     provider.timeout = 0.2
     with pytest.raises(TokenExchangeError, match="timed out") as caught:
-        asyncio.run(provider.get_token(oauth_tenant, ACCOUNT))
+        asyncio.run(provider.get_token(site.tenant, ACCOUNT))
     assert caught.value.retryable
-    assert_nothing_leaks(caught.value, *server.assertions, SECRET)
+    [assertion] = [exchange.assertion for exchange in site.exchanges]
+    assert_nothing_leaks(caught.value, assertion, SECRET)

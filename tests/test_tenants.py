@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-import jwt
 import pytest
 import time_machine
 
@@ -34,9 +33,9 @@ from atlassian_jwt.tenants import (
     TenantStoreAuthenticator,
     TenantStoreError,
 )
-from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+from atlassian_jwt.testing import sign_product_request
 from tests.readme import run_example
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 ROOT = Path(__file__).parent.parent
 OTHER_SECRET = "another-shared-secret-after-a-reinstall-also-long-enough-for-hs512-keys"
@@ -508,6 +507,53 @@ def test_lifecycle_token_arguments_are_checked(
         store.remember_lifecycle_token(token, body, expires_at=expires_at)
 
 
+# Forge events: claims.
+
+
+def test_a_forge_event_is_claimed_once_until_released_or_forgotten(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+    now = time.time()
+    event, other_event = sha256("event"), sha256("another event")
+    assert store.claim_event(event, expires_at=now + 900)
+    assert not store.claim_event(event, expires_at=now + 900)
+    # In the data, not in the object: another store on the same data sees the claim.
+    assert not make_store().claim_event(event, expires_at=now + 900)
+    # Another app's store has claims of its own; another event is another claim.
+    assert make_store(OTHER_APP).claim_event(event, expires_at=now + 900)
+    in_15_minutes = datetime.fromtimestamp(now + 900, timezone.utc)
+    assert store.claim_event(other_event, expires_at=in_15_minutes)
+    store.release_event(event)
+    assert store.claim_event(event, expires_at=now + 900)
+    store.release_event(sha256("never claimed"))  # nothing to forget: no error
+    with time_machine.travel(now + 899, tick=False):
+        assert not store.claim_event(event, expires_at=now + 1800)
+    with time_machine.travel(now + 901, tick=False):
+        assert store.claim_event(event, expires_at=now + 1800)
+        assert store.claim_event(other_event, expires_at=now + 1800)
+
+
+@pytest.mark.parametrize(
+    ("event", "expires_at"),
+    [
+        ("event", 2e9),
+        (sha256("event").upper(), 2e9),
+        (sha256("event")[:-1], 2e9),
+        (None, 2e9),
+        (sha256("event"), float("nan")),
+        (sha256("event"), "2e9"),
+        (sha256("event"), datetime(2030, 1, 1)),
+    ],
+)
+def test_event_claim_arguments_are_checked(store: TenantStore, event: Any, expires_at: Any) -> None:
+    with pytest.raises(ValueError):
+        store.claim_event(event, expires_at=expires_at)
+    if not isinstance(event, str) or len(event) != 64 or event != event.lower():
+        with pytest.raises(ValueError):
+            store.release_event(event)
+
+
 # Concurrency, for every store: threads.
 
 THREADS = 8
@@ -533,6 +579,7 @@ def run_threads(target: Callable[[int], None]) -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_threads_writing_the_same_tenant_leave_the_newest(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -548,6 +595,7 @@ def test_threads_writing_the_same_tenant_leave_the_newest(
     assert store.get(CLIENT_KEY) == with_secret(tenant, f"{SECRET}-{newest}")
 
 
+@pytest.mark.slow
 def test_threads_installing_and_uninstalling_agree_on_the_last_event(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -564,6 +612,7 @@ def test_threads_installing_and_uninstalling_agree_on_the_last_event(
     assert store.get(CLIENT_KEY) is None
 
 
+@pytest.mark.slow
 def test_threads_writing_different_tenants_lose_nothing(
     store: TenantStore, tenant: dict[str, Any]
 ) -> None:
@@ -580,6 +629,7 @@ def test_threads_writing_different_tenants_lose_nothing(
         }
 
 
+@pytest.mark.slow
 def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) -> None:
     def write(number: int) -> None:
         for i in range(WRITES):
@@ -598,6 +648,19 @@ def test_threads_saving_app_tokens_keep_the_latest_expiry(store: TenantStore) ->
     assert kept.expires_at.timestamp() == newest
 
 
+@pytest.mark.slow
+def test_threads_racing_to_claim_one_event_claim_it_once(store: TenantStore) -> None:
+    claimed: list[bool] = []
+    event = sha256("one event, delivered again while it was being claimed")
+
+    def claim(number: int) -> None:
+        claimed.append(store.claim_event(event, expires_at=time.time() + 900))
+
+    run_threads(claim)
+    assert sorted(claimed) == [False] * (THREADS - 1) + [True]
+
+
+@pytest.mark.slow
 def test_threads_racing_one_lifecycle_token_agree_on_one_body(store: TenantStore) -> None:
     # Each thread sends the same token with its own body, many times: exactly one body wins,
     # and every attempt agrees which.
@@ -651,6 +714,7 @@ for i in range(writes):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_two_processes_writing_at_once(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     writes = 100
@@ -687,6 +751,7 @@ for line in iter(sys.stdin.readline, ""):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_processes_opening_a_new_file_at_once(tmp_path: Path) -> None:
     """Workers that boot together: each round, every process opens the same new file at once.
 
@@ -929,6 +994,7 @@ for i in range(writes):
 """
 
 
+@pytest.mark.slow
 def test_sqlite_two_apps_open_a_legacy_file_at_once(tmp_path: Path) -> None:
     """Two apps' workers boot together on a file made before stores were bound to an app:
     one migrates it, the other waits; then both write to it, each its own rows."""
@@ -975,9 +1041,7 @@ def product_token(
     url: str, secret: str = SECRET, method: str = "GET", *, issuer: str = CLIENT_KEY
 ) -> str:
     """A token as the product signs a call to the app."""
-    now = int(time.time())
-    claims = {"iss": issuer, "iat": now, "exp": now + 60, "qsh": hash_url(method, url)}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return sign_product_request(method, url, {"clientKey": issuer, "sharedSecret": secret})
 
 
 @pytest.fixture

@@ -36,8 +36,7 @@ from atlassian_jwt.tokens import (
     parse_token,
     sign_hs256,
 )
-
-from .conftest import SECRET
+from tests.support import SECRET
 
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256"}').decode().rstrip("=")
 NOW = 1_700_000_000
@@ -222,6 +221,16 @@ def _our_outcome(verifier: TokenVerifier, token: str, key: Any) -> Any:
         return verifier.verify(token, key)
     except exc.TokenRejectedError as error:
         return error.code
+
+
+def test_the_verifier_calls_pyjwts_own_claim_validation() -> None:
+    """The canary of the one private PyJWT API the verifier uses (tox's ``pyjwt-latest`` runs
+    it on the newest PyJWT, unpinned): ``jwt.PyJWT._validate_claims`` is there, with the
+    parameters we pass, and is what the verifier calls. A release that renames or reshapes it
+    fails here first; the verifier itself falls back to validating by decoding, and the
+    differential tests below hold either way."""
+    assert tokens._has_claim_validation(), f"PyJWT {jwt.__version__} changed _validate_claims"
+    assert tokens._validate_claims is jwt.PyJWT._validate_claims
 
 
 # Both ways claims reach PyJWT: its claim validation alone, and (for a PyJWT without it callable

@@ -21,7 +21,7 @@ from atlassian_jwt.url_utils import (
     qsh_of,
     split_url,
 )
-from tests.conftest import EXTRA, OFFICIAL
+from tests.support import EXTRA, OFFICIAL
 
 ALL_VECTORS = [
     pytest.param(vector, id=f"official: {vector['name']}") for vector in OFFICIAL["tests"]

@@ -2,7 +2,7 @@
 
 Every command is a thin layer over the library, in a module of its own (``qsh``, ``decode``,
 ``verify``, ``sign``, ``explain``) that declares its arguments, its run function and the exit
-statuses it can return (:class:`~atlassian_jwt.cli._command.Command`): it parses arguments and
+statuses it can return (a ``Command``): it parses arguments and
 prints, and never re-implements a rule. :mod:`~atlassian_jwt.url_utils` builds canonical
 requests, :func:`~atlassian_jwt.tokens.decode_unverified` reads tokens, the verifiers verify,
 :func:`~atlassian_jwt.encode_token` signs and :func:`~atlassian_jwt.explain.explain_token`
@@ -10,7 +10,7 @@ explains.
 
 Secrets are read from an environment variable, a file or standard input, never from the command
 line (which other users can see in the process list). Every line written passes through one
-filter (:class:`~atlassian_jwt.cli._output.Output`) that removes the secret and the token it was
+filter (``Output``) that removes the secret and the token it was
 given and escapes control characters, which a token may carry to forge output.
 """
 
@@ -53,6 +53,7 @@ examples:
       --base-url https://example.atlassian.net/wiki
   atlassian-jwt decode "$TOKEN"
   atlassian-jwt decode --json - < token.txt
+  atlassian-jwt decode --headers-file forge-request-headers.txt
   atlassian-jwt verify "$TOKEN" --method GET --url '/installed?x=1' --secret-env SHARED_SECRET
   atlassian-jwt sign GET https://example.atlassian.net/rest/api/3/myself \\
       --tenant tenant.json --header

@@ -11,11 +11,13 @@ import argparse
 import getpass
 import json
 import os
+import re
+from collections.abc import Mapping
 from typing import IO, Any, NoReturn
 
 from .. import exceptions as exc
 from ..authenticate import DEFAULT_LEEWAY, Authenticator, request_token
-from ..forge import DEFAULT_FORGE_LEEWAY
+from ..forge import DEFAULT_FORGE_LEEWAY, SYSTEM_TOKEN_HEADER, USER_TOKEN_HEADER
 from ..install import DEFAULT_INSTALL_LEEWAY
 from ..tokens import rejecting_malformed_url
 from ..url_utils import parse_params, split_url
@@ -23,6 +25,18 @@ from ._output import JWT_SHAPED, REDACTED, Output, escape_text
 
 #: Where a secret may come from, for messages.
 SECRET_OPTIONS = "--secret-env VAR, --secret-file FILE (- for standard input) or --tenant FILE"
+
+#: Headers whose values are credentials for hours (Forge's OAuth tokens): never taken from the
+#: command line, which other users can see in the process list.
+CREDENTIAL_HEADERS = (SYSTEM_TOKEN_HEADER, USER_TOKEN_HEADER)
+
+#: Where those may come from, for messages.
+HEADER_OPTIONS = "--header-env NAME=VAR or --headers-file FILE (- for standard input)"
+
+# An HTTP field name (RFC 9110 token), a request line, an HTTP/2 pseudo-header.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_REQUEST_LINE = re.compile(r"[A-Z]+ \S+ HTTP/\d(\.\d)?")
+_PSEUDO_HEADER = re.compile(r":[a-z]+:.*")
 
 
 class CommandError(Exception):
@@ -102,6 +116,29 @@ def add_secret_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_header_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--headers-file",
+        metavar="FILE",
+        help="the request's headers (- for stdin): 'Name: value' lines, as a request dump or "
+        "a browser's copy shows them; the token is then the Authorization header's, and a "
+        "Forge call's x-forge-oauth-* tokens are read (never shown)",
+    )
+    parser.add_argument(
+        "--header",
+        action="append",
+        metavar="NAME:VALUE",
+        help=f"one request header (repeat for more); not {' or '.join(CREDENTIAL_HEADERS)}, "
+        f"credentials for hours, which come from {HEADER_OPTIONS}",
+    )
+    parser.add_argument(
+        "--header-env",
+        action="append",
+        metavar="NAME=VAR",
+        help="the request header NAME, from the environment variable VAR (repeat for more)",
+    )
+
+
 def add_context_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-context-qsh",
@@ -176,6 +213,84 @@ def read_tenant(path: str, stdin: IO[str]) -> dict[str, str]:
     return tenant
 
 
+def headers_given(args: argparse.Namespace) -> bool:
+    """Whether any of the header options was given."""
+    return bool(args.headers_file or args.header or args.header_env)
+
+
+def read_headers(args: argparse.Namespace, stdin: IO[str], out: Output) -> dict[str, str] | None:
+    """The request's headers from ``--headers-file``, ``--header`` and ``--header-env``, by
+    lower-case name; ``None`` when none of them is given. Credentials among them (the
+    ``Authorization`` header's token, the ``x-forge-oauth-*`` tokens) are hidden from the
+    output from now on.
+
+    :raises CommandError: for a line that is not a header, a header given twice, a variable
+        not set, or a credential given on the command line. No message quotes a value.
+    """
+    if not headers_given(args):
+        return None
+    headers: dict[str, str] = {}
+
+    def add(name: str, value: str, where: str) -> None:
+        if not _FIELD_NAME.fullmatch(name):
+            raise CommandError(f"{where} is not a header: 'Name: value'")
+        key = name.lower()
+        if key in headers:
+            raise CommandError(f"the header {key} is given twice")
+        headers[key] = value.strip()
+
+    if args.headers_file:
+        text = read_file(args.headers_file, "headers", stdin)
+        for number, line in enumerate(_header_lines(text), start=1):
+            name, colon, value = line.partition(":")
+            add(name if colon else "", value, f"line {number} of the headers file")
+    for given in args.header or ():
+        name, colon, value = given.partition(":")
+        if not colon:
+            raise CommandError("--header takes 'NAME: VALUE'")
+        if name.strip().lower() in CREDENTIAL_HEADERS:
+            raise CommandError(
+                f"{name.strip().lower()} carries a credential valid for hours, which other "
+                f"users could read on the command line: give it with {HEADER_OPTIONS}"
+            )
+        add(name.strip(), value, "a --header")
+    for given in args.header_env or ():
+        name, equals, variable = given.partition("=")
+        value = os.environ.get(variable, "") if equals else ""
+        if not value:
+            raise CommandError(
+                f"--header-env {name}: the environment variable {variable or '(none)'} is not "
+                "set or empty"
+            )
+        add(name.strip(), value, "a --header-env")
+    for name in ("authorization", *CREDENTIAL_HEADERS):
+        if name in headers:
+            out.hide(headers[name])
+            out.hide(headers[name].rpartition(" ")[2])
+    return headers
+
+
+def _header_lines(text: str) -> list[str]:
+    """The header lines of a raw block: a request line first and HTTP/2 pseudo-headers
+    skipped, folded lines joined, up to the blank line before a body."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        if not line.strip():
+            if lines:
+                break  # the body, if any, follows
+            continue
+        if not lines and _REQUEST_LINE.fullmatch(line.strip()):
+            continue
+        if _PSEUDO_HEADER.fullmatch(line.strip()):
+            continue
+        if line[0] in " \t" and lines:
+            lines[-1] += " " + line.strip()
+            continue
+        lines.append(line)
+    return lines
+
+
 def split(url: str) -> tuple[str, str]:
     """The path and raw query of ``url``.
 
@@ -200,14 +315,23 @@ def _token_from_text(text: str) -> str:
     return text
 
 
-def read_token(value: str | None, url: str | None, stdin: IO[str], out: Output) -> str:
-    """Return the token given as an argument (``-``: standard input), else the URL's ``jwt``.
+def read_token(
+    value: str | None,
+    url: str | None,
+    stdin: IO[str],
+    out: Output,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """Return the token given as an argument (``-``: standard input), else the ``Authorization``
+    header's of ``headers``, else the URL's ``jwt``.
 
     :raises TokenMissingError: if there is none.
     :raises MalformedTokenError: if the URL has more than one ``jwt`` parameter.
     """
     if value == "-":
         value = read_stdin(stdin, "Token: ")
+    if value is None and headers and headers.get("authorization"):
+        value = headers["authorization"]
     if value is not None:
         token = _token_from_text(value)
     elif url is not None:
@@ -220,6 +344,7 @@ def read_token(value: str | None, url: str | None, stdin: IO[str], out: Output) 
     if not token:
         raise exc.TokenMissingError(
             "No token given"
+            + (", and the headers have no Authorization" if headers is not None else "")
             + (", and the URL has no jwt parameter" if url is not None else "")
             + " (pass it, or - to read it from standard input)"
         )
@@ -230,7 +355,8 @@ def read_token(value: str | None, url: str | None, stdin: IO[str], out: Output) 
 
 def stdin_readers(args: argparse.Namespace) -> int:
     """How many of the inputs named on the command line are standard input (``-``)."""
-    files = [getattr(args, name, None) for name in ("secret_file", "tenant", "body_file")]
+    names = ("secret_file", "tenant", "body_file", "headers_file")
+    files = [getattr(args, name, None) for name in names]
     return files.count("-") + (getattr(args, "token", None) == "-")
 
 

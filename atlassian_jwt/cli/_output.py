@@ -22,6 +22,14 @@ JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 REDACTED = "[redacted]"
 
 
+def audience(claims: dict[str, Any]) -> list[Any]:
+    """The ``aud`` claim as a list (it may be one string), as ``decode`` and ``verify`` print it."""
+    aud = claims.get("aud")
+    if aud is None:
+        return []
+    return list(aud) if isinstance(aud, list) else [aud]
+
+
 def escape_text(text: str) -> str:
     """Write each character that is not printable as a Python escape, one line of text.
 

@@ -61,6 +61,16 @@ EXIT_STATUSES: tuple[tuple[int, str | None, str], ...] = (
     (24, "rejected", "any other rejection (a secret that is not a usable key, say)"),
     (25, "unknown_key", "no public key is known for the token's kid"),
     (26, "token_replayed", "a lifecycle token came again with another body (lifecycle only)"),
+    (
+        27,
+        "forge_context_missing",
+        "a Forge invocation has no app.id, app.installationId or app.apiBaseUrl",
+    ),
+    (
+        28,
+        "forge_context_invalid",
+        "a Forge invocation's context is unusable (app.apiBaseUrl not https, say)",
+    ),
     (EXIT_INTERRUPTED, None, "interrupted (Ctrl-C)"),
 )
 

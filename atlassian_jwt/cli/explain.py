@@ -13,22 +13,28 @@ from typing import IO, Any
 
 from ..explain import Explanation, explain_token
 from ._command import Command
+from ._forge import forge_json, forge_lines
 from ._inputs import (
     SECRET_OPTIONS,
     add_base_url_option,
     add_context_option,
+    add_header_options,
     add_secret_options,
     hmac_authenticator,
+    read_headers,
     read_token,
 )
 from ._output import Output
 from ._status import status_of
 
+__all__ = ["COMMAND"]
+
 # What to run to check a signature that a shared secret cannot check, by kind of token.
 _VERIFY_HINTS = {
     "install": "atlassian-jwt verify TOKEN --method POST --url URL --app-base-url APP_URL "
     "--key-server production --body-file BODY.json",
-    "forge": "atlassian-jwt verify 'Bearer TOKEN' --forge-app-id APP_ID",
+    "forge": "atlassian-jwt verify --forge-app-id APP_ID --headers-file HEADERS "
+    "(or 'Bearer TOKEN' alone)",
 }
 
 
@@ -42,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "token",
         metavar="TOKEN",
         nargs="?",
-        help="the token (- for stdin); default: the jwt parameter of URL",
+        help="the token (- for stdin); default: the Authorization header of the headers "
+        "given, else the jwt parameter of URL",
     )
     parser.add_argument(
         "--body", metavar="FORM", help="the form-encoded body, which the signer may have hashed"
@@ -53,12 +60,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the route hashes --body with the query (verify --body, include_form_body=True): "
         "then a signer that left it out is looked for",
     )
+    add_header_options(
+        parser.add_argument_group(
+            "the request's headers: for a Forge call, its context is checked as verify_request "
+            "checks it, and its x-forge-oauth-* tokens' expiry shown"
+        )
+    )
 
 
-def as_json(explanation: Explanation) -> dict[str, Any]:
+def as_json(explanation: Explanation, *, headers_given: bool = False) -> dict[str, Any]:
     """What ``explain --json`` prints."""
     verdict = explanation.verdict
     qsh = explanation.qsh
+    forge = explanation.forge
     return {
         "verified": explanation.signature_verified,
         "kind": explanation.kind.name,
@@ -73,6 +87,7 @@ def as_json(explanation: Explanation) -> dict[str, Any]:
             "diagnoses": [diagnosis._asdict() for diagnosis in qsh.diagnoses],
         },
         "causes": [asdict(cause) for cause in explanation.causes],
+        "forge": None if forge is None else forge_json(forge, headers_given=headers_given),
         "verdict": {
             "valid": verdict.valid,
             "code": verdict.code,
@@ -84,7 +99,8 @@ def as_json(explanation: Explanation) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
     authenticator = hmac_authenticator(args, stdin, out, required=False)
-    token = read_token(args.token, args.url, stdin, out)
+    headers = read_headers(args, stdin, out)
+    token = read_token(args.token, args.url, stdin, out, headers)
     explanation = explain_token(
         args.method,
         args.url,
@@ -95,15 +111,23 @@ def run(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
         body_hashed=args.body_hashed,
         allow_context_qsh=args.allow_context_qsh,
         leeway=args.leeway,
+        headers=headers,
     )
     if args.json:
-        out.json(as_json(explanation))
+        out.json(as_json(explanation, headers_given=headers is not None))
     else:
-        _print(explanation, out, secret_given=authenticator is not None)
+        _print(
+            explanation,
+            out,
+            secret_given=authenticator is not None,
+            headers_given=headers is not None,
+        )
     return status_of(explanation.verdict.code)
 
 
-def _print(explanation: Explanation, out: Output, *, secret_given: bool) -> None:
+def _print(
+    explanation: Explanation, out: Output, *, secret_given: bool, headers_given: bool
+) -> None:
     kind = explanation.kind.name
     signature = next(check for check in explanation.checks if check.name == "signature")
     if signature.status == "fail":
@@ -134,6 +158,9 @@ def _print(explanation: Explanation, out: Output, *, secret_given: bool) -> None
             out.print(f"    [{', '.join(diagnosis.codes)}] hashed {diagnosis.canonical_request}")
     for cause in explanation.causes:
         out.print(f"  likely cause: {cause.description}")
+    if explanation.forge is not None:
+        for line in forge_lines(explanation.forge, headers_given=headers_given):
+            out.print(line)
     verdict = explanation.verdict
     if verdict.valid:
         checked = "" if explanation.signature_verified else " (the signature was not checked)"
@@ -155,7 +182,9 @@ COMMAND = Command(
     "decoded text, a valueless parameter hashed as name=null, path decoded or encoded, "
     "trailing slash kept, the jwt parameter hashed, the wrong method, a form body hashed or "
     "left out. The signature of a request or context token is checked only with the shared "
-    "secret; for a wrong secret, the likely cause is named.",
+    "secret; for a wrong secret, the likely cause is named. For a Forge invocation token, "
+    "its context, and with the request's headers (--headers-file, --header-env) the context "
+    "check of verify_request and the x-forge-oauth-* tokens' expiry.",
     example="atlassian-jwt explain GET 'https://app.example.com/page?a=1' \"$TOKEN\" "
     "--base-url https://app.example.com --secret-env SHARED_SECRET",
     codes=(
@@ -172,6 +201,8 @@ COMMAND = Command(
         "token_not_yet_valid",
         "qsh_mismatch",
         "rejected",
+        "forge_context_missing",
+        "forge_context_invalid",
     ),
     reads_files=True,
     add_arguments=add_arguments,

@@ -12,6 +12,8 @@ from ._inputs import add_base_url_option
 from ._output import Output
 from ._status import EXIT_OK
 
+__all__ = ["COMMAND"]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_base_url_option(parser)

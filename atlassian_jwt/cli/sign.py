@@ -13,6 +13,8 @@ from ._inputs import positive_int, read_tenant
 from ._output import Output
 from ._status import EXIT_OK
 
+__all__ = ["COMMAND"]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("method", metavar="METHOD")

@@ -14,25 +14,29 @@ import time
 from dataclasses import asdict
 from typing import IO, Any
 
-from ..explain import time_facts, token_kind
+from ..explain import forge_facts, time_facts, token_kind
 from ..forge import DEFAULT_MAX_FIT_LENGTH, FORGE_JWKS_URLS, ForgeInvocationVerifier
 from ..install import InstallAuthenticator
 from ..keys import KEY_BASE_URLS, AtlassianKeyProvider, KeyProvider, PublicKey, load_rsa_public_key
 from ..tokens import unverified_header
 from ._command import Command
+from ._forge import forge_json, forge_lines
 from ._inputs import (
     CommandError,
     add_base_url_option,
     add_context_option,
+    add_header_options,
     add_secret_options,
     hmac_authenticator,
     read_file,
+    read_headers,
     read_token,
     stdin_readers,
 )
-from ._output import Output
+from ._output import Output, audience
 from ._status import EXIT_OK, EXIT_STATUSES
-from .decode import audience
+
+__all__ = ["COMMAND"]
 
 #: Where a key server or key set may be: what the verifiers accept.
 SERVICE_URL = "https://, or http:// to a loopback address (a test server)"
@@ -100,6 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which of Atlassian's key sets (default production)",
     )
     jwks.add_argument("--jwks-url", metavar="URL", help=f"another key set ({SERVICE_URL})")
+    add_header_options(forge)
 
 
 def _mode(args: argparse.Namespace) -> str:
@@ -135,6 +140,9 @@ def check(args: argparse.Namespace) -> str | None:
             "--forge-app-id": args.forge_app_id,
             "--forge-environment": args.forge_environment,
             "--jwks-url": args.jwks_url,
+            "--headers-file": args.headers_file,
+            "--header": args.header,
+            "--header-env": args.header_env,
         },
     }
     mode = _mode(args)
@@ -218,11 +226,19 @@ def _forge_verifier(args: argparse.Namespace) -> ForgeInvocationVerifier:
 
 def run(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
     client_key: str | None = None
+    headers: dict[str, str] | None = None
     mode = _mode(args)
     if mode == "forge":
         forge = _forge_verifier(args)
-        token = read_token(args.token, None, stdin, out)
-        claims = forge.verify(token)
+        headers = read_headers(args, stdin, out)
+        token = read_token(args.token, None, stdin, out, headers)
+        if headers is None:
+            claims = forge.verify(token)
+        else:
+            # The request as the remote receives it: verify_request also requires the context
+            # of the remote contract, and reads the x-forge-oauth-* tokens.
+            headers["authorization"] = f"Bearer {token}"
+            claims = dict(forge.verify_request(headers).claims)
     elif mode == "rs256":
         installs = _install_authenticator(args, stdin)
         body = _lifecycle_body(args, stdin, out)
@@ -242,22 +258,27 @@ def run(args: argparse.Namespace, out: Output, stdin: IO[str]) -> int:
             body_params=args.body,
         )
     kind = token_kind(unverified_header(token, DEFAULT_MAX_FIT_LENGTH), claims)
-    expiry = time_facts("exp", claims["exp"], time.time())
+    now = time.time()
+    expiry = time_facts("exp", claims["exp"], now)
+    facts = forge_facts(claims, headers, now=now) if mode == "forge" else None
     if args.json:
-        out.json(
-            {
-                "valid": True,
-                "kind": kind.name,
-                "kind_description": kind.description,
-                "client_key": client_key,
-                "claims": claims,
-                "audience": audience(claims),
-                "exp": asdict(expiry),
-            }
-        )
+        result = {
+            "valid": True,
+            "kind": kind.name,
+            "kind_description": kind.description,
+            "client_key": client_key,
+            "claims": claims,
+            "audience": audience(claims),
+            "exp": asdict(expiry),
+        }
+        if facts is not None:
+            result["forge"] = forge_json(facts, headers_given=headers is not None)
+        out.json(result)
     else:
         issuer = f"iss {client_key}" if client_key else f"aud {claims['aud']}"
         out.print(f"valid: {kind.description}; {issuer}; {expiry.relative}")
+        for line in forge_lines(facts, headers_given=headers is not None) if facts else ():
+            out.print(line)
     return EXIT_OK
 
 
@@ -268,7 +289,10 @@ COMMAND = Command(
     "Prints one line; the exit status says why it was rejected. HS256 tokens are checked with "
     "the shared secret (without --secret-env, --secret-file or --tenant it is read from "
     "stdin); signed install callbacks (RS256) with --key-file or --key-server, --app-base-url "
-    "and --body-file or --client-key; Forge invocation tokens with --forge-app-id.",
+    "and --body-file or --client-key; Forge invocation tokens with --forge-app-id, and with "
+    "the request's headers (--headers-file, --header-env) as the remote receives them: then "
+    "the context the remote contract requires is checked too, and the context and the "
+    "x-forge-oauth-* tokens' expiry are shown.",
     example='atlassian-jwt verify "$TOKEN" --method GET --url "$URL" --secret-env SHARED_SECRET',
     codes=tuple(code for _, code, _ in EXIT_STATUSES if code),
     reads_files=True,

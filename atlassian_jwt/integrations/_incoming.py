@@ -26,9 +26,17 @@ is read instead:
 ``multipart/form-data`` body there is refused: frameworks parse its fields into
 ``request.form``, ``request.POST`` or FastAPI's ``Form()``, and none of them would be signed.
 
-**The answers.** A rejected token answers 401 with ``WWW-Authenticate``; a key server or a
-tenant store that cannot be used now answers 503, since the token may be genuine and Atlassian
-retries. Only the failure's ``code`` is logged.
+**The answers.** A rejected token answers 401 with ``WWW-Authenticate`` (``JWT`` on a Connect
+route, ``Bearer`` on a Forge one); a key server or a tenant store that cannot be used now
+answers 503, since the token may be genuine and Atlassian retries. Only the failure's ``code``
+is logged.
+
+**Connect and Forge side by side.** The Connect helpers take an
+:class:`~atlassian_jwt.Authenticator`, the Forge ones a
+:class:`~atlassian_jwt.ForgeInvocationVerifier` (or a
+:class:`~atlassian_jwt.forge.ForgeEventDispatcher`); each refuses the other kind with a
+``TypeError`` when the route is defined, naming the helper to use, rather than failing on the
+first request.
 
 Nothing here imports a framework, so it is importable (and tested) without any extra.
 """
@@ -41,23 +49,29 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from ..authenticate import AuthResult
+from ..authenticate import Authenticator, AuthResult
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
+from ..forge import ForgeEventDispatcher, ForgeInvocation, ForgeInvocationVerifier, keep_app_token
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
-from ..tenants import TenantStoreError
-from ..tokens import rejecting_malformed_url
+from ..tenants import TenantStore, TenantStoreError
+from ..tokens import Headers, rejecting_malformed_url
 from ..url_utils import is_form, media_type, split_url
 
 __all__ = [
     "FAILURES",
     "FAILURE_STATUSES",
+    "FORGE_SCHEME",
     "FailureResponse",
     "LifecycleRequest",
     "asgi_target",
+    "check_authenticator",
+    "check_event_dispatcher",
+    "check_forge_verifier",
     "failure_response",
     "lifecycle_paths",
     "run_lifecycle_callback",
     "should_hash_form",
+    "verify_forge_request",
     "wsgi_target",
 ]
 
@@ -70,8 +84,6 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 # werkzeug's ProxyFix keeps the environ values it may replace under this key; with x_prefix it
 # replaces SCRIPT_NAME with the request's X-Forwarded-Prefix.
 _PROXY_FIX_ORIGINAL = "werkzeug.proxy_fix.orig"
-
-#: The one kind of body whose fields a signer hashes with the query parameters.
 
 #: The status each kind of failure answers with, first match wins: a key server or a tenant
 #: store that cannot be used now 503 (the token may be genuine, and Atlassian retries), a
@@ -120,6 +132,75 @@ def failure_response(error: Exception, *, scheme: str = "JWT") -> FailureRespons
         logger.warning("Atlassian JWT not verified, answering %d: %s", status, code)
         headers = {}
     return FailureResponse(status, http.HTTPStatus(status).phrase, headers)
+
+
+#: The ``WWW-Authenticate`` challenge of a Forge route's 401: its token is a bearer token.
+FORGE_SCHEME = "Bearer"
+
+
+def check_authenticator(authenticator: object, helper: str) -> None:
+    """Refuse, when a route is defined, anything but an Authenticator for a Connect helper.
+
+    :param helper: the helper's name, for the message.
+    :raises TypeError: for a ``ForgeInvocationVerifier`` (with the helper to use instead) or
+        anything else that is not an :class:`~atlassian_jwt.Authenticator`.
+    """
+    if isinstance(authenticator, Authenticator):
+        return
+    if isinstance(authenticator, ForgeInvocationVerifier):
+        raise TypeError(
+            f"{helper} verifies Connect JWTs and needs an atlassian_jwt.Authenticator; a "
+            "ForgeInvocationVerifier verifies Forge invocations: use require_forge for this route"
+        )
+    raise TypeError(
+        f"{helper} needs an atlassian_jwt.Authenticator, not {type(authenticator).__name__}"
+    )
+
+
+def check_forge_verifier(verifier: object, helper: str) -> None:
+    """Refuse, when a route is defined, anything but a ForgeInvocationVerifier for a Forge
+    helper.
+
+    :raises TypeError: for an :class:`~atlassian_jwt.Authenticator` (with the helper to use
+        instead) or anything else that is not a ``ForgeInvocationVerifier``.
+    """
+    if isinstance(verifier, ForgeInvocationVerifier):
+        return
+    if isinstance(verifier, Authenticator):
+        raise TypeError(
+            f"{helper} verifies Forge invocation tokens and needs a ForgeInvocationVerifier; an "
+            "Authenticator verifies Connect JWTs: use require_jwt for this route"
+        )
+    raise TypeError(
+        f"{helper} needs an atlassian_jwt.ForgeInvocationVerifier, not {type(verifier).__name__}"
+    )
+
+
+def check_event_dispatcher(dispatcher: object, helper: str) -> None:
+    """Refuse, when a route is defined, anything but a ForgeEventDispatcher.
+
+    :raises TypeError: otherwise, naming what to pass.
+    """
+    if not isinstance(dispatcher, ForgeEventDispatcher):
+        raise TypeError(
+            f"{helper} needs an atlassian_jwt.forge.ForgeEventDispatcher (made with the "
+            f"ForgeInvocationVerifier and the tenant store), not {type(dispatcher).__name__}"
+        )
+
+
+def verify_forge_request(
+    verifier: ForgeInvocationVerifier, headers: Headers | None, store: TenantStore | None
+) -> ForgeInvocation:
+    """Verify a Forge invocation and, given a store, keep its app token there.
+
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if Forge's key set cannot be fetched.
+    :raises TenantStoreError: if the store cannot be used.
+    """
+    invocation = verifier.verify_request(headers)
+    if store is not None:
+        keep_app_token(invocation, store)
+    return invocation
 
 
 def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> str:

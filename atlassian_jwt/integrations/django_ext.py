@@ -26,6 +26,21 @@ fails answers 503, with a bare body; the failure's ``code`` is logged (logger
 exempt from Django's CSRF check: Atlassian's POSTs carry no CSRF cookie, and the token (sent
 explicitly, never by the browser on its own) stands in for it.
 
+**Forge.** Views that Forge calls (a remote resolver, ``invokeRemote``) take
+:func:`forge_required`, which puts the :class:`~atlassian_jwt.ForgeInvocation` in
+``request.forge``; Forge's events and scheduled triggers go to one :func:`forge_event_view`.
+Both are exempt from the CSRF check and from the middleware, and live beside the Connect views::
+
+    forge = ForgeInvocationVerifier(FORGE_APP_ID)
+    events = ForgeEventDispatcher(forge, store)
+
+    @forge_required(forge, store=store)    # keeps the app token for background work
+    def summary(request):
+        tenant = connect_tenant(request.forge, store)   # Connect on Forge
+        ...
+
+    urlpatterns = [path("forge/summary", summary), path("forge/events", forge_event_view(events))]
+
 **Under a prefix.** The path hashed is the whole path the server received (``RAW_URI`` or
 ``REQUEST_URI`` under WSGI, ``raw_path`` under ASGI), minus the path of the Authenticator's
 ``base_url`` and nothing else: neither ``SCRIPT_NAME`` nor ``FORCE_SCRIPT_NAME`` nor the ASGI
@@ -42,6 +57,8 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
+from .._extras import missing_extra
+
 try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.conf import settings
@@ -52,22 +69,27 @@ try:
     from django.views.decorators.csrf import csrf_exempt
     from django.views.decorators.http import require_POST
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.django_ext needs Django: pip install 'atlassian-jwt[django]'"
-    ) from error
+    raise missing_extra("atlassian_jwt.integrations.django_ext", ("django", "Django")) from error
 
 from ..authenticate import Authenticator, AuthResult
+from ..forge import ForgeEventDispatcher, ForgeInvocation, ForgeInvocationVerifier
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
+from ..tenants import TenantStore
 from ..tokens import token_from_headers
 from ._incoming import (
     FAILURES,
+    FORGE_SCHEME,
     FailureResponse,
     LifecycleRequest,
     asgi_target,
+    check_authenticator,
+    check_event_dispatcher,
+    check_forge_verifier,
     failure_response,
     lifecycle_paths,
     run_lifecycle_callback,
     should_hash_form,
+    verify_forge_request,
     wsgi_target,
 )
 
@@ -75,10 +97,13 @@ __all__ = [
     "LIFECYCLE_EVENTS",
     "AtlassianJWTMiddleware",
     "authenticate_request",
+    "forge_event_view",
+    "forge_required",
     "get_authenticator",
     "jwt_exempt",
     "lifecycle_urls",
     "require_jwt",
+    "verify_forge",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,9 +163,11 @@ def authenticate_request(
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
+    :raises TypeError: if ``authenticator`` is neither ``None`` nor an Authenticator.
     """
     if authenticator is None:
         authenticator = get_authenticator()
+    check_authenticator(authenticator, "authenticate_request")
     body_params = None
     if include_form_body and should_hash_form(request.content_type):
         body_params = _form_body(request)
@@ -168,7 +195,11 @@ def require_jwt(
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
     :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
         refuse a ``multipart/form-data`` body, whose fields would not be signed.
+    :raises TypeError: at once, if ``authenticator`` is neither ``None`` nor an Authenticator
+        (a ``ForgeInvocationVerifier`` belongs to :func:`forge_required`).
     """
+    if authenticator is not None:
+        check_authenticator(authenticator, "require_jwt")
     options = _Options(allow_context_qsh, include_form_body)
 
     def decorate(view: F) -> F:
@@ -190,6 +221,87 @@ def require_jwt(
         return cast(F, wrapper)
 
     return decorate
+
+
+def verify_forge(
+    verifier: ForgeInvocationVerifier,
+    request: HttpRequest,
+    *,
+    store: TenantStore | None = None,
+) -> ForgeInvocation:
+    """Verify the Forge invocation of a Django request.
+
+    :param verifier: the app's :class:`~atlassian_jwt.ForgeInvocationVerifier`.
+    :param request: the request.
+    :param store: if given, the invocation's app token is kept there for background work
+        (:func:`~atlassian_jwt.forge.keep_app_token`).
+    :returns: the :class:`~atlassian_jwt.ForgeInvocation`.
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if Forge's key set cannot be fetched.
+    :raises TenantStoreError: if the store cannot be used.
+    :raises TypeError: if ``verifier`` is not a ForgeInvocationVerifier.
+    """
+    check_forge_verifier(verifier, "verify_forge")
+    return verify_forge_request(verifier, request.headers, store)
+
+
+def forge_required(
+    verifier: ForgeInvocationVerifier, *, store: TenantStore | None = None
+) -> Callable[[F], F]:
+    """Decorate a view (sync or async) so that it runs only with a valid Forge invocation token.
+
+    The view finds the :class:`~atlassian_jwt.ForgeInvocation` in ``request.forge``. A rejected
+    token answers 401 (``WWW-Authenticate: Bearer``); Forge's key set or the store not usable,
+    503; only the failure's ``code`` is logged. The view is exempt from Django's CSRF check
+    (Forge's calls carry no CSRF cookie; the token stands in for it) and from
+    :class:`AtlassianJWTMiddleware`.
+
+    :param verifier: the app's :class:`~atlassian_jwt.ForgeInvocationVerifier`.
+    :param store: if given, each invocation's app token is kept there for background work.
+    :raises TypeError: at once, if ``verifier`` is not a ForgeInvocationVerifier (an
+        ``Authenticator`` belongs to :func:`require_jwt`).
+    """
+    check_forge_verifier(verifier, "forge_required")
+
+    def decorate(view: F) -> F:
+        if iscoroutinefunction(view):
+
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                denied = await sync_to_async(_verify_forge)(request, verifier, store)
+                return denied or await view(request, *args, **kwargs)
+
+            wrapper: Callable[..., Any] = markcoroutinefunction(async_wrapper)
+        else:
+
+            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                return _verify_forge(request, verifier, store) or view(request, *args, **kwargs)
+
+        return jwt_exempt(cast(F, csrf_exempt(functools.wraps(view)(wrapper))))
+
+    return decorate
+
+
+def forge_event_view(dispatcher: ForgeEventDispatcher) -> Callable[[HttpRequest], HttpResponse]:
+    """Return a ``POST`` view that hands Forge's event deliveries to ``dispatcher``.
+
+    Route it at the ``route.path`` of the manifest's endpoint. It answers what the dispatcher
+    decides (200, 202, 400, 413, 500: see :class:`~atlassian_jwt.forge.ForgeEventDispatcher`),
+    401 for a rejected token and 503 when Forge's key set or the store cannot be used; it is
+    exempt from the CSRF check and from :class:`AtlassianJWTMiddleware`.
+
+    :raises TypeError: at once, if ``dispatcher`` is not a ForgeEventDispatcher.
+    """
+    check_event_dispatcher(dispatcher, "forge_event_view")
+
+    def forge_events(request: HttpRequest) -> HttpResponse:
+        try:
+            answer = dispatcher.handle(request.headers, request.body)
+        except FAILURES as error:
+            return _response(failure_response(error, scheme=FORGE_SCHEME))
+        return HttpResponse(answer.body, status=answer.status, headers=answer.headers)
+
+    checked: Callable[[HttpRequest], HttpResponse] = csrf_exempt(require_POST(forge_events))
+    return jwt_exempt(checked)
 
 
 def jwt_exempt(view: F) -> F:
@@ -310,6 +422,17 @@ def _verify(
         return _response(failure_response(error))
     request.atlassian_jwt = result
     request._atlassian_jwt_checked = options
+    return None
+
+
+def _verify_forge(
+    request: HttpRequest, verifier: ForgeInvocationVerifier, store: TenantStore | None
+) -> HttpResponse | None:
+    """Verify the Forge invocation into ``request.forge``; a response on failure."""
+    try:
+        request.forge = verify_forge_request(verifier, request.headers, store)
+    except FAILURES as error:
+        return _response(failure_response(error, scheme=FORGE_SCHEME))
     return None
 
 

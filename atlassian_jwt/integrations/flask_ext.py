@@ -18,6 +18,22 @@ A rejected token answers 401, and a key that could not be fetched or a tenant st
 fails answers 503, with a bare body; the failure's ``code`` is logged (logger
 ``atlassian_jwt.integrations``), never the token.
 
+**Forge.** Routes that Forge calls (a remote resolver, ``invokeRemote``) take
+:func:`require_forge`, and Forge's events and scheduled triggers one
+:func:`forge_event_view`, beside the Connect routes of the same app::
+
+    forge = ForgeInvocationVerifier(FORGE_APP_ID)
+    events = ForgeEventDispatcher(forge, store)
+
+    @app.post("/forge/summary")
+    @require_forge(forge, store=store)      # keeps the app token for background work
+    def summary():
+        invocation = g.forge                # a ForgeInvocation
+        tenant = connect_tenant(invocation, store)   # Connect on Forge
+        ...
+
+    app.add_url_rule("/forge/events", view_func=forge_event_view(events), methods=["POST"])
+
 **Under a prefix.** The path hashed is the whole path the server received (``RAW_URI`` or
 ``REQUEST_URI``), minus the path of the Authenticator's ``base_url`` and nothing else:
 ``SCRIPT_NAME`` is not removed, whether ``DispatcherMiddleware`` or ``ProxyFix(x_prefix=...)``
@@ -32,28 +48,43 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from .._extras import missing_extra
+
 try:
     from flask import Blueprint, Request, Response, g
     from flask import request as current_request
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.flask_ext needs Flask: pip install 'atlassian-jwt[flask]'"
-    ) from error
+    raise missing_extra("atlassian_jwt.integrations.flask_ext", ("flask", "Flask")) from error
 
 from ..authenticate import Authenticator, AuthResult
+from ..forge import ForgeEventDispatcher, ForgeInvocation, ForgeInvocationVerifier
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
+from ..tenants import TenantStore
 from ._incoming import (
     FAILURES,
+    FORGE_SCHEME,
     FailureResponse,
     LifecycleRequest,
+    check_authenticator,
+    check_event_dispatcher,
+    check_forge_verifier,
     failure_response,
     lifecycle_paths,
     run_lifecycle_callback,
     should_hash_form,
+    verify_forge_request,
     wsgi_target,
 )
 
-__all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_blueprint", "require_jwt"]
+__all__ = [
+    "LIFECYCLE_EVENTS",
+    "authenticate_request",
+    "forge_event_view",
+    "lifecycle_blueprint",
+    "require_forge",
+    "require_jwt",
+    "verify_forge",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,7 +114,9 @@ def authenticate_request(
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
+    :raises TypeError: if ``authenticator`` is not an Authenticator.
     """
+    check_authenticator(authenticator, "authenticate_request")
     req = current_request if request is None else request
     environ = req.environ
     body_params = None
@@ -115,7 +148,10 @@ def require_jwt(
         end calls; never for iframe pages, webhooks or lifecycle callbacks.
     :param include_form_body: include the fields of a form-encoded body in the ``qsh``, and
         refuse a ``multipart/form-data`` body, whose fields would not be signed.
+    :raises TypeError: at once, if ``authenticator`` is not an Authenticator (a
+        ``ForgeInvocationVerifier`` belongs to :func:`require_forge`).
     """
+    check_authenticator(authenticator, "require_jwt")
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -135,6 +171,83 @@ def require_jwt(
     return decorate
 
 
+def verify_forge(
+    verifier: ForgeInvocationVerifier,
+    request: Request | None = None,
+    *,
+    store: TenantStore | None = None,
+) -> ForgeInvocation:
+    """Verify the Forge invocation of a Flask request (the current one by default).
+
+    :param verifier: the app's :class:`~atlassian_jwt.ForgeInvocationVerifier`.
+    :param request: the request; by default the one being handled.
+    :param store: if given, the invocation's app token is kept there for background work
+        (:func:`~atlassian_jwt.forge.keep_app_token`).
+    :returns: the :class:`~atlassian_jwt.ForgeInvocation`.
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if Forge's key set cannot be fetched.
+    :raises TenantStoreError: if the store cannot be used.
+    :raises TypeError: if ``verifier`` is not a ForgeInvocationVerifier.
+    """
+    check_forge_verifier(verifier, "verify_forge")
+    req = current_request if request is None else request
+    return verify_forge_request(verifier, req.headers, store)
+
+
+def require_forge(
+    verifier: ForgeInvocationVerifier, *, store: TenantStore | None = None
+) -> Callable[[F], F]:
+    """Decorate a view so that it runs only for a request with a valid Forge invocation token.
+
+    The view finds the :class:`~atlassian_jwt.ForgeInvocation` in ``flask.g.forge``. A rejected
+    token answers 401 (``WWW-Authenticate: Bearer``); Forge's key set or the store not usable,
+    503; only the failure's ``code`` is logged.
+
+    :param verifier: the app's :class:`~atlassian_jwt.ForgeInvocationVerifier`.
+    :param store: if given, each invocation's app token is kept there for background work.
+    :raises TypeError: at once, if ``verifier`` is not a ForgeInvocationVerifier (an
+        ``Authenticator`` belongs to :func:`require_jwt`).
+    """
+    check_forge_verifier(verifier, "require_forge")
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                g.forge = verify_forge(verifier, store=store)
+            except FAILURES as error:
+                return _response(failure_response(error, scheme=FORGE_SCHEME))
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def forge_event_view(dispatcher: ForgeEventDispatcher) -> Callable[[], Response]:
+    """Return a view that hands Forge's event deliveries to ``dispatcher``.
+
+    Add it with ``app.add_url_rule(path, view_func=forge_event_view(dispatcher),
+    methods=["POST"])``, ``path`` being the ``route.path`` of the manifest's endpoint. It
+    answers what the dispatcher decides (200, 202, 400, 413, 500: see
+    :class:`~atlassian_jwt.forge.ForgeEventDispatcher`), 401 for a rejected token and 503 when
+    Forge's key set or the store cannot be used.
+
+    :raises TypeError: at once, if ``dispatcher`` is not a ForgeEventDispatcher.
+    """
+    check_event_dispatcher(dispatcher, "forge_event_view")
+
+    def forge_events() -> Response:
+        req = current_request
+        try:
+            answer = dispatcher.handle(req.headers, req.get_data(cache=False))
+        except FAILURES as error:
+            return _response(failure_response(error, scheme=FORGE_SCHEME))
+        return Response(answer.body, status=answer.status, headers=answer.headers)
+
+    return forge_events
+
+
 def lifecycle_blueprint(
     handler: Any,
     *,
@@ -151,11 +264,11 @@ def lifecycle_blueprint(
     returns, 401 on a :class:`~atlassian_jwt.DecodeError`, 503 on a
     :class:`~atlassian_jwt.KeyFetchError` or a :class:`~atlassian_jwt.tenants.TenantStoreError`.
 
-    :param handler: the lifecycle handler, which verifies each callback before it stores,
-        replaces or removes anything.
     The handler gets the whole URL the server received, as :func:`authenticate_request` hashes
     it: its authenticators remove the path of the app's base URL.
 
+    :param handler: the lifecycle handler, which verifies each callback before it stores,
+        replaces or removes anything.
     :param paths: a route for some events other than ``/<event>`` (the descriptor's
         ``lifecycle`` URLs), e.g. ``{"installed": "/lifecycle/installed"}``.
     :param on_event: called as ``on_event(event, result)`` once a callback is verified (and

@@ -9,35 +9,40 @@
     )
 
 It keeps the :class:`~atlassian_jwt.tenants.TenantStore` contract, app binding, ordering by
-event time, tombstones, remembered lifecycle tokens and Forge app tokens included (see
+event time, tombstones, remembered lifecycle tokens, Forge app tokens and claimed Forge events
+included (see
 :mod:`atlassian_jwt.tenants`). Every change is one transaction: on PostgreSQL and SQLite a
 single ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` statement, on other databases a
 ``SELECT ... FOR UPDATE`` of the row followed by its update (or its insert, retried once if
 another writer inserted the same row first).
 
-Three tables: ``table_name`` for the tenants, ``<table_name>_app_tokens`` and
-``<table_name>_lifecycle_tokens``, created if missing. A tenant table made before stores were
-bound to an app (keyed by ``client_key`` alone) is migrated in place on PostgreSQL and SQLite
-when the store opens it, in one transaction, while other processes opening it wait; on other
-databases the store refuses to open it and says so.
+Four tables: ``table_name`` for the tenants, ``<table_name>_app_tokens``,
+``<table_name>_lifecycle_tokens`` and ``<table_name>_forge_events``, created if missing. A
+tenant table made before stores were bound to an app (keyed by ``client_key`` alone) is migrated
+in place on PostgreSQL and SQLite when the store opens it, in one transaction, while other
+processes opening it wait; on other databases the store refuses to open it and says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any, Callable, TypeVar
 
+from .._extras import install_hint, missing_extra
+
 try:
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql, sqlite
 except ImportError as error:  # pragma: no cover - tested with the extra missing
-    raise ImportError(
-        "atlassian_jwt.integrations.sqlalchemy_store needs SQLAlchemy: "
-        "pip install 'atlassian-jwt[sqlalchemy]' (or 'atlassian-jwt[postgres]' for PostgreSQL)"
+    raise missing_extra(
+        "atlassian_jwt.integrations.sqlalchemy_store",
+        ("sqlalchemy", "SQLAlchemy"),
+        ("postgres", "SQLAlchemy"),
     ) from error
 
 from .._store_base import (
@@ -77,7 +82,7 @@ class SQLAlchemyTenantStore(TenantStoreBase):
         an :class:`~sqlalchemy.engine.Engine` you configured yourself.
     :param app_key: the app whose tenants this store keeps: the descriptor's ``key``. Several
         apps may share the tables, each with its own store.
-    :param table_name: the tenant table; the two others are named after it.
+    :param table_name: the tenant table; the three others are named after it.
     :raises ValueError: if ``app_key`` is not a non-empty string or the URL cannot be read.
     :raises TenantStoreError: at once, if the database cannot be reached or a table has
         another shape.
@@ -115,9 +120,10 @@ class SQLAlchemyTenantStore(TenantStoreBase):
             try:
                 self.engine = sa.create_engine(url, pool_pre_ping=True)
             except ImportError as error:
+                hint = install_hint("postgres", "psycopg[binary]")
                 raise ImportError(
                     f"The database driver for this URL is missing ({error}); for PostgreSQL: "
-                    "pip install 'atlassian-jwt[postgres]'"
+                    f"{hint}"
                 ) from error
         metadata = sa.MetaData()
         self.table = sa.Table(
@@ -147,6 +153,16 @@ class SQLAlchemyTenantStore(TenantStoreBase):
             sa.Column("body_sha256", sa.String(64), nullable=False),
             sa.Column("expires_at", sa.Double, nullable=False),
             sa.Index(f"{table_name}_lifecycle_tokens_expiry", "expires_at"),
+        )
+        self.forge_events_table = sa.Table(
+            f"{table_name}_forge_events",
+            metadata,
+            sa.Column("app_key", sa.String(255), primary_key=True),
+            sa.Column("event_sha256", sa.String(64), primary_key=True),
+            # Who claimed it: read back to tell whether this call's insert won.
+            sa.Column("claim", sa.String(32), nullable=False),
+            sa.Column("expires_at", sa.Double, nullable=False),
+            sa.Index(f"{table_name}_forge_events_expiry", "expires_at"),
         )
         self._upsert_insert = _UPSERT_INSERTS.get(self.engine.dialect.name)
         self._open()
@@ -331,6 +347,52 @@ class SQLAlchemyTenantStore(TenantStoreBase):
 
         return self._locked(remember)
 
+    def _claim_event(self, event_sha256: str, expires_at: float, now: float) -> bool:
+        table = self.forge_events_table
+        columns = table.c
+        this_event = sa.and_(
+            columns.app_key == self._bound_app_key, columns.event_sha256 == event_sha256
+        )
+        purge = sa.delete(table).where(
+            columns.app_key == self._bound_app_key, columns.expires_at < now
+        )
+        claim = secrets.token_hex(16)
+        values = {
+            "app_key": self._bound_app_key,
+            "event_sha256": event_sha256,
+            "claim": claim,
+            "expires_at": expires_at,
+        }
+
+        def claim_event(connection: sa.Connection) -> bool:
+            connection.execute(purge)
+            if self._upsert_insert is not None:
+                connection.execute(
+                    self._upsert_insert(table)
+                    .values(**values)
+                    .on_conflict_do_nothing(index_elements=[columns.app_key, columns.event_sha256])
+                )
+                # Whether the insert won, read back (not every driver reports its rowcount).
+                holder = connection.execute(sa.select(columns.claim).where(this_event)).scalar_one()
+                return bool(holder == claim)
+            held = connection.execute(
+                sa.select(columns.claim).where(this_event).with_for_update()
+            ).scalar_one_or_none()
+            if held is not None:
+                return False
+            connection.execute(sa.insert(table).values(**values))
+            return True
+
+        return self._locked(claim_event)
+
+    def _release_event(self, event_sha256: str) -> None:
+        columns = self.forge_events_table.c
+        release = sa.delete(self.forge_events_table).where(
+            columns.app_key == self._bound_app_key, columns.event_sha256 == event_sha256
+        )
+        with self._errors(), self.engine.begin() as connection:
+            connection.execute(release)
+
     def _locked(self, write: Callable[[sa.Connection], _T]) -> _T:
         """Run ``write`` in a transaction; once more if another writer inserted the same row
         first (its ``SELECT ... FOR UPDATE`` found nothing to lock, so its ``INSERT`` failed)."""
@@ -358,14 +420,19 @@ class SQLAlchemyTenantStore(TenantStoreBase):
         with self._errors():
             if self.engine.dialect.name == "sqlite":
                 self._migrate_sqlite()
-            try:
-                columns = self._set_up()
-            except sa.exc.OperationalError as error:
-                # Another process created the same table between our check and our CREATE
-                # (SQLite; PostgreSQL start-ups are serialised by a lock): it exists now.
-                if "already exists" not in str(error.orig):
-                    raise
-                columns = self._set_up()
+            # Another process may create a table or an index between our check and our CREATE
+            # (SQLite; PostgreSQL start-ups are serialised by a lock): it exists then, and the
+            # next try finds it. Each failed try lost its race for an object another process
+            # made, so one try more than there are tables and indexes is always enough.
+            tables = self.table.metadata.tables.values()
+            tries = 1 + sum(1 + len(table.indexes) for table in tables)
+            for attempt in range(1, tries + 1):
+                try:
+                    columns = self._set_up()
+                    break
+                except sa.exc.OperationalError as error:
+                    if "already exists" not in str(error.orig) or attempt == tries:
+                        raise
         if columns != TENANT_COLUMNS:
             raise TenantStoreError(
                 f"The tenant store {self!r} has a table {self.table.name} of another shape"

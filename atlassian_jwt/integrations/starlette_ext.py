@@ -26,6 +26,22 @@ secret may read a database, unless its :attr:`~atlassian_jwt.Authenticator.looku
 it runs inline, which saves the thread hop. The lifecycle handler always runs in a worker
 thread.
 
+**Forge.** A route that Forge calls (a remote resolver, ``invokeRemote``) depends on
+:func:`require_forge`, which returns the :class:`~atlassian_jwt.ForgeInvocation` and puts it in
+``request.state.forge``; Forge's events and scheduled triggers go to one
+:func:`forge_event_endpoint`. Connect and Forge routes live side by side::
+
+    forge = ForgeInvocationVerifier(FORGE_APP_ID)
+    events = ForgeEventDispatcher(forge, store)
+    app.router.routes.append(
+        Route("/forge/events", forge_event_endpoint(events), methods=["POST"])
+    )
+
+    @app.post("/forge/summary")
+    async def summary(invocation: ForgeInvocation = Depends(require_forge(forge, store=store))):
+        tenant = connect_tenant(invocation, store)   # Connect on Forge (blocking: a thread)
+        ...
+
 **Under a prefix.** The path hashed is the whole path the server received (``raw_path``),
 minus the path of the Authenticator's ``base_url`` and nothing else: the ``root_path`` of a
 ``Mount``, of FastAPI's ``app.mount`` or of the server (uvicorn's ``--root-path``, which it
@@ -39,6 +55,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from .._extras import missing_extra
+
 try:
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
@@ -46,25 +64,39 @@ try:
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 except ImportError as error:  # pragma: no cover - exercised by the noextras environment
-    raise ImportError(
-        "atlassian_jwt.integrations.starlette_ext needs Starlette: "
-        "pip install 'atlassian-jwt[starlette]'"
+    raise missing_extra(
+        "atlassian_jwt.integrations.starlette_ext", ("starlette", "starlette")
     ) from error
 
 from ..authenticate import Authenticator, AuthResult
+from ..forge import ForgeEventDispatcher, ForgeInvocation, ForgeInvocationVerifier
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
+from ..tenants import TenantStore
 from ._incoming import (
     FAILURES,
+    FORGE_SCHEME,
     FailureResponse,
     LifecycleRequest,
     asgi_target,
+    check_authenticator,
+    check_event_dispatcher,
+    check_forge_verifier,
     failure_response,
     lifecycle_paths,
     run_lifecycle_callback,
     should_hash_form,
+    verify_forge_request,
 )
 
-__all__ = ["LIFECYCLE_EVENTS", "authenticate_request", "lifecycle_routes", "require_jwt"]
+__all__ = [
+    "LIFECYCLE_EVENTS",
+    "authenticate_request",
+    "forge_event_endpoint",
+    "lifecycle_routes",
+    "require_forge",
+    "require_jwt",
+    "verify_forge",
+]
 
 
 async def authenticate_request(
@@ -92,7 +124,9 @@ async def authenticate_request(
     :raises DecodeError: for every rejection.
     :raises KeyFetchError: if the Authenticator could not fetch a key.
     :raises TenantStoreError: if the Authenticator's tenant store fails.
+    :raises TypeError: if ``authenticator`` is not an Authenticator.
     """
+    check_authenticator(authenticator, "authenticate_request")
     body_params: bytes | dict[str, list[str]] | None = None
     if include_form_body and should_hash_form(request.headers.get("content-type")):
         body_params = await _form_body(request)
@@ -133,7 +167,10 @@ def require_jwt(
         refuse a ``multipart/form-data`` body (FastAPI's ``Form()`` reads both), whose fields
         would not be signed.
     :returns: ``async (request) -> AuthResult``, raising ``HTTPException`` (401 or 503).
+    :raises TypeError: at once, if ``authenticator`` is not an Authenticator (a
+        ``ForgeInvocationVerifier`` belongs to :func:`require_forge`).
     """
+    check_authenticator(authenticator, "require_jwt")
 
     async def atlassian_jwt(request: Request) -> AuthResult:
         try:
@@ -150,6 +187,84 @@ def require_jwt(
         return result
 
     return atlassian_jwt
+
+
+async def verify_forge(
+    verifier: ForgeInvocationVerifier,
+    request: Request,
+    *,
+    store: TenantStore | None = None,
+) -> ForgeInvocation:
+    """Verify the Forge invocation of a Starlette request, in a worker thread.
+
+    :param verifier: the app's :class:`~atlassian_jwt.ForgeInvocationVerifier`.
+    :param request: the request.
+    :param store: if given, the invocation's app token is kept there for background work
+        (:func:`~atlassian_jwt.forge.keep_app_token`).
+    :returns: the :class:`~atlassian_jwt.ForgeInvocation`.
+    :raises DecodeError: for every rejection.
+    :raises KeyFetchError: if Forge's key set cannot be fetched.
+    :raises TenantStoreError: if the store cannot be used.
+    :raises TypeError: if ``verifier`` is not a ForgeInvocationVerifier.
+    """
+    check_forge_verifier(verifier, "verify_forge")
+    return await run_in_threadpool(verify_forge_request, verifier, request.headers, store)
+
+
+def require_forge(
+    verifier: ForgeInvocationVerifier, *, store: TenantStore | None = None
+) -> Callable[[Request], Awaitable[ForgeInvocation]]:
+    """Return an async dependency that verifies the request's Forge invocation token.
+
+    It returns the :class:`~atlassian_jwt.ForgeInvocation` and puts it in
+    ``request.state.forge``. A rejected token raises ``HTTPException(401)`` with
+    ``WWW-Authenticate: Bearer``; Forge's key set or the store not usable,
+    ``HTTPException(503)``; only the failure's ``code`` is logged.
+
+    :param verifier: the app's :class:`~atlassian_jwt.ForgeInvocationVerifier`.
+    :param store: if given, each invocation's app token is kept there for background work.
+    :returns: ``async (request) -> ForgeInvocation``.
+    :raises TypeError: at once, if ``verifier`` is not a ForgeInvocationVerifier (an
+        ``Authenticator`` belongs to :func:`require_jwt`).
+    """
+    check_forge_verifier(verifier, "require_forge")
+
+    async def forge(request: Request) -> ForgeInvocation:
+        try:
+            invocation = await verify_forge(verifier, request, store=store)
+        except FAILURES as error:
+            failed = failure_response(error, scheme=FORGE_SCHEME)
+            raise HTTPException(failed.status, failed.body, headers=failed.headers) from None
+        request.state.forge = invocation
+        return invocation
+
+    return forge
+
+
+def forge_event_endpoint(
+    dispatcher: ForgeEventDispatcher,
+) -> Callable[[Request], Awaitable[Response]]:
+    """Return an endpoint that hands Forge's event deliveries to ``dispatcher``.
+
+    Route it with ``Route(path, forge_event_endpoint(dispatcher), methods=["POST"])``, ``path``
+    being the ``route.path`` of the manifest's endpoint. It answers what the dispatcher decides
+    (200, 202, 400, 413, 500: see :class:`~atlassian_jwt.forge.ForgeEventDispatcher`), 401 for
+    a rejected token and 503 when Forge's key set or the store cannot be used. ``async def``
+    handlers run on the event loop, others in the dispatcher's threads.
+
+    :raises TypeError: at once, if ``dispatcher`` is not a ForgeEventDispatcher.
+    """
+    check_event_dispatcher(dispatcher, "forge_event_endpoint")
+
+    async def forge_events(request: Request) -> Response:
+        body = await request.body()
+        try:
+            answer = await dispatcher.handle_async(request.headers, body)
+        except FAILURES as error:
+            return _response(failure_response(error, scheme=FORGE_SCHEME))
+        return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+    return forge_events
 
 
 def lifecycle_routes(

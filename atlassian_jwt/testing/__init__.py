@@ -1,9 +1,9 @@
 """Test an Atlassian app as Jira, Confluence and Forge call it: the testing kit.
 
-Install it with ``pip install 'atlassian-jwt[testing]'`` (``cryptography`` for the RSA keys,
-``time-machine`` for the clock, ``pytest`` for the plugin). ``import atlassian_jwt`` never
-imports it, and it imports no test framework: only the opt-in pytest plugin,
-:mod:`atlassian_jwt.testing.pytest_plugin`, does.
+It needs the ``testing`` extra (``cryptography`` for the RSA keys, ``time-machine`` for the
+clock, ``pytest`` for the plugin; :data:`INSTALL_HINT` says how to install them).
+``import atlassian_jwt`` never imports it, and it imports no test framework: only the opt-in
+pytest plugin, :mod:`atlassian_jwt.testing.pytest_plugin`, does.
 
 Calls into the app
     :func:`sign_product_request` signs a request as the product does (``iss`` the tenant's
@@ -17,7 +17,8 @@ Lifecycle callbacks
     :class:`~atlassian_jwt.KeyProvider` or over HTTP on 127.0.0.1.
 Forge Remote
     :class:`FakeForgeJWKS` signs invocation tokens with the claims and headers of the remote
-    contract and serves its JWKS on 127.0.0.1.
+    contract, makes the ``POST`` of an event or a scheduled trigger as Forge delivers it (and
+    retries it), and serves its JWKS on 127.0.0.1.
 Calls from the app
     :class:`ProductStandIn` is a site on 127.0.0.1 that verifies the app's signed calls as the
     product does, serves the act-as-user token exchange and the Forge API path, answers what

@@ -6,11 +6,14 @@ from types import ModuleType
 
 import jwt.algorithms
 
+from .._extras import install_hint, missing_extra
+
 __all__ = ["INSTALL_HINT", "import_time_machine", "require_cryptography"]
 
-#: How to install everything the kit uses: ``cryptography`` for the RSA keys of the fake key
-#: server and JWKS, ``time-machine`` for the clock, ``pytest`` for the plugin.
-INSTALL_HINT = "pip install 'atlassian-jwt[testing]'"
+#: How to install everything the kit uses, the ``testing`` extra: ``cryptography`` for the RSA
+#: keys of the fake key server and JWKS, ``time-machine`` for the clock, ``pytest`` for the
+#: plugin (named one by one, as the installed distribution lists them).
+INSTALL_HINT = install_hint("testing", "cryptography", "time-machine", "pytest")
 
 
 def require_cryptography(what: str) -> None:
@@ -21,7 +24,7 @@ def require_cryptography(what: str) -> None:
     """
     # Read at call time, as atlassian_jwt.keys does, so that the answer follows PyJWT's own.
     if not jwt.algorithms.has_crypto:
-        raise ImportError(f"{what} needs the cryptography package: {INSTALL_HINT}")
+        raise missing_extra(what, ("testing", "cryptography"))
 
 
 def import_time_machine() -> ModuleType:
@@ -32,7 +35,5 @@ def import_time_machine() -> ModuleType:
     try:
         import time_machine
     except ImportError:
-        raise ImportError(
-            f"The testing kit's clock needs the time-machine package: {INSTALL_HINT}"
-        ) from None
+        raise missing_extra("The testing kit's clock", ("testing", "time-machine")) from None
     return time_machine

@@ -102,6 +102,15 @@ class ReceivedRequest(NamedTuple):
         """The raw query string (``""`` for none)."""
         return self.target.partition("?")[2]
 
+    def __repr__(self) -> str:
+        # The query (a jwt= token), the body (an assertion, a secret) and the header values (an
+        # Authorization) are credentials: they stay out of test reports.
+        return (
+            f"ReceivedRequest(method={self.method!r}, path={self.path!r}, "
+            f"query=<{len(self.query)} characters>, headers={self.headers!r}, "
+            f"body=<{len(self.body)} bytes>)"
+        )
+
 
 #: Answers a request itself (a :class:`Reply`), or lets the server answer as usual (``None``).
 RequestHandler = Callable[[ReceivedRequest], "Reply | None"]
@@ -112,8 +121,9 @@ class LocalServer:
 
     ``with server:`` starts it and stops it, however the block ends; stopping cuts short any
     :attr:`Reply.delay` and waits for the serving thread. Every request is counted in
-    :attr:`hits`; :meth:`respond` and :meth:`intercept` change what a path answers. A request
-    whose handling raises is answered 500 and the exception kept in :attr:`errors`.
+    :attr:`hits` and kept, headers and body, in :attr:`received`; :meth:`respond` and
+    :meth:`intercept` change what a path answers. A request whose handling raises is answered
+    500 and the exception kept in :attr:`errors`.
 
     :param host: the host name written in :attr:`url`: ``"127.0.0.1"``, or ``"localhost"``
         for a server that is another origin than one on ``127.0.0.1``. It always listens on
@@ -128,6 +138,7 @@ class LocalServer:
         self.hits: collections.Counter[str] = collections.Counter()
         #: Exceptions raised while handling a request (each answered 500).
         self.errors: list[BaseException] = []
+        self._received: list[ReceivedRequest] = []
         self._handlers: dict[tuple[str, str], RequestHandler] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -231,6 +242,20 @@ class LocalServer:
         with self._lock:
             self._handlers[(method.upper(), path)] = handler
 
+    @property
+    def received(self) -> list[ReceivedRequest]:
+        """Every request received so far, as received, oldest first; a copy.
+
+        For what a server that only redirects or fails was sent::
+
+            with LocalServer(host="localhost") as elsewhere:
+                elsewhere.respond("GET", "/bounce", status=302, headers={"Location": back})
+                ...
+            assert "Authorization" not in elsewhere.received[0].headers
+        """
+        with self._lock:
+            return list(self._received)
+
     def hit_count(self) -> int:
         """How many requests the server has received."""
         with self._lock:
@@ -258,6 +283,7 @@ class LocalServer:
     def _receive(self, request: ReceivedRequest) -> Reply:
         with self._lock:
             self.hits[request.target] += 1
+            self._received.append(request)
         try:
             return self.answer(request)
         except Exception as error:  # a bug in a handler: answer, and keep it for the test

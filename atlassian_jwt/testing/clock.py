@@ -18,7 +18,7 @@ the wall clock is frozen. time-machine 2, the last release for Python 3.9, freez
 advance while a clock runs, and the frozen clock is best kept to synchronous code. Waits on
 threads and sockets (the fake servers', a client's timeout) keep real time with either.
 
-Needs ``time-machine`` (``pip install 'atlassian-jwt[testing]'``), which runs on CPython only.
+Needs ``time-machine`` (the ``testing`` extra), which runs on CPython only.
 """
 
 from __future__ import annotations

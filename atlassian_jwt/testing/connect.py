@@ -1,11 +1,11 @@
 """Connect tenants and the tokens a product signs for its calls into the app.
 
 Jira and Confluence sign every call into an app (an iframe load with ``?jwt=``, a webhook, the
-``enabled`` and ``disabled`` callbacks) with the tenant's shared secret: ``iss`` is the
-tenant's ``clientKey`` and ``qsh`` the hash of the request relative to the app's base URL
-(SPEC §1, §2). :func:`sign_product_request` makes such a token; it is what
-:func:`atlassian_jwt.encode_token` cannot make, since that signs the other direction (``iss``
-the app key, ``qsh`` relative to the product's ``baseUrl``)::
+``enabled`` and ``disabled`` callbacks) with the tenant's shared secret: ``iss`` is the tenant's
+``clientKey`` and ``qsh`` the hash of the request relative to the app's base URL
+(:mod:`atlassian_jwt.url_utils` states the rules). :func:`sign_product_request` makes such a
+token; it is what :func:`atlassian_jwt.encode_token` cannot make, since that signs the other
+direction (``iss`` the app key, ``qsh`` relative to the product's ``baseUrl``)::
 
     tenant = make_tenant()
     headers = product_request_headers("GET", "/issue-panel?issueKey=ABC-1", tenant)
@@ -28,6 +28,8 @@ from ..url_utils import BodyParams, base_path, hash_url
 from ._tokens import apply_claims, check_lifetime, issued_at
 
 __all__ = [
+    "DEFAULT_APP_KEY",
+    "PRODUCT_BASE_PATHS",
     "PRODUCT_TOKEN_LIFETIME",
     "make_tenant",
     "product_request_headers",

@@ -1,21 +1,24 @@
 """A fake of Forge's key set, and invocation tokens (FIT) signed as Forge signs them.
 
-Forge calls an app's remote back end with ``authorization: Bearer <FIT>``: an RS256 token
-from a key in Forge's JWKS, with the call's context in its claims, and the headers of the
-remote contract (SPEC §7). :class:`FakeForgeJWKS` makes its own RSA key at run time, serves the
-key set on 127.0.0.1 and signs invocations, so a remote route can be tested with the verifier it
-uses in production and no patching::
+Forge calls an app's remote back end with ``authorization: Bearer <FIT>``: an RS256 token from a
+key in Forge's JWKS, with the call's context in its claims, and the headers of the remote
+contract, which :class:`~atlassian_jwt.ForgeInvocationVerifier` checks. :class:`FakeForgeJWKS`
+makes its own RSA key at run time, serves the key set on 127.0.0.1 and signs invocations, so a
+remote route can be tested with the verifier it uses in production and no patching::
 
     with FakeForgeJWKS() as forge:
         verifier = ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)
         headers = forge.invocation_headers(account_id="557058:f58131cb-b67d-43c7-b30d")
         response = client.post("/forge/resolver", headers=headers, json={})
+        headers, body = forge.event_delivery("avi:jira:created:issue", {"issue": {...}})
+        response = client.post("/forge/events", headers=headers, data=body)
 
-Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
+Needs ``cryptography`` (the ``testing`` extra).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Union
 import jwt
 
 from ..forge import APP_ARI_PREFIX, FORGE_ISSUER
+from ..forge.events import EVENT_WRAPPER, RETRY_CONTEXT
 from ._requirements import require_cryptography
 from ._rsa import KeyRing, public_jwk
 from ._server import LocalServer, ReceivedRequest, Reply
@@ -38,6 +42,7 @@ __all__ = [
     "FORGE_API_BASE_URL",
     "FORGE_INVOCATION_LIFETIME",
     "JWKS_PATH",
+    "RETRY_REASON",
     "FakeForgeJWKS",
     "License",
 ]
@@ -54,6 +59,9 @@ ENVIRONMENT_TYPES = ("DEVELOPMENT", "STAGING", "PRODUCTION")
 #: Where product API calls go for a site, by default: Atlassian's API gateway.
 FORGE_API_BASE_URL = "https://api.atlassian.com/ex/{product}/{cloud_id}"
 
+#: The ``retryReason`` of a delivery Forge makes again after a status other than 2xx.
+RETRY_REASON = "INVALID_REMOTE_INVOCATION_ERROR"
+
 _INSTALLATION_ARI_PREFIX = "ari:cloud:ecosystem::installation/"
 _ENVIRONMENT_ARI_PREFIX = "ari:cloud:ecosystem::environment/"
 
@@ -68,9 +76,10 @@ class FakeForgeJWKS(KeyRing, LocalServer):
     In a ``with`` block it serves its public keys as a JWKS at :attr:`jwks_url`, for
     ``ForgeInvocationVerifier(forge.app_id, jwks_url=forge.jwks_url)``; any other path is 404.
     :meth:`~LocalServer.respond` makes the key set fail (``forge.respond("GET", JWKS_PATH,
-    status=503)``); :attr:`~LocalServer.hits` counts the downloads. :meth:`~KeyRing.rotate`
+    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads.
+    :meth:`rotate`
     starts signing with a new key (the older ones stay in the set, as during Forge's key
-    rotation), :meth:`~KeyRing.remove_key` retires one.
+    rotation), :meth:`remove_key` retires one.
 
     Each invocation it signs is from one installation of the app on one site
     (:attr:`installation_id`, :attr:`cloud_id`) unless a call names others. Give it a
@@ -116,7 +125,9 @@ class FakeForgeJWKS(KeyRing, LocalServer):
         self.environment_type = _environment_type(environment_type)
         #: The environment's ARI (``app.environment.id``).
         self.environment_id = f"{_ENVIRONMENT_ARI_PREFIX}{self.app_id}/{uuid.uuid4()}"
+        #: The installation ARI the tokens name (``app.installationId``) by default.
         self.installation_id = installation_id or f"{_INSTALLATION_ARI_PREFIX}{uuid.uuid4()}"
+        #: The site's cloud id the tokens name (``context.cloudId``) by default.
         self.cloud_id = cloud_id or str(uuid.uuid4())
         self.app_version = app_version
         self.product = product
@@ -288,6 +299,78 @@ class FakeForgeJWKS(KeyRing, LocalServer):
                     product, kind, account_id, token_lifetime, options.get("now")
                 )
         return headers
+
+    def event_delivery(
+        self,
+        event_type: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        retry_count: int = 0,
+        retry_reason: str = RETRY_REASON,
+        wrapped: bool = True,
+        **options: Any,
+    ) -> tuple[dict[str, str], bytes]:
+        """Deliver a product or lifecycle event as Forge delivers it to a remote endpoint.
+
+        :param event_type: the ``eventType``, such as ``avi:jira:created:issue`` or
+            ``avi:forge:installed:app``.
+        :param payload: the rest of the event (``issue``, ``atlassianId``...).
+        :param retry_count: for a retry, its number (1 to 4): Forge adds ``retryContext``.
+        :param retry_reason: the retry's ``retryReason``.
+        :param wrapped: put the event in ``{"payload": ...}``, as Forge's documentation of
+            remote retries shows the body; ``False`` sends the event as the whole body.
+        :param options: for :meth:`invocation_headers` (and :meth:`sign_invocation`); no user
+            acts in an event, so there is no ``x-forge-oauth-user``.
+        :returns: ``(headers, body)`` of the ``POST``.
+        """
+        event = {"eventType": event_type, **(payload or {})}
+        return self._delivery(event, retry_count, retry_reason, wrapped, options)
+
+    def scheduled_trigger_delivery(
+        self,
+        trigger_key: str,
+        *,
+        retry_count: int = 0,
+        retry_reason: str = RETRY_REASON,
+        wrapped: bool = True,
+        **options: Any,
+    ) -> tuple[dict[str, str], bytes]:
+        """Deliver a scheduled trigger's invocation as Forge makes it to a remote endpoint.
+
+        The body names the trigger in ``context.moduleKey`` and the site in
+        ``context.cloudId``, with a ``contextToken`` that means nothing to the app.
+
+        :param trigger_key: the ``scheduledTrigger`` module's key.
+        :returns: ``(headers, body)`` of the ``POST``; see :meth:`event_delivery`.
+        """
+        product: ProductStandIn | None = options.get("product") or self.product
+        event = {
+            "context": {
+                "cloudId": product.cloud_id if product else self.cloud_id,
+                "moduleKey": trigger_key,
+            },
+            "contextToken": secrets.token_urlsafe(24),
+        }
+        return self._delivery(event, retry_count, retry_reason, wrapped, options)
+
+    def _delivery(
+        self,
+        event: dict[str, Any],
+        retry_count: int,
+        retry_reason: str,
+        wrapped: bool,
+        options: dict[str, Any],
+    ) -> tuple[dict[str, str], bytes]:
+        if retry_count:
+            event[RETRY_CONTEXT] = {
+                "retryCount": retry_count,
+                "retryReason": retry_reason,
+                "retryData": None,
+            }
+        headers = self.invocation_headers(**options)
+        headers["content-type"] = "application/json"
+        body = {EVENT_WRAPPER: event} if wrapped else event
+        return headers, json.dumps(body).encode("utf-8")
 
     def _installation_id(self, product: ProductStandIn | None) -> str:
         if product is not None:

@@ -2,10 +2,11 @@
 
 Jira and Confluence sign the ``installed`` and ``uninstalled`` callbacks with an RSA key of
 Atlassian's (RS256, the key named by ``kid``), address them to the app's base URL (``aud``),
-name the tenant in ``iss`` and bind them to the request with ``qsh`` (SPEC §4); the public key
-is PEM text at ``<key server>/<kid>``. :class:`FakeAtlassianKeyServer` makes its own RSA key at
-run time and plays both parts, so an app's lifecycle routes can be tested with the verifier
-they use in production and no patching::
+name the tenant in ``iss`` and bind them to the request with ``qsh``, as
+:class:`~atlassian_jwt.InstallAuthenticator` checks; the public key is PEM text at
+``<key server>/<kid>``. :class:`FakeAtlassianKeyServer` makes its own RSA key at run time and
+plays both parts, so an app's lifecycle routes can be tested with the verifier they use in
+production and no patching::
 
     keys = FakeAtlassianKeyServer("https://my-app.example.com")
     installs = InstallAuthenticator("https://my-app.example.com", key_provider=keys)
@@ -17,7 +18,7 @@ or, to go through :class:`~atlassian_jwt.AtlassianKeyProvider` and HTTP as well:
     with FakeAtlassianKeyServer("https://my-app.example.com") as keys:
         provider = AtlassianKeyProvider(base_url=keys.url)
 
-Needs ``cryptography`` (``pip install 'atlassian-jwt[testing]'``).
+Needs ``cryptography`` (the ``testing`` extra).
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
     and, in a ``with`` block, an HTTP server on 127.0.0.1 that serves each public key as PEM
     text at ``/<kid>`` (``AtlassianKeyProvider(base_url=keys.url)``), 404 for any other path.
     :meth:`~LocalServer.respond` makes a path fail (``keys.respond("GET", "/" + keys.kid,
-    status=503)``); :attr:`~LocalServer.hits` counts the downloads. :meth:`~KeyRing.rotate`
-    starts signing with a new key, :meth:`~KeyRing.remove_key` retires one.
+    status=503)``); :attr:`~atlassian_jwt.testing.LocalServer.hits` counts the downloads.
+    :meth:`rotate`
+    starts signing with a new key, :meth:`remove_key` retires one.
 
     :param app_base_url: the app's base URL (its descriptor's ``baseUrl``), the ``aud`` of the
         tokens it signs unless a call names another.
@@ -134,7 +136,10 @@ class FakeAtlassianKeyServer(KeyRing, LocalServer):
         return public_pem(self.signing_key(kid))
 
     def get_key(self, kid: str) -> RSAPublicKey | None:
-        """Return the public key named ``kid``, or ``None`` (the :class:`KeyProvider` method)."""
+        """Return the public key named ``kid``, or ``None``.
+
+        The :class:`~atlassian_jwt.KeyProvider` method.
+        """
         return self.public_key(kid)
 
     def answer(self, request: ReceivedRequest) -> Reply:

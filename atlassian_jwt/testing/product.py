@@ -4,7 +4,7 @@
 and Atlassian's services around it:
 
 * **Connect calls** to the site's ``baseUrl`` (``Authorization: JWT …``) are verified as Jira
-  verifies them (SPEC §5): HS256 with the tenant's shared secret, ``iss`` = the **app key**,
+  verifies them: HS256 with the tenant's shared secret, ``iss`` = the **app key**,
   ``exp``/``iat`` with Atlassian's 30 seconds of leeway, and ``qsh`` by the Java rules relative
   to the ``baseUrl`` (Confluence's ``/wiki`` removed);
 * **acting as a user**: ``POST /oauth2/token`` is the JWT-bearer exchange of
@@ -34,7 +34,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jwt
@@ -43,6 +43,7 @@ from .. import exceptions as exc
 from ..authenticate import Authenticator
 from ..install import DEFAULT_INSTALL_LEEWAY
 from ..oauth2 import ASSERTION_LIFETIME, GRANT_TYPE
+from ..tokens import is_numeric_date
 from ._server import Headers, LocalServer, ReceivedRequest, Reply
 from ._tokens import (
     FORGE_OAUTH_TOKEN_ISSUER,
@@ -214,6 +215,13 @@ class ProductStandIn(LocalServer):
         stand-in that is another origin than one on ``127.0.0.1``.
     :param tenant_fields: more fields for :attr:`tenant` (see
         :func:`~atlassian_jwt.testing.make_tenant`).
+    :param clock: where the authorization server reads the time (seconds since the epoch):
+        the assertion's ``iat`` and ``exp`` are judged by it, and the access tokens it issues
+        expire by it. Give it the clock your
+        :class:`~atlassian_jwt.oauth2.TokenProvider` has (``clock=``) to move both by hand;
+        by default :func:`time.time`, which :class:`~atlassian_jwt.testing.FrozenClock`
+        moves. Connect tokens and Forge tokens are judged by the process's clock, as the
+        library's verifiers judge them.
     """
 
     def __init__(
@@ -227,6 +235,7 @@ class ProductStandIn(LocalServer):
         access_token_lifetime: int = ACCESS_TOKEN_LIFETIME,
         host: str = "127.0.0.1",
         tenant_fields: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if product_type not in PRODUCT_BASE_PATHS:
             raise ValueError(f"product_type must be one of {sorted(PRODUCT_BASE_PATHS)}")
@@ -241,6 +250,7 @@ class ProductStandIn(LocalServer):
         self._tenant_fields = dict(tenant_fields or {})
         self._tenant: dict[str, Any] | None = None
         self._leeway = leeway
+        self._clock = clock
         self._authenticator = _AppKeyAuthenticator(self, leeway)
         # Signs the fake Forge tokens: only this stand-in can make tokens it accepts.
         self._forge_secret = secrets.token_bytes(32)
@@ -360,6 +370,10 @@ class ProductStandIn(LocalServer):
         self._record(request, site_path, reply, accepted, None)
         return reply
 
+    def _now(self) -> float:
+        """The authorization server's time: the given clock's, else the process's."""
+        return self._clock() if self._clock is not None else time.time()
+
     def _site_path(self, path: str) -> str:
         """The path on the site: a Forge API path loses its ``/ex/<product>/<cloudId>``."""
         if not path.startswith("/ex/"):
@@ -414,7 +428,7 @@ class ProductStandIn(LocalServer):
         if issued is None:
             raise _Rejected("unknown_bearer_token")
         account_id, expires_at = issued
-        if time.time() >= expires_at:
+        if self._now() >= expires_at:
             raise _Rejected("bearer_token_expired")
         return _Accepted(AUTH_USER_TOKEN, account_id, {})
 
@@ -502,7 +516,7 @@ class ProductStandIn(LocalServer):
         with self._records_lock:
             self._access_tokens[access_token] = (
                 account_id,
-                time.time() + self.access_token_lifetime,
+                self._now() + self.access_token_lifetime,
             )
         return Reply.json(
             {
@@ -522,12 +536,29 @@ class ProductStandIn(LocalServer):
                 algorithms=["HS256"],
                 audience=self.authorization_server,
                 issuer=_ASSERTION_ISSUER_PREFIX + str(tenant.get("oauthClientId")),
-                leeway=self._leeway,
-                options={"require": ["iss", "sub", "tnt", "aud", "iat", "exp"]},
+                # The times are judged below, by this server's clock.
+                options={
+                    "require": ["iss", "sub", "tnt", "aud", "iat", "exp"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as error:
             problems.append(f"assertion: {error}")
             return None
+        times = {name: claims[name] for name in ("iat", "exp", "nbf") if name in claims}
+        wrong = sorted(name for name, value in times.items() if not is_numeric_date(value))
+        if wrong:
+            problems.append(f"assertion: {', '.join(wrong)} not a number of seconds")
+            return None
+        now = self._now()
+        if claims["exp"] <= now - self._leeway:
+            problems.append("assertion: it has expired (exp)")
+        if claims["iat"] > now + self._leeway:
+            problems.append("assertion: it was issued in the future (iat)")
+        if claims.get("nbf", now) > now + self._leeway:
+            problems.append("assertion: it is not yet valid (nbf)")
         if claims["tnt"] != tenant["baseUrl"]:
             problems.append(f"tnt {claims['tnt']!r} is not the site's baseUrl")
         subject = claims["sub"]

@@ -1,1 +1,1 @@
-"""A complete Atlassian Connect app on Flask: run it with ``python -m examples.flask_app``."""
+"""A Connect-on-Forge app for Jira on Flask: run it with ``python -m examples.flask_app``."""

@@ -1,9 +1,11 @@
 """Serve the example app: ``python -m examples.flask_app [--host H] [--port P]``.
 
 Expose it to Jira through an HTTPS tunnel and set ``APP_BASE_URL`` to the tunnel's URL, then
-install ``$APP_BASE_URL/atlassian-connect.json`` in Jira (Settings, Apps, Upload app). Without
-``APP_BASE_URL`` the base URL is the address served, which is what the end-to-end test uses
-(``--port 0`` picks a free port).
+install ``$APP_BASE_URL/atlassian-connect.json`` in Jira (Settings, Apps, Upload app), or deploy
+``manifest.yml`` with the Forge CLI (with the tunnel's URL as the remote's ``baseUrl``, and
+``FORGE_APP_ID`` the app's id). Without ``APP_BASE_URL`` the base URL is the address served,
+which is what the end-to-end test uses (``--port 0`` picks a free port), with ``FORGE_JWKS`` and
+``ATLASSIAN_INSTALL_KEYS`` naming its own key servers.
 """
 
 from __future__ import annotations

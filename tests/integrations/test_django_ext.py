@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-import django
 import pytest
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import AsyncClient, Client, override_settings
@@ -25,11 +23,12 @@ from atlassian_jwt.integrations.django_ext import (
     lifecycle_urls,
     require_jwt,
 )
-from tests.conftest import CLIENT_KEY
+from tests.integrations.django_settings import configure as configure_django
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
     MULTIPART_TYPES,
     RAW_TARGETS,
+    REJECTED_TOKENS,
     BrokenStoreAuthenticator,
     RecordingHandler,
     UnreachableKeysAuthenticator,
@@ -41,24 +40,11 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
+from tests.support import ACCOUNT, CLIENT_KEY
 
 pytestmark = pytest.mark.extras
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="test-only-django-secret-key-that-is-long-enough-for-checks",
-        ALLOWED_HOSTS=["testserver"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[
-            "django.middleware.csrf.CsrfViewMiddleware",
-            "atlassian_jwt.integrations.django_ext.AtlassianJWTMiddleware",
-        ],
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-        ATLASSIAN_JWT_AUTHENTICATOR="tests.integrations.web_helpers.DJANGO_AUTHENTICATOR",
-    )
-    django.setup()
+configure_django()
 
 
 def urlconf(patterns: list[Any]) -> type:
@@ -122,7 +108,7 @@ def get(client: Client, target: str, token: str | None = None, **extra: Any) -> 
 def test_the_url_is_hashed_as_received(client: Client, target: str) -> None:
     response = get(client, target, sign("GET", target))
     assert response.status_code == 200
-    assert response.json() == {"client_key": CLIENT_KEY, "sub": "account-id-1"}
+    assert response.json() == {"client_key": CLIENT_KEY, "sub": ACCOUNT}
     assert DJANGO_AUTHENTICATOR.calls == 1  # the middleware's check counts for the decorator
 
 
@@ -148,18 +134,7 @@ def test_without_a_raw_uri_an_encoded_slash_fails_closed(client: Client) -> None
     assert client.get(target, headers=auth_header(sign("GET", target))).status_code == 401
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        None,
-        sign("GET", "/other"),
-        sign("GET", "/page", secret="x" * 64),
-        sign("GET", "/page", lifetime=-3600),
-        context_token(),
-        "not-a-token",
-    ],
-    ids=["none", "qsh", "secret", "expired", "context", "garbage"],
-)
+@pytest.mark.parametrize("token", REJECTED_TOKENS.values(), ids=REJECTED_TOKENS.keys())
 def test_rejections_answer_a_bare_401_and_log_only_the_code(
     client: Client, token: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -14,19 +14,17 @@ The app below makes exactly those calls, with Flask's test client standing in fo
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import urlencode
 
-import jwt
 import pytest
 from flask import Flask, abort, g, request
 from flask.testing import FlaskClient
 
 import atlassian_jwt
 from atlassian_jwt import encode_token
-from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET
+from atlassian_jwt.testing import sign_product_request
+from tests.support import CLIENT_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 
@@ -107,9 +105,7 @@ def make_app() -> Flask:
 
 def jira_token(method: str, url: str) -> str:
     """A token as Jira signs an iframe load or a webhook: ``iss`` is the client key."""
-    now = int(time.time())
-    claims = {"iss": CLIENT_KEY, "iat": now, "exp": now + 180, "qsh": hash_url(method, url)}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return sign_product_request(method, url, {"clientKey": CLIENT_KEY, "sharedSecret": SECRET})
 
 
 @pytest.fixture

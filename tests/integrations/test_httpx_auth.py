@@ -12,11 +12,11 @@ import jwt
 import pytest
 
 from atlassian_jwt.integrations.httpx_auth import AtlassianJWTAuth
+from atlassian_jwt.testing import LocalServer, ProductStandIn
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, SECRET
 from tests.httpx_libraries import LIBRARIES, each_library
-from tests.integrations.product import Foreign, Product
 from tests.readme import run_example
+from tests.support import SECRET, accepted_claims, authorization
 
 pytestmark = pytest.mark.extras
 
@@ -71,15 +71,7 @@ def send(request: pytest.FixtureRequest) -> Send:
     return sender
 
 
-def claims_of(authorization: str | None) -> dict[str, Any]:
-    assert authorization is not None and authorization.startswith("JWT ")
-    claims: dict[str, Any] = jwt.decode(
-        authorization[4:], SECRET, algorithms=["HS256"], options={"verify_aud": False}
-    )
-    return claims
-
-
-def test_get_with_repeated_params_and_spaces(jira: Product, send: Send) -> None:
+def test_get_with_repeated_params_and_spaces(jira: ProductStandIn, send: Send) -> None:
     response = send(
         "GET",
         jira.base_url + "/rest/api/3/search",
@@ -87,14 +79,14 @@ def test_get_with_repeated_params_and_spaces(jira: Product, send: Send) -> None:
         auth=AtlassianJWTAuth(jira.tenant),
     )
     assert response.status_code == 200, response.text
-    (call,) = jira.calls
-    assert call.path.startswith("/rest/api/3/search?jql=project")
-    claims = claims_of(call.authorization)
-    assert claims["iss"] == APP_KEY
-    assert claims["qsh"] == hash_url("GET", call.path)
+    (call,) = jira.requests
+    assert call.target.startswith("/rest/api/3/search?jql=project")
+    claims = accepted_claims(call)
+    assert claims["iss"] == jira.tenant["key"] == jira.app_key
+    assert claims["qsh"] == hash_url("GET", call.target)
 
 
-def test_post_json(jira: Product, send: Send) -> None:
+def test_post_json(jira: ProductStandIn, send: Send) -> None:
     response = send(
         "POST",
         jira.base_url + "/rest/api/3/issue",
@@ -105,7 +97,7 @@ def test_post_json(jira: Product, send: Send) -> None:
     assert response.json()["body"] == '{"fields":{"summary":"a & b"}}'
 
 
-def test_post_form_counts_its_fields_as_parameters(jira: Product, send: Send) -> None:
+def test_post_form_counts_its_fields_as_parameters(jira: ProductStandIn, send: Send) -> None:
     response = send(
         "POST",
         jira.base_url + "/rest/form?x=1",
@@ -113,11 +105,11 @@ def test_post_form_counts_its_fields_as_parameters(jira: Product, send: Send) ->
         auth=AtlassianJWTAuth(jira.tenant),
     )
     assert response.status_code == 200, response.text
-    claims = claims_of(jira.calls[0].authorization)
+    claims = accepted_claims(jira.requests[0])
     assert claims["qsh"] == hash_url("POST", "/rest/form?x=1", body_params="a=1+2&x=0")
 
 
-def test_confluence_tenant_under_wiki(confluence: Product, send: Send) -> None:
+def test_confluence_tenant_under_wiki(confluence: ProductStandIn, send: Send) -> None:
     response = send(
         "GET",
         confluence.base_url + "/rest/api/space",
@@ -125,9 +117,9 @@ def test_confluence_tenant_under_wiki(confluence: Product, send: Send) -> None:
         auth=AtlassianJWTAuth(confluence.tenant),
     )
     assert response.status_code == 200, response.text
-    (call,) = confluence.calls
-    assert call.path == "/wiki/rest/api/space?limit=10"
-    assert claims_of(call.authorization)["qsh"] == hash_url("GET", "/rest/api/space?limit=10")
+    (call,) = confluence.requests
+    assert call.target == "/wiki/rest/api/space?limit=10"
+    assert accepted_claims(call)["qsh"] == hash_url("GET", "/rest/api/space?limit=10")
 
 
 @pytest.mark.parametrize(
@@ -135,11 +127,11 @@ def test_confluence_tenant_under_wiki(confluence: Product, send: Send) -> None:
     [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST"), (308, "POST", "POST")],
 )
 def test_each_redirect_hop_is_signed_for_its_own_url_before_it_is_sent(
-    jira: Product, send: Send, status: int, method: str, next_method: str
+    jira: ProductStandIn, send: Send, status: int, method: str, next_method: str
 ) -> None:
     # Issue 13: a hop carried the first URL's token, which the product refused, and only then
     # was the final URL signed and sent again. The product must see one request per hop.
-    jira.redirects["/rest/old"] = (status, "/rest/new?b=x%20y&a=1")
+    jira.respond("*", "/rest/old", status=status, headers={"Location": "/rest/new?b=x%20y&a=1"})
     response = send(
         method,
         jira.base_url + "/rest/old",
@@ -148,45 +140,45 @@ def test_each_redirect_hop_is_signed_for_its_own_url_before_it_is_sent(
         auth=AtlassianJWTAuth(jira.tenant, follow_redirects=True),
     )
     assert response.status_code == 200, response.text
-    first, last = jira.calls  # nothing refused, nothing sent twice
+    first, last = jira.requests  # nothing refused, nothing sent twice
     assert (first.status, last.status) == (status, 200)
-    assert (last.method, last.path) == (next_method, "/rest/new?b=x%20y&a=1")
+    assert (last.method, last.target) == (next_method, "/rest/new?b=x%20y&a=1")
     body = "n=1%232" if next_method == "POST" else None
-    assert claims_of(last.authorization)["qsh"] == hash_url(
-        next_method, last.path, body_params=body
-    )
+    assert accepted_claims(last)["qsh"] == hash_url(next_method, last.target, body_params=body)
     assert last.body == (b"n=1%232" if next_method == "POST" else b"")
     assert [hop.status_code for hop in response.history] == [status]
 
 
-def test_a_chain_of_hops_on_the_tenant_is_signed_hop_by_hop(jira: Product, send: Send) -> None:
-    jira.redirects["/rest/a"] = (302, "/rest/b")
-    jira.redirects["/rest/b"] = (307, "/rest/c?x=1")
+def test_a_chain_of_hops_on_the_tenant_is_signed_hop_by_hop(
+    jira: ProductStandIn, send: Send
+) -> None:
+    jira.respond("*", "/rest/a", status=302, headers={"Location": "/rest/b"})
+    jira.respond("*", "/rest/b", status=307, headers={"Location": "/rest/c?x=1"})
     auth = AtlassianJWTAuth(jira.tenant, follow_redirects=True)
     assert send("GET", jira.base_url + "/rest/a", auth=auth).status_code == 200
-    assert [(call.path, call.status) for call in jira.calls] == [
+    assert [(call.target, call.status) for call in jira.requests] == [
         ("/rest/a", 302),
         ("/rest/b", 307),
         ("/rest/c?x=1", 200),
     ]
 
 
-def test_the_clients_max_redirects_still_applies(jira: Product, send: Send) -> None:
-    jira.redirects["/rest/loop"] = (302, "/rest/loop")
+def test_the_clients_max_redirects_still_applies(jira: ProductStandIn, send: Send) -> None:
+    jira.respond("*", "/rest/loop", status=302, headers={"Location": "/rest/loop"})
     with pytest.raises(send.lib.TooManyRedirects):
         send(
             "GET",
             jira.base_url + "/rest/loop",
             auth=AtlassianJWTAuth(jira.tenant, follow_redirects=True),
         )
-    assert len(jira.calls) == 21  # the first request and httpx's default of 20 redirects
-    assert {call.status for call in jira.calls} == {302}  # every hop's token verified
+    assert len(jira.requests) == 21  # the first request and httpx's default of 20 redirects
+    assert {call.status for call in jira.requests} == {302}  # every hop's token verified
 
 
 def test_a_client_that_follows_redirects_itself_is_not_sent_twice(
-    jira: Product, send: Send
+    jira: ProductStandIn, send: Send
 ) -> None:
-    jira.redirects["/rest/old"] = (302, "/rest/new")
+    jira.respond("*", "/rest/old", status=302, headers={"Location": "/rest/new"})
     with pytest.raises(RuntimeError, match="follow_redirects=True"):
         send(
             "GET",
@@ -196,33 +188,41 @@ def test_a_client_that_follows_redirects_itself_is_not_sent_twice(
         )
     # httpx sent the hop with the first URL's token (no auth can change that); the auth does
     # not send it again, and says how to let it sign each hop.
-    assert [(call.path, call.status) for call in jira.calls] == [
+    assert [(call.target, call.status) for call in jira.requests] == [
         ("/rest/old", 302),
         ("/rest/new", 401),
     ]
 
 
-def test_next_request_of_an_unfollowed_redirect_is_signed_afresh(jira: Product) -> None:
-    jira.redirects["/rest/old"] = (302, "/rest/new")
+def test_next_request_of_an_unfollowed_redirect_is_signed_afresh(jira: ProductStandIn) -> None:
+    jira.respond("*", "/rest/old", status=302, headers={"Location": "/rest/new"})
     for lib in LIBRARIES:
-        jira.calls.clear()
+        jira.clear()
         with lib.Client(auth=AtlassianJWTAuth(jira.tenant), timeout=10) as client:
             response = client.get(jira.base_url + "/rest/old")
             assert response.status_code == 302 and response.next_request is not None
             # Signed for its own URL already, whoever sends it.
-            waiting = claims_of(response.next_request.headers["Authorization"])
+            header = response.next_request.headers["Authorization"]
+            assert header.startswith("JWT ")
+            waiting = jwt.decode(
+                header[4:],
+                jira.tenant["sharedSecret"],
+                algorithms=["HS256"],
+                audience=jira.tenant["clientKey"],
+            )
             assert waiting["qsh"] == hash_url("GET", "/rest/new")
             final = client.send(response.next_request)
         assert final.status_code == 200, final.text
-        assert [call.status for call in jira.calls] == [302, 200]
-        assert claims_of(jira.calls[1].authorization)["qsh"] == hash_url("GET", "/rest/new")
+        assert [call.status for call in jira.requests] == [302, 200]
+        assert accepted_claims(jira.requests[1])["qsh"] == hash_url("GET", "/rest/new")
 
 
 @pytest.mark.parametrize("auth_follows", [True, False], ids=["auth follows", "client follows"])
 def test_a_redirect_to_another_origin_carries_no_token(
-    jira: Product, elsewhere: Product, send: Send, auth_follows: bool
+    jira: ProductStandIn, elsewhere: ProductStandIn, send: Send, auth_follows: bool
 ) -> None:
-    jira.redirects["/rest/old"] = (302, elsewhere.base_url + "/rest/api/3/issue/1")
+    elsewhere_url = elsewhere.base_url + "/rest/api/3/issue/1"
+    jira.respond("*", "/rest/old", status=302, headers={"Location": elsewhere_url})
     response = send(
         "GET",
         jira.base_url + "/rest/old",
@@ -230,19 +230,21 @@ def test_a_redirect_to_another_origin_carries_no_token(
         follow_redirects=not auth_follows,
     )
     assert response.status_code == 401  # the other origin saw no token, and got no retry
-    (call,) = elsewhere.calls
-    assert call.path == "/rest/api/3/issue/1" and call.authorization is None
+    (call,) = elsewhere.requests
+    assert call.target == "/rest/api/3/issue/1" and authorization(call) is None
 
 
 @pytest.mark.parametrize("auth_follows", [True, False], ids=["auth follows", "client follows"])
 @pytest.mark.parametrize("status", [302, 307])
 def test_regression_httpx_resigned_after_a_foreign_hop(
-    jira: Product, send: Send, auth_follows: bool, status: int
+    jira: ProductStandIn, send: Send, auth_follows: bool, status: int
 ) -> None:
     # 16.6: the chain left the tenant, and the foreign server sent it back to a product URL of
     # its choosing (a 307 keeps the POST body); the auth signed that URL and sent it again.
-    with Foreign(status, jira.base_url + "/rest/api/3/issue/1/delete").running() as foreign:
-        jira.redirects["/rest/old"] = (302, foreign.url + "/bounce")
+    with LocalServer(host="localhost") as foreign:
+        location = jira.base_url + "/rest/api/3/issue/1/delete"
+        foreign.respond("*", "/bounce", status=status, headers={"Location": location})
+        jira.respond("*", "/rest/old", status=302, headers={"Location": foreign.url + "/bounce"})
         response = send(
             "POST" if status == 307 else "GET",
             jira.base_url + "/rest/old",
@@ -250,33 +252,35 @@ def test_regression_httpx_resigned_after_a_foreign_hop(
             follow_redirects=not auth_follows,
         )
     assert response.status_code == 401
-    assert [(call.path, call.status) for call in jira.calls] == [
+    assert [(call.target, call.status) for call in jira.requests] == [
         ("/rest/old", 302),
         ("/rest/api/3/issue/1/delete", 401),  # no token: the foreign server chose this URL
     ]
-    assert jira.calls[1].authorization is None
-    assert foreign.authorizations == [None]
+    assert authorization(jira.requests[1]) is None
+    assert [authorization(request) for request in foreign.received] == [None]
 
 
-def test_refuses_to_sign_for_another_origin(jira: Product, elsewhere: Product, send: Send) -> None:
+def test_refuses_to_sign_for_another_origin(
+    jira: ProductStandIn, elsewhere: ProductStandIn, send: Send
+) -> None:
     with pytest.raises(ValueError, match="another origin"):
         send("GET", elsewhere.base_url + "/rest/x", auth=AtlassianJWTAuth(jira.tenant))
-    assert elsewhere.calls == []
+    assert elsewhere.requests == []
 
 
 @each_library
-def test_each_request_is_signed_when_sent(jira: Product, lib: Any) -> None:
+def test_each_request_is_signed_when_sent(jira: ProductStandIn, lib: Any) -> None:
     auth = AtlassianJWTAuth(jira.tenant)
     with lib.Client(auth=auth, timeout=10) as client:
         for path in ("/rest/a", "/rest/b?x=1"):
             assert client.get(jira.base_url + path).status_code == 200
-    qshs = [claims_of(call.authorization)["qsh"] for call in jira.calls]
+    qshs = [accepted_claims(call)["qsh"] for call in jira.requests]
     assert qshs == [hash_url("GET", "/rest/a"), hash_url("GET", "/rest/b?x=1")]
 
 
 @pytest.mark.parametrize("body", ["a=x#y", "a=1&b=%23&c=#&d=#e#f", "#=1"])
 def test_regression_form_body_with_a_raw_hash_is_hashed_whole(
-    jira: Product, send: Send, body: str
+    jira: ProductStandIn, send: Send, body: str
 ) -> None:
     # 16.12: "#" ended the query the form was hashed as, so the rest of the body went
     # unhashed and the product refused the call.
@@ -288,13 +292,13 @@ def test_regression_form_body_with_a_raw_hash_is_hashed_whole(
         auth=AtlassianJWTAuth(jira.tenant),
     )
     assert response.status_code == 200, response.text
-    (call,) = jira.calls
+    (call,) = jira.requests
     qsh = hash_url("POST", "/rest/form?x=1", body_params=body)
-    assert claims_of(call.authorization)["qsh"] == qsh
+    assert accepted_claims(call)["qsh"] == qsh
 
 
 @each_library
-def test_the_auth_is_an_auth_of_each_library(jira: Product, lib: Any) -> None:
+def test_the_auth_is_an_auth_of_each_library(jira: ProductStandIn, lib: Any) -> None:
     # Issue 13: httpx2.Client(auth=AtlassianJWTAuth(tenant)) raised 'Invalid "auth" argument'.
     auth = AtlassianJWTAuth(jira.tenant)
     assert isinstance(auth, lib.Auth)
@@ -303,23 +307,29 @@ def test_the_auth_is_an_auth_of_each_library(jira: Product, lib: Any) -> None:
 
 
 @pytest.mark.parametrize("missing", ["key", "clientKey", "sharedSecret", "baseUrl"])
-def test_tenant_info_must_have_what_signing_needs(jira: Product, missing: str) -> None:
-    tenant = jira.tenant
-    tenant[missing] = ""
+def test_tenant_info_must_have_what_signing_needs(jira: ProductStandIn, missing: str) -> None:
+    tenant = {**jira.tenant, missing: ""}
     with pytest.raises(ValueError, match=missing) as info:
         AtlassianJWTAuth(tenant)
-    assert SECRET not in str(info.value)
+    assert jira.tenant["sharedSecret"] not in str(info.value)
 
 
-def test_repr_shows_no_secret(jira: Product) -> None:
-    assert SECRET not in repr(AtlassianJWTAuth(jira.tenant))
+def test_repr_shows_no_secret(jira: ProductStandIn) -> None:
+    assert jira.tenant["sharedSecret"] not in repr(AtlassianJWTAuth(jira.tenant))
 
 
 def test_without_httpx_the_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
     monkeypatch.setitem(sys.modules, "httpx2", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.httpx_auth")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[httpx2\]'"):
+    # httpx2 needs Python 3.11: before it, its extra installs nothing and is not offered.
+    expected = (
+        r"needs httpx2 or httpx: pip install 'httpx2>=2\.16' \(the \[httpx2\] extra of "
+        r"atlassian-jwt 4\), or pip install 'httpx>=0\.24' \(the \[httpx\] extra"
+        if sys.version_info >= (3, 11)
+        else r"needs httpx: pip install 'httpx>=0\.24' \(the \[httpx\] extra of atlassian-jwt 4\)$"
+    )
+    with pytest.raises(ImportError, match=expected):
         importlib.import_module("atlassian_jwt.integrations.httpx_auth")
 
 
@@ -335,8 +345,8 @@ def test_either_library_alone_is_enough(monkeypatch: pytest.MonkeyPatch, lib: An
 
 
 @each_library
-def test_readme_example(jira: Product, lib: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_example(jira: ProductStandIn, lib: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx2", lib)  # the README's httpx2, or httpx in its place
     namespace = run_example("outbound-httpx", {"tenant": jira.tenant})
     assert namespace["response"].status_code == 200
-    assert [(call.path, call.status) for call in jira.calls] == [("/rest/api/3/myself", 200)]
+    assert [(call.target, call.status) for call in jira.requests] == [("/rest/api/3/myself", 200)]

@@ -6,33 +6,20 @@ import importlib
 import sys
 from datetime import timedelta
 
-import jwt
 import pytest
 import requests
 import time_machine
 
 from atlassian_jwt.integrations.requests_auth import AtlassianJWTAuth
+from atlassian_jwt.testing import LocalServer, ProductStandIn
 from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, SECRET
-from tests.integrations.product import Foreign, Product
 from tests.readme import run_example
+from tests.support import accepted_claims, authorization
 
 pytestmark = pytest.mark.extras
 
 
-def token_of(authorization: str | None) -> dict[str, object]:
-    assert authorization is not None and authorization.startswith("JWT ")
-    # The product verified it already; this reads it back, whenever the test runs.
-    claims: dict[str, object] = jwt.decode(
-        authorization[4:],
-        SECRET,
-        algorithms=["HS256"],
-        options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
-    )
-    return claims
-
-
-def test_get_with_repeated_params_and_spaces(jira: Product) -> None:
+def test_get_with_repeated_params_and_spaces(jira: ProductStandIn) -> None:
     response = requests.get(
         jira.base_url + "/rest/api/3/search",
         params=[("jql", "project = DEMO order by key"), ("field", "b c"), ("field", "a")],
@@ -40,14 +27,14 @@ def test_get_with_repeated_params_and_spaces(jira: Product) -> None:
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    (call,) = jira.calls
-    assert call.path.startswith("/rest/api/3/search?jql=project+%3D+DEMO")
-    claims = token_of(call.authorization)
-    assert claims["iss"] == APP_KEY
-    assert claims["qsh"] == hash_url("GET", call.path)
+    (call,) = jira.requests
+    assert call.target.startswith("/rest/api/3/search?jql=project+%3D+DEMO")
+    claims = accepted_claims(call)
+    assert claims["iss"] == jira.tenant["key"] == jira.app_key
+    assert claims["qsh"] == hash_url("GET", call.target)
 
 
-def test_post_json(jira: Product) -> None:
+def test_post_json(jira: ProductStandIn) -> None:
     response = requests.post(
         jira.base_url + "/rest/api/3/issue",
         json={"fields": {"summary": "a & b"}},
@@ -58,7 +45,7 @@ def test_post_json(jira: Product) -> None:
     assert response.json()["body"] == '{"fields": {"summary": "a & b"}}'
 
 
-def test_post_form_counts_its_fields_as_parameters(jira: Product) -> None:
+def test_post_form_counts_its_fields_as_parameters(jira: ProductStandIn) -> None:
     response = requests.post(
         jira.base_url + "/rest/form?x=1",
         data={"a": "1 2", "x": "0"},
@@ -66,11 +53,11 @@ def test_post_form_counts_its_fields_as_parameters(jira: Product) -> None:
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    claims = token_of(jira.calls[0].authorization)
+    claims = accepted_claims(jira.requests[0])
     assert claims["qsh"] == hash_url("POST", "/rest/form?x=1", body_params="a=1+2&x=0")
 
 
-def test_confluence_tenant_under_wiki(confluence: Product) -> None:
+def test_confluence_tenant_under_wiki(confluence: ProductStandIn) -> None:
     response = requests.get(
         confluence.base_url + "/rest/api/space",
         params={"limit": 10},
@@ -78,9 +65,9 @@ def test_confluence_tenant_under_wiki(confluence: Product) -> None:
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    (call,) = confluence.calls
-    assert call.path == "/wiki/rest/api/space?limit=10"
-    assert token_of(call.authorization)["qsh"] == hash_url("GET", "/rest/api/space?limit=10")
+    (call,) = confluence.requests
+    assert call.target == "/wiki/rest/api/space?limit=10"
+    assert accepted_claims(call)["qsh"] == hash_url("GET", "/rest/api/space?limit=10")
 
 
 @pytest.mark.parametrize(
@@ -88,9 +75,9 @@ def test_confluence_tenant_under_wiki(confluence: Product) -> None:
     [(302, "GET", "GET"), (303, "POST", "GET"), (307, "POST", "POST"), (308, "POST", "POST")],
 )
 def test_a_redirect_hop_gets_a_fresh_token_for_its_own_url(
-    jira: Product, status: int, method: str, next_method: str
+    jira: ProductStandIn, status: int, method: str, next_method: str
 ) -> None:
-    jira.redirects["/rest/old"] = (status, "/rest/new?b=x y&a=1")
+    jira.respond("*", "/rest/old", status=status, headers={"Location": "/rest/new?b=x y&a=1"})
     response = requests.request(
         method,
         jira.base_url + "/rest/old",
@@ -100,32 +87,37 @@ def test_a_redirect_hop_gets_a_fresh_token_for_its_own_url(
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    first, second = jira.calls
+    first, second = jira.requests
     assert (first.status, second.status) == (status, 200)
-    assert (second.method, second.path) == (next_method, "/rest/new?b=x%20y&a=1")
-    assert token_of(second.authorization)["qsh"] == hash_url(next_method, second.path)
-    assert first.authorization != second.authorization
+    assert (second.method, second.target) == (next_method, "/rest/new?b=x%20y&a=1")
+    assert accepted_claims(second)["qsh"] == hash_url(next_method, second.target)
+    assert authorization(first) != authorization(second)
     # The history keeps the response; the token on its request is the one for the next hop.
     assert [r.status_code for r in response.history] == [status]
 
 
-def test_a_redirect_to_another_origin_carries_no_token(jira: Product, elsewhere: Product) -> None:
-    jira.redirects["/rest/old"] = (302, elsewhere.base_url + "/rest/api/3/issue/1")
+def test_a_redirect_to_another_origin_carries_no_token(
+    jira: ProductStandIn, elsewhere: ProductStandIn
+) -> None:
+    elsewhere_url = elsewhere.base_url + "/rest/api/3/issue/1"
+    jira.respond("*", "/rest/old", status=302, headers={"Location": elsewhere_url})
     response = requests.get(
         jira.base_url + "/rest/old", auth=AtlassianJWTAuth(jira.tenant), timeout=10
     )
     assert response.status_code == 401  # the other origin saw no token
-    (call,) = elsewhere.calls
-    assert call.path == "/rest/api/3/issue/1" and call.authorization is None
+    (call,) = elsewhere.requests
+    assert call.target == "/rest/api/3/issue/1" and authorization(call) is None
 
 
 @pytest.mark.parametrize("status", [302, 307])
-def test_no_hop_is_signed_after_a_foreign_one(jira: Product, status: int) -> None:
+def test_no_hop_is_signed_after_a_foreign_one(jira: ProductStandIn, status: int) -> None:
     # The chain left the tenant and a foreign server sent it back to a product URL of its
     # choosing (a 307 keeps the POST body): that URL is never signed (the httpx auth mirrors
     # this; see test_regression_httpx_resigned_after_a_foreign_hop).
-    with Foreign(status, jira.base_url + "/rest/api/3/issue/1/delete").running() as foreign:
-        jira.redirects["/rest/old"] = (302, foreign.url + "/bounce")
+    with LocalServer(host="localhost") as foreign:
+        location = jira.base_url + "/rest/api/3/issue/1/delete"
+        foreign.respond("*", "/bounce", status=status, headers={"Location": location})
+        jira.respond("*", "/rest/old", status=302, headers={"Location": foreign.url + "/bounce"})
         response = requests.request(
             "POST" if status == 307 else "GET",
             jira.base_url + "/rest/old",
@@ -133,18 +125,20 @@ def test_no_hop_is_signed_after_a_foreign_one(jira: Product, status: int) -> Non
             timeout=10,
         )
     assert response.status_code == 401
-    assert [(call.path, call.status) for call in jira.calls] == [
+    assert [(call.target, call.status) for call in jira.requests] == [
         ("/rest/old", 302),
         ("/rest/api/3/issue/1/delete", 401),
     ]
-    assert jira.calls[1].authorization is None
-    assert foreign.authorizations == [None]
+    assert authorization(jira.requests[1]) is None
+    assert [authorization(request) for request in foreign.received] == [None]
     # Nor does a token for that URL linger on the foreign hop's request in the history.
     assert "Authorization" not in response.history[1].request.headers
 
 
 @pytest.mark.parametrize("body", ["a=x#y", "a=1&b=%23&c=#&d=#e#f", "#=1"])
-def test_regression_form_body_with_a_raw_hash_is_hashed_whole(jira: Product, body: str) -> None:
+def test_regression_form_body_with_a_raw_hash_is_hashed_whole(
+    jira: ProductStandIn, body: str
+) -> None:
     # 16.12: "#" ended the query the form was hashed as; the product refused the call.
     response = requests.post(
         jira.base_url + "/rest/form?x=1",
@@ -154,19 +148,19 @@ def test_regression_form_body_with_a_raw_hash_is_hashed_whole(jira: Product, bod
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    (call,) = jira.calls
-    assert token_of(call.authorization)["qsh"] == hash_url(
-        "POST", "/rest/form?x=1", body_params=body
-    )
+    (call,) = jira.requests
+    assert accepted_claims(call)["qsh"] == hash_url("POST", "/rest/form?x=1", body_params=body)
 
 
-def test_refuses_to_sign_for_another_origin(jira: Product, elsewhere: Product) -> None:
+def test_refuses_to_sign_for_another_origin(
+    jira: ProductStandIn, elsewhere: ProductStandIn
+) -> None:
     with pytest.raises(ValueError, match="another origin"):
         requests.get(elsewhere.base_url + "/rest/x", auth=AtlassianJWTAuth(jira.tenant))
-    assert elsewhere.calls == []
+    assert elsewhere.requests == []
 
 
-def test_session_signs_each_request_afresh(jira: Product) -> None:
+def test_session_signs_each_request_afresh(jira: ProductStandIn) -> None:
     url = jira.base_url + "/rest/api/3/myself"
     with requests.Session() as session, time_machine.travel(1_700_000_000, tick=True) as clock:
         session.auth = AtlassianJWTAuth(jira.tenant)
@@ -174,27 +168,27 @@ def test_session_signs_each_request_afresh(jira: Product) -> None:
         # Ten minutes on: a reused token would have expired; a fresh one verifies.
         clock.shift(timedelta(minutes=10))
         assert session.get(url, timeout=10).status_code == 200
-    first, second = (token_of(call.authorization) for call in jira.calls)
+    first, second = (accepted_claims(call) for call in jira.requests)
     assert isinstance(first["iat"], int) and isinstance(second["iat"], int)
     assert second["iat"] - first["iat"] >= 600
 
 
 @pytest.mark.parametrize("missing", ["key", "clientKey", "sharedSecret", "baseUrl"])
-def test_tenant_info_must_have_what_signing_needs(jira: Product, missing: str) -> None:
-    tenant = jira.tenant
+def test_tenant_info_must_have_what_signing_needs(jira: ProductStandIn, missing: str) -> None:
+    tenant = dict(jira.tenant)
     del tenant[missing]
     with pytest.raises(ValueError, match=missing) as info:
         AtlassianJWTAuth(tenant)
-    assert SECRET not in str(info.value)
+    assert jira.tenant["sharedSecret"] not in str(info.value)
 
 
-def test_base_url_must_be_absolute(jira: Product) -> None:
+def test_base_url_must_be_absolute(jira: ProductStandIn) -> None:
     with pytest.raises(ValueError, match="absolute"):
         AtlassianJWTAuth({**jira.tenant, "baseUrl": "/wiki"})
 
 
-def test_repr_shows_no_secret(jira: Product) -> None:
-    assert SECRET not in repr(AtlassianJWTAuth(jira.tenant))
+def test_repr_shows_no_secret(jira: ProductStandIn) -> None:
+    assert jira.tenant["sharedSecret"] not in repr(AtlassianJWTAuth(jira.tenant))
 
 
 def test_without_requests_the_import_error_names_the_extra(
@@ -203,12 +197,16 @@ def test_without_requests_the_import_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "requests", None)
     monkeypatch.setitem(sys.modules, "requests.auth", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.requests_auth")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[requests\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'requests>=2\.28'"
+        r" \(the \[requests\] extra of atlassian-jwt 4\)",
+    ):
         importlib.import_module("atlassian_jwt.integrations.requests_auth")
 
 
-def test_readme_example(jira: Product) -> None:
+def test_readme_example(jira: ProductStandIn) -> None:
     namespace = run_example("outbound-requests", {"tenant": jira.tenant})
     assert namespace["response"].status_code == 200
-    (call,) = jira.calls
-    assert call.path == "/rest/api/3/search?jql=project+%3D+DEMO&maxResults=5"
+    (call,) = jira.requests
+    assert call.target == "/rest/api/3/search?jql=project+%3D+DEMO&maxResults=5"

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 import tests.test_tenants as suite
 from atlassian_jwt.integrations.sqlalchemy_store import SQLAlchemyTenantStore
 from atlassian_jwt.tenants import TenantStore, TenantStoreError
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
 from tests.integrations.sqlite_engines import sqlite_engine
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 from tests.test_tenants import (
     OTHER_APP,
     THREADS,
@@ -92,7 +92,7 @@ def make_store(
 
 def drop_tables(engine: sa.Engine, table_name: str) -> None:
     with engine.begin() as connection:
-        for suffix in ("", "_app_tokens", "_lifecycle_tokens"):
+        for suffix in ("", "_app_tokens", "_lifecycle_tokens", "_forge_events"):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table_name}{suffix}")
 
 
@@ -354,6 +354,40 @@ print(json.dumps(answers))
 """
 
 
+def test_regression_a_store_starts_when_other_workers_create_each_table_first(
+    tmp_path: Path,
+) -> None:
+    """Workers that boot together create the same tables at once (SQLite has no lock for it):
+    here another "worker" creates each of the store's tables just before the store's own
+    CREATE, every time. The store must find each made and start."""
+    url = f"sqlite:///{tmp_path / 'tenants.db'}"
+    other_worker = sa.create_engine(url)
+    raced: list[str] = []
+
+    def create_it_first(table: sa.Table, connection: sa.Connection, **_: Any) -> None:
+        if connection.engine is other_worker:  # the other worker's own CREATE
+            return
+        raced.append(table.name)
+        with other_worker.begin() as other:
+            table.create(other)
+
+    sa.event.listen(sa.Table, "before_create", create_it_first)
+    try:
+        store = SQLAlchemyTenantStore(url, app_key=APP_KEY)
+    finally:
+        sa.event.remove(sa.Table, "before_create", create_it_first)
+        other_worker.dispose()
+    assert sorted(raced) == sorted(store.table.metadata.tables)  # each table's race, lost
+    store.save({"key": APP_KEY, "clientKey": CLIENT_KEY, "sharedSecret": SECRET})
+    assert store.get(CLIENT_KEY) == {
+        "key": APP_KEY,
+        "clientKey": CLIENT_KEY,
+        "sharedSecret": SECRET,
+    }
+    store.engine.dispose()  # else its pooled sqlite3 connection warns when collected (3.13)
+
+
+@pytest.mark.slow
 def test_processes_racing_lifecycle_events_end_in_the_newest_state(
     backend: str, make_store: StoreFactory, tmp_path: Path
 ) -> None:
@@ -417,10 +451,11 @@ def test_processes_racing_lifecycle_events_end_in_the_newest_state(
         assert process.stdin is not None
         process.stdin.write("go\n")
         process.stdin.flush()
+    # Every process is waited for (and its pipes closed) before any is judged.
+    outputs = {key: process.communicate(timeout=120) for key, process in processes.items()}
     answers = {}
-    for key, process in processes.items():
-        stdout, stderr = process.communicate(timeout=120)
-        assert process.returncode == 0, stderr  # no error at all, documented or not
+    for key, (stdout, stderr) in outputs.items():
+        assert processes[key].returncode == 0, stderr  # no error at all, documented or not
         answers[key] = json.loads(stdout)
 
     for app in apps:
@@ -454,7 +489,11 @@ def test_without_sqlalchemy_the_import_error_names_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     monkeypatch.delitem(sys.modules, "atlassian_jwt.integrations.sqlalchemy_store")
-    with pytest.raises(ImportError, match=r"pip install 'atlassian-jwt\[sqlalchemy\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"pip install 'SQLAlchemy>=2\.0'"
+        r" \(the \[sqlalchemy\] extra of atlassian-jwt 4\)",
+    ):
         importlib.import_module("atlassian_jwt.integrations.sqlalchemy_store")
 
 

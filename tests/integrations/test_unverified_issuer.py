@@ -9,11 +9,9 @@ decorator, with each store of the library behind a ``TenantStoreAuthenticator``.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import jwt
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
@@ -24,8 +22,8 @@ import tests.integrations.test_django_ext as django_tests
 from atlassian_jwt.integrations.django_ext import require_jwt
 from atlassian_jwt.integrations.sqlalchemy_store import SQLAlchemyTenantStore
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStoreAuthenticator
-from atlassian_jwt.url_utils import hash_url
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET
+from atlassian_jwt.testing import sign_product_request
+from tests.support import APP_KEY, CLIENT_KEY, SECRET
 
 pytestmark = pytest.mark.extras
 
@@ -64,9 +62,8 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Client]:
 
 
 def token(issuer: str, target: str) -> str:
-    now = int(time.time())
-    claims = {"iss": issuer, "iat": now, "exp": now + 60, "qsh": hash_url("GET", target)}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    """A token for ``GET target`` signed with the suite's secret, whoever ``issuer`` is."""
+    return sign_product_request("GET", target, {"clientKey": issuer, "sharedSecret": SECRET})
 
 
 @pytest.mark.parametrize("issuer", ["\ud800", "jira:\udfff", "jira:\x00", "jira:\nverdict: ok"])

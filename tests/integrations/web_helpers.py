@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
-
-import jwt
 
 import atlassian_jwt
 from atlassian_jwt.tenants import TenantStoreError
-from atlassian_jwt.url_utils import hash_url
-from tests.conftest import CLIENT_KEY, SECRET, StoreAuthenticator
+from atlassian_jwt.testing import sign_product_request
+from tests.support import ACCOUNT, CLIENT_KEY, SECRET, StoreAuthenticator
 
 # Request targets as the product sends them (raw), each under the catch-all route /p/...:
 # each one is hashed differently from what a framework's decoded path would give.
@@ -24,26 +23,15 @@ RAW_TARGETS = [
 ]
 
 
-def sign(
-    method: str,
-    url: str,
-    *,
-    secret: str = SECRET,
-    body_params: Any = None,
-    qsh: str | None = None,
-    lifetime: int = 60,
-) -> str:
-    """A token as the product makes one for ``method url`` (relative to the app's base URL)."""
-    now = int(time.time())
-    claims = {
-        "iss": CLIENT_KEY,
-        "iat": now,
-        "exp": now + lifetime,
-        "qsh": qsh if qsh is not None else hash_url(method, url, body_params=body_params),
-        "sub": "account-id-1",
-        "context": {},
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+#: The suite's tenant, as the framework tests' authenticators know it.
+TENANT = {"clientKey": CLIENT_KEY, "sharedSecret": SECRET}
+
+
+def sign(method: str, url: str, *, tenant: Mapping[str, Any] = TENANT, **options: Any) -> str:
+    """A token as the product signs ``method url`` (relative to the app's base URL) for
+    ``tenant`` and the suite's user: the kit's :func:`sign_product_request`, whose ``options``
+    it takes."""
+    return sign_product_request(method, url, tenant, account_id=ACCOUNT, **options)
 
 
 def multipart(fields: dict[str, str], boundary: str = "b0undary") -> bytes:
@@ -65,7 +53,20 @@ MULTIPART_TYPES = [
 
 def context_token() -> str:
     """A token from ``AP.context.getToken()``: bound to no request."""
-    return sign("GET", "/", qsh=atlassian_jwt.CONTEXT_QSH)
+    return sign("GET", "/", context_qsh=True)
+
+
+#: Tokens every framework helper refuses on ``GET /page`` with a bare 401, by what is wrong
+#: with them (``None``: no token at all).
+REJECTED_TOKENS: dict[str, str | None] = {
+    "none": None,
+    "qsh": sign("GET", "/other"),
+    "method": sign("POST", "/page"),
+    "secret": sign("GET", "/page", tenant={**TENANT, "sharedSecret": "x" * 64}),
+    "expired": sign("GET", "/page", now=time.time() - 7200),
+    "context": context_token(),  # where none is allowed
+    "garbage": "not-a-token",
+}
 
 
 def auth_header(token: str) -> dict[str, str]:

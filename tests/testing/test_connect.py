@@ -21,9 +21,8 @@ from atlassian_jwt.testing import (
     product_request_url,
     sign_product_request,
 )
-from tests.conftest import OFFICIAL
+from tests.support import ACCOUNT, OFFICIAL
 
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 APP_BASE = "https://apps.example.com/my-app"
 
 

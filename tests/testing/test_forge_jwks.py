@@ -23,14 +23,13 @@ from atlassian_jwt.testing import (
     ProductStandIn,
     new_rsa_key,
 )
+from tests.support import ACCOUNT
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 # Needs cryptography, imported by the kit only when a key is made.
 pytestmark = pytest.mark.extras
-
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +280,35 @@ def test_misuse_is_a_clear_error(forge: FakeForgeJWKS, rsa_key: RSAPrivateKey) -
         forge.sign_invocation(lifetime=0)
     with pytest.raises(RuntimeError, match="with block"):
         FakeForgeJWKS(private_key=rsa_key).jwks_url  # noqa: B018
+
+
+def test_event_deliveries_as_forge_posts_them(
+    forge: FakeForgeJWKS, verifier: ForgeInvocationVerifier
+) -> None:
+    headers, body = forge.event_delivery("avi:jira:created:issue", {"issue": {"key": "A-1"}})
+    assert headers["content-type"] == "application/json"
+    claims = verifier.verify(headers)
+    assert "principal" not in claims and claims["app"]["module"]["type"] == "core:endpoint"
+    assert "x-forge-oauth-user" not in headers and headers["x-forge-oauth-system"]
+    assert json.loads(body) == {
+        "payload": {"eventType": "avi:jira:created:issue", "issue": {"key": "A-1"}}
+    }
+    _, retried = forge.event_delivery(
+        "avi:jira:created:issue", retry_count=2, retry_reason="TIMEOUT_ERROR", wrapped=False
+    )
+    assert json.loads(retried) == {
+        "eventType": "avi:jira:created:issue",
+        "retryContext": {"retryCount": 2, "retryReason": "TIMEOUT_ERROR", "retryData": None},
+    }
+
+
+def test_scheduled_trigger_deliveries_name_the_trigger_and_the_site(
+    rsa_key: RSAPrivateKey, jira: ProductStandIn
+) -> None:
+    with FakeForgeJWKS(product=jira, private_key=rsa_key) as forge:
+        headers, body = forge.scheduled_trigger_delivery("hourly")
+        first = json.loads(body)["payload"]
+        second = json.loads(forge.scheduled_trigger_delivery("hourly")[1])["payload"]
+    assert first["context"] == {"cloudId": jira.cloud_id, "moduleKey": "hourly"}
+    assert first["contextToken"] != second["contextToken"]
+    assert unverified(headers["authorization"].split()[1])["context"]["cloudId"] == jira.cloud_id

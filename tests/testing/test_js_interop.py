@@ -25,6 +25,7 @@ from atlassian_jwt.testing import (
     sign_product_request,
 )
 from tests import node_library
+from tests.support import ACCOUNT
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.extras
 
 CHECKER = Path(__file__).with_name("atlassian_jwt_js_check.js")
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 APP_BASE = "https://apps.example.com"
 
 # Requests an app receives, as written by the product. The JS library sorts and encodes the

@@ -16,7 +16,7 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import AtlassianKeyProvider, InstallAuthenticator
 from atlassian_jwt import exceptions as exc
-from atlassian_jwt.lifecycle import LifecycleHandler
+from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS, LifecycleHandler
 from atlassian_jwt.tenants import MemoryTenantStore
 from atlassian_jwt.testing import (
     FakeAtlassianKeyServer,
@@ -26,6 +26,7 @@ from atlassian_jwt.testing import (
     public_pem,
     refused_url,
 )
+from atlassian_jwt.testing.key_server import LIFECYCLE_ALGORITHMS
 from atlassian_jwt.url_utils import hash_url
 
 if TYPE_CHECKING:
@@ -290,3 +291,9 @@ def test_reprs_show_no_credentials(keys: FakeAtlassianKeyServer, tenant: dict[st
     assert repr(keys) == f"<FakeAtlassianKeyServer {keys.url}>"
     keys.stop()
     assert repr(keys).endswith(" stopped>")
+
+
+def test_the_fake_signs_every_lifecycle_event_the_library_handles() -> None:
+    # One list of events (atlassian_jwt.lifecycle); the fake only says how each is signed.
+    assert tuple(LIFECYCLE_ALGORITHMS) == LIFECYCLE_EVENTS
+    assert {LIFECYCLE_ALGORITHMS[event] for event in ("installed", "uninstalled")} == {"RS256"}

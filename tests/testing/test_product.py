@@ -20,7 +20,7 @@ import jwt
 import pytest
 
 import atlassian_jwt
-from atlassian_jwt.oauth2 import TokenProvider
+from atlassian_jwt.oauth2 import GRANT_TYPE, TokenProvider, build_assertion
 from atlassian_jwt.testing import (
     ACCESS_TOKEN_LIFETIME,
     FORGE_OAUTH_TOKEN_LIFETIME,
@@ -29,8 +29,9 @@ from atlassian_jwt.testing import (
     Reply,
 )
 from atlassian_jwt.url_utils import hash_url
+from tests.support import ACCOUNT, FakeClock
 
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
+FORM = "application/x-www-form-urlencoded"
 
 
 class Answer:
@@ -288,6 +289,88 @@ def test_access_tokens_expire(jira: ProductStandIn) -> None:
     assert send("GET", url, {"Authorization": "Bearer made-up"}).json["code"] == (
         "unknown_bearer_token"
     )
+
+
+def test_a_clock_of_ones_own_judges_the_exchange_and_its_tokens() -> None:
+    clock = FakeClock()
+    with ProductStandIn(clock=clock) as jira:
+        provider = TokenProvider(authorization_server=jira.authorization_server, clock=clock)
+        url = f"{jira.base_url}/rest/api/3/myself"
+        first = provider.get_token(jira.tenant, ACCOUNT)
+        # An hour on the shared clock: the cached token has expired and a new assertion, an
+        # hour ahead of the process clock, is accepted; so is the token issued for it.
+        clock.now += 3600
+        assert send("GET", url, {"Authorization": first.authorization}).json["code"] == (
+            "bearer_token_expired"
+        )
+        second = provider.get_token(jira.tenant, ACCOUNT)
+        assert second.access_token != first.access_token
+        assert send("GET", url, {"Authorization": second.authorization}).status == 200
+        assert [exchange.problems for exchange in jira.exchanges] == [(), ()]
+        assert jira.exchanges[1].claims["iat"] == int(clock.now)
+        assert second.expires_at == clock.now + ACCESS_TOKEN_LIFETIME
+        # Connect tokens are still judged by the process clock, as the library judges them.
+        assert jwt_call("GET", url, jira.tenant).status == 200
+
+
+@pytest.mark.parametrize(
+    ("signed_at", "problem"),
+    [
+        (-3600, "assertion: it has expired (exp)"),
+        (+3600, "assertion: it was issued in the future (iat)"),
+    ],
+)
+def test_an_assertion_out_of_its_time_is_refused(signed_at: int, problem: str) -> None:
+    clock = FakeClock()
+    with ProductStandIn(clock=clock) as jira:
+        # The assertion is signed by the process clock; the server's is an hour off.
+        clock.now -= signed_at
+        provider = TokenProvider(authorization_server=jira.authorization_server)
+        with pytest.raises(atlassian_jwt.TokenExchangeError):
+            provider.get_token(jira.tenant, ACCOUNT)
+        (exchange,) = jira.exchanges
+    assert (exchange.status, exchange.problems) == (400, (problem,))
+
+
+def test_the_leeway_applies_to_the_assertion_times(jira: ProductStandIn) -> None:
+    now = time.time()
+    within = build_assertion(
+        jira.tenant, ACCOUNT, authorization_server=jira.authorization_server, now=now + 29
+    )
+    beyond = build_assertion(
+        jira.tenant, ACCOUNT, authorization_server=jira.authorization_server, now=now + 40
+    )
+    for assertion in (within, beyond):
+        form = urllib.parse.urlencode(
+            {"grant_type": GRANT_TYPE, "assertion": assertion, "scope": "READ"}
+        ).encode()
+        send("POST", f"{jira.url}/oauth2/token", {"Content-Type": FORM}, form)
+    assert [exchange.problems for exchange in jira.exchanges] == [
+        (),
+        ("assertion: it was issued in the future (iat)",),
+    ]
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
+def test_assertion_times_must_be_numbers(jira: ProductStandIn, claim: str) -> None:
+    now = int(time.time())
+    claims = {
+        "iss": f"urn:atlassian:connect:clientid:{jira.tenant['oauthClientId']}",
+        "sub": f"urn:atlassian:connect:useraccountid:{ACCOUNT}",
+        "tnt": jira.tenant["baseUrl"],
+        "aud": jira.authorization_server,
+        "iat": now,
+        "exp": now + 60,
+        claim: str(now),
+    }
+    assertion = jwt.encode(claims, jira.tenant["sharedSecret"], algorithm="HS256")
+    form = urllib.parse.urlencode(
+        {"grant_type": GRANT_TYPE, "assertion": assertion, "scope": "READ"}
+    ).encode()
+    answer = send("POST", f"{jira.url}/oauth2/token", {"Content-Type": FORM}, form)
+    assert answer.status == 400
+    assert jira.exchanges[-1].problems == (f"assertion: {claim} not a number of seconds",)
+    assert jira.errors == []
 
 
 def test_forge_tokens_on_the_forge_api(jira: ProductStandIn) -> None:

@@ -28,11 +28,10 @@ from atlassian_jwt.testing import (
     product_request_headers,
     product_request_url,
 )
+from tests.support import ACCOUNT
 
 pytestmark = pytest.mark.extras
 pytest_plugins = ["atlassian_jwt.testing.pytest_plugin"]
-
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 
 
 def app_urls(

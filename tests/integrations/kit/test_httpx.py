@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
 from atlassian_jwt.integrations.httpx_auth import ActAsUserAuth, AtlassianJWTAuth
 from atlassian_jwt.oauth2 import AsyncTokenProvider, TokenProvider
 from atlassian_jwt.testing import FakeForgeJWKS, ProductStandIn
+from tests.httpx_libraries import LIBRARIES
+from tests.support import ACCOUNT
 
 pytestmark = pytest.mark.extras
 pytest_plugins = ["atlassian_jwt.testing.pytest_plugin"]
 
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
+# httpx, or httpx2 where httpx is not installed (the httpx2 tox environment): one API.
+httpx = LIBRARIES[0]
 
 
 @pytest.mark.parametrize("atlassian_product_type", ["jira", "confluence"])

@@ -10,11 +10,10 @@ import requests
 from atlassian_jwt.integrations.requests_auth import ActAsUserAuth, AtlassianJWTAuth
 from atlassian_jwt.oauth2 import TokenProvider
 from atlassian_jwt.testing import FakeForgeJWKS, FrozenClock, ProductStandIn
+from tests.support import ACCOUNT
 
 pytestmark = pytest.mark.extras
 pytest_plugins = ["atlassian_jwt.testing.pytest_plugin"]
-
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
 
 
 @pytest.mark.parametrize("atlassian_product_type", ["jira", "confluence"])

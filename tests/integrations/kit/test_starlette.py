@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import Depends, FastAPI, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -32,11 +31,14 @@ from atlassian_jwt.testing import (
     product_request_headers,
     product_request_url,
 )
+from tests.httpx_libraries import LIBRARIES
+from tests.support import ACCOUNT
 
 pytestmark = pytest.mark.extras
 pytest_plugins = ["atlassian_jwt.testing.pytest_plugin"]
 
-ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
+# httpx, or httpx2 where httpx is not installed (the httpx2 tox environment): one API.
+httpx = LIBRARIES[0]
 
 
 def create_app(

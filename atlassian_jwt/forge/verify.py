@@ -2,7 +2,17 @@
 
 A Forge Remote (or "Connect on Forge") back end receives ``Authorization: Bearer <FIT>``: an
 RS256 token signed with a key from Atlassian's JWKS, issued by ``forge/invocation-token`` to the
-app's ARI (``ari:cloud:ecosystem::app/<app id>``). It carries no ``qsh``.
+app's ARI (``ari:cloud:ecosystem::app/<app id>``). It carries no ``qsh``: it does not sign the
+request's method, path or body.
+
+**Size.** A FIT carries the call's context, which for some modules (macros, issue panels with
+their extension data) runs to several kilobytes; Atlassian has discussed header sizes because of
+it. Tokens up to :data:`DEFAULT_MAX_FIT_LENGTH` characters (16 KiB) are accepted, longer ones
+refused before any decoding (``token_too_large``); ``max_token_length`` changes the cap. The
+web server in front of the app has its own limit on a header's size, often lower (gunicorn
+8190 bytes per header, ``--limit-request-field_size``; uvicorn with h11 16 KiB for all headers
+together, ``--h11-max-incomplete-event-size``; nginx ``large_client_header_buffers``): raise
+it too.
 """
 
 from __future__ import annotations
@@ -18,11 +28,12 @@ from typing import Any
 
 import jwt
 
-from . import exceptions as exc
-from ._http import Transport
-from .keys import DEFAULT_KEY_TIMEOUT, fetch, load_rsa_public_key, require_crypto
-from .tokens import Headers, TokenVerifier, parse_token, token_from_headers
-from .url_utils import check_service_url
+from .. import exceptions as exc
+from .._http import Transport
+from ..keys import DEFAULT_KEY_TIMEOUT, fetch, load_rsa_public_key, require_crypto
+from ..tokens import Headers, TokenVerifier, parse_token, token_from_headers
+from ..url_utils import check_service_url
+from .invocation import ForgeInvocation
 
 __all__ = [
     "APP_ARI_PREFIX",
@@ -33,6 +44,7 @@ __all__ = [
     "FORGE_ISSUER",
     "FORGE_JWKS_URLS",
     "FORGE_REQUIRED_CLAIMS",
+    "REFRESH_INTERVAL",
     "ForgeInvocationVerifier",
 ]
 
@@ -51,7 +63,8 @@ APP_ARI_PREFIX = "ari:cloud:ecosystem::app/"
 #: Seconds of clock skew allowed by default.
 DEFAULT_FORGE_LEEWAY = 30
 
-#: Invocation tokens carry the call's context and run to a few kilobytes; more is refused.
+#: Invocation tokens carry the call's context and run to a few kilobytes; a token longer than
+#: this many characters (16 KiB) is refused before any decoding. ``max_token_length`` changes it.
 DEFAULT_MAX_FIT_LENGTH = 16 * 1024
 
 #: Forge's key set holds a few RSA keys, a few kilobytes; a larger answer is refused unread.
@@ -79,11 +92,14 @@ class ForgeInvocationVerifier:
         forge = atlassian_jwt.ForgeInvocationVerifier("8db8e2c8-1b2d-4f3e-9a6b-0c1d2e3f4a5b")
 
         try:
-            claims = forge.verify(request.headers)
+            invocation = forge.verify_request(request.headers)
         except atlassian_jwt.KeyFetchError:
             ...  # answer 503: the JWKS is unreachable
         except atlassian_jwt.DecodeError:
             ...  # answer 401
+
+    :meth:`verify_request` returns a :class:`~atlassian_jwt.ForgeInvocation` (the context, the
+    OAuth tokens, the trace ids); :meth:`verify` returns the bare claims.
 
     The key set is fetched with PyJWT's :class:`jwt.PyJWKClient` and cached by it (five
     minutes); a token whose ``kid`` is not in the cached set triggers a refresh at most once
@@ -102,7 +118,9 @@ class ForgeInvocationVerifier:
     :param leeway: seconds of clock skew allowed for ``exp``, ``nbf`` and ``iat``.
     :param timeout: seconds allowed for the whole download of the key set, from connecting to
         the last byte, headers included.
-    :param max_token_length: tokens longer than this are refused before any decoding.
+    :param max_token_length: tokens longer than this many characters are refused before any
+        decoding; see :data:`DEFAULT_MAX_FIT_LENGTH`. It also caps the ``x-forge-oauth-*``
+        headers that :meth:`verify_request` reads.
     :param max_jwks_bytes: a key set larger than this is refused (a ``KeyFetchError``).
     :param transport: how the key set is downloaded (see :class:`atlassian_jwt.Transport`):
         the standard library by default, whatever else is installed.
@@ -175,6 +193,38 @@ class ForgeInvocationVerifier:
         if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
             raise exc.MalformedTokenError("The token has no usable kid header")
         return self._verifier.verify(token, self._key(kid))
+
+    def verify_request(self, headers: Headers | None) -> ForgeInvocation:
+        """Verify the invocation token of a request and return the whole invocation.
+
+        Verifies the token as :meth:`verify` does, then requires the context the remote
+        contract says every invocation carries (``app.id``, which must be this app,
+        ``app.installationId`` and ``app.apiBaseUrl``, which must be ``https://``), and reads
+        the ``x-forge-oauth-system``/``x-forge-oauth-user`` tokens and the ``x-b3-*`` ids from
+        the same headers.
+
+        :param headers: the request headers (a mapping, or ``(name, value)`` pairs as ASGI
+            gives them): ``Authorization: Bearer <FIT>``, and the others Forge sends.
+        :returns: the :class:`~atlassian_jwt.ForgeInvocation`.
+        :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for
+            every rejection of :meth:`verify`;
+            :class:`~atlassian_jwt.exceptions.ForgeContextMissingError` and
+            :class:`~atlassian_jwt.exceptions.ForgeContextInvalidError` for a genuine token
+            without usable context, or an ``x-forge-oauth-*`` header that is not a bearer
+            token.
+        :raises KeyFetchError: if the key set cannot be fetched or read: answer 503.
+        """
+        if headers is None or isinstance(headers, str):
+            # A bare token has no headers to read the OAuth tokens and trace ids from.
+            raise exc.TokenMissingError("No request headers with Authorization: Bearer")
+        claims = self.verify(headers)
+        try:
+            return ForgeInvocation.from_verified_claims(
+                claims, headers, app_ari=self.app_ari, max_token_length=self.max_token_length
+            )
+        except exc.TokenRejectedError as error:
+            error.signature_verified = True
+            raise
 
     def _key(self, kid: str) -> Any:
         try:
