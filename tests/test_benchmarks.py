@@ -27,12 +27,8 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import tokens
 from atlassian_jwt.url_utils import hash_url, parse_params, split_url
-<<<<<<< HEAD
 from tests import node_library
-from tests.conftest import StoreAuthenticator
-=======
 from tests.support import StoreAuthenticator
->>>>>>> main
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))

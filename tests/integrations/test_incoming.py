@@ -23,13 +23,8 @@ from atlassian_jwt.integrations._incoming import (
 )
 from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
 from atlassian_jwt.tenants import TenantStoreError
-<<<<<<< HEAD
 from atlassian_jwt.url_utils import is_form, split_url
-from tests.conftest import CLIENT_KEY
-=======
-from atlassian_jwt.url_utils import is_form
 from tests.support import CLIENT_KEY
->>>>>>> main
 
 
 def wsgi(raw: str) -> str:

@@ -29,11 +29,7 @@ from atlassian_jwt.integrations.starlette_ext import (
     lifecycle_routes,
     require_jwt,
 )
-<<<<<<< HEAD
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStoreAuthenticator
-from tests.conftest import APP_KEY, CLIENT_KEY, SECRET, StoreAuthenticator
-=======
->>>>>>> main
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
@@ -48,7 +44,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
-from tests.support import ACCOUNT, CLIENT_KEY, StoreAuthenticator
+from tests.support import ACCOUNT, APP_KEY, CLIENT_KEY, SECRET, StoreAuthenticator
 
 pytestmark = pytest.mark.extras
 
