@@ -676,9 +676,9 @@ def jwks_server(body: bytes) -> Iterator[str]:
         thread.join()
 
 
-#: The Forge verifier's method that the Forge row times, with the headers of each request.
-#: (Issue 15, phase B: ``verify_request`` replaces ``verify`` here when it exists.)
-FORGE_METHOD = "verify"
+#: The Forge verifier's method that the Forge row times, with the headers of each request:
+#: ``verify_request``, which also reads the invocation's context and its OAuth tokens.
+FORGE_METHOD = "verify_request"
 
 
 def build_forge_row(size: int, stack: contextlib.ExitStack) -> Row | None:
