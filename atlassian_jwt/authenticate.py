@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import exceptions as exc
+from ._fast_query import one_pass_canonical_query
 from .tokens import (
     DEFAULT_MAX_TOKEN_LENGTH,
     Headers,
@@ -25,6 +26,7 @@ from .tokens import (
 )
 from .url_utils import (
     BodyParams,
+    Params,
     base_path,
     canonical_request,
     canonical_request_from_query,
@@ -72,6 +74,7 @@ DEFAULT_LEEWAY = 90
 _UNSAFE_ISSUER = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+
 if TYPE_CHECKING:
 
     class AuthResult(NamedTuple):
@@ -115,6 +118,15 @@ class Authenticator(abc.ABC):
         path before hashing, for apps mounted under a prefix.
     :param max_token_length: tokens longer than this are refused before any decoding.
     """
+
+    #: Whether :meth:`get_shared_secret` may block: a database, a network. Async helpers (the
+    #: Starlette and FastAPI helpers) then run :meth:`authenticate` in a worker thread, so
+    #: that the event loop is not held up; set it to ``False`` (on the class or the instance)
+    #: for an in-memory lookup, which they then run inline, saving the thread hop.
+    #:
+    #: .. warning:: ``False`` with a lookup that does block stalls every request the event
+    #:    loop serves until the lookup returns.
+    lookup_blocks: bool = True
 
     def __init__(
         self,
@@ -191,21 +203,38 @@ class Authenticator(abc.ABC):
         :raises DecodeError: (a :class:`~atlassian_jwt.exceptions.TokenRejectedError`) for every
             rejection.
         """
-        with rejecting_malformed_url():
+        params: Params | None = None
+        query_text: str | None = None
+        # (rejecting_malformed_url, without a context manager's two calls on every request)
+        try:
             path, query = split_url(url)
-            if body_params is None:
-                # Raw values, which the canonical request mostly uses as they are; only the
-                # token is decoded.
-                params = parse_raw_params(query)
-                jwt_values = {"jwt": [decode_component(value) for value in params.get("jwt", ())]}
-            else:
+            if body_params is not None:
                 params = parse_params(query)
                 merge_body_params(params, body_params)
-                jwt_values = params
+        except ValueError:
+            raise rejecting_malformed_url.error() from None
+
+        raw_token: str | None = None
+        if body_params is not None:
+            raw_token = self._get_token(headers, params)
+        else:
+            if type(self)._get_token is Authenticator._get_token:
+                # The header first, as request_token reads it: the query's jwt parameter is
+                # only looked for without one.
+                raw_token = token_from_headers(headers)
+            if raw_token is None:
+                # The canonical query, and the jwt parameter it drops, in one pass; the query
+                # parsed (its raw values kept for the canonical request) when it declines.
+                values: list[str] = []
+                query_text = one_pass_canonical_query(query, values) if query else ""
+                if query_text is None:
+                    params = parse_raw_params(query)
+                    values = [decode_component(value) for value in params.get("jwt", ())]
+                raw_token = self._get_token(headers, {"jwt": values})
 
         # Decoded once: iss is read from it (unverified, only to find the secret), then the
         # same decoded token is verified.
-        token = parse_token(self._get_token(headers, jwt_values), self.max_token_length)
+        token = parse_token(raw_token, self.max_token_length)
         client_key = unverified_client_key(token.claims)
         claims = self._verifier.verify(token, self._shared_secret(client_key))
 
@@ -213,9 +242,10 @@ class Authenticator(abc.ABC):
         if not (allow_context_qsh and token_qsh == CONTEXT_QSH):
             if body_params is None:
                 canonical = canonical_request_from_query(
-                    http_method, path, query, self._base_path, params
+                    http_method, path, query, self._base_path, params, query_text=query_text
                 )
             else:
+                assert params is not None
                 canonical = canonical_request(http_method, path, params, self._base_path)
             check_qsh(token_qsh, canonical, signature_verified=True)
         return AuthResult(client_key, claims)
@@ -314,6 +344,9 @@ def unverified_client_key(claims: Mapping[str, Any]) -> str:
     :raises InvalidClaimError: if ``iss`` is not a non-empty string.
     """
     issuer = claims.get("iss")
+    # The usual clientKey: printable ASCII (so none of _UNSAFE_ISSUER), and not empty.
+    if type(issuer) is str and issuer.isascii() and issuer.isprintable() and issuer:
+        return issuer
     if issuer is None:
         raise exc.MissingClaimError("iss")
     if not isinstance(issuer, str) or not issuer:

@@ -223,6 +223,9 @@ class TenantStoreAuthenticator(Authenticator):
     >>> authenticator.get_shared_secret("jira:1") == "s" * 32
     True
 
+    Its :attr:`~atlassian_jwt.Authenticator.lookup_blocks` follows the store: ``False`` for a
+    :class:`MemoryTenantStore`, whose lookups never block, ``True`` for any other.
+
     :param store: any :class:`TenantStore`.
     :param authenticator_kwargs: passed to :class:`~atlassian_jwt.Authenticator`
         (``algorithms``, ``leeway``, ``base_url``, ``max_token_length``).
@@ -231,6 +234,7 @@ class TenantStoreAuthenticator(Authenticator):
     def __init__(self, store: TenantStore, **authenticator_kwargs: Any) -> None:
         super().__init__(**authenticator_kwargs)
         self.store = store
+        self.lookup_blocks = not isinstance(store, MemoryTenantStore)
 
     def get_shared_secret(self, client_key: str) -> str | bytes | None:
         tenant = self.store.get(client_key)

@@ -24,13 +24,17 @@ present and before any other check of the claims. Elsewhere it agrees with PyJWT
 from __future__ import annotations
 
 import binascii
+import hashlib
+import hmac
 import inspect
 import json
 import math
 import re
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, NamedTuple, Union
 
@@ -54,6 +58,7 @@ __all__ = [
     "parse_token",
     "rejecting_malformed_url",
     "sign_hs256",
+    "sign_hs256_payload",
     "token_from_headers",
     "unverified_claims",
     "unverified_header",
@@ -96,8 +101,24 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
     >>> token_from_headers({'Authorization': 'Basic dXNlcjpwYXNz'}) is None
     True
     """
-    for name, value in _text_headers(headers):
-        if name.lower() != "authorization":
+    if not headers:
+        return None
+    # _text_headers' loop, inlined and with the name checked before the value is decoded: this
+    # runs on every request.
+    items = getattr(headers, "items", None)
+    pairs: Iterable[Any] = items() if callable(items) else headers
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            continue
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if not isinstance(name, str) or name.lower() != "authorization":
+            continue
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(value, str):
             continue
         parts = value.split()
         if len(parts) == 2 and parts[0].lower() == scheme:
@@ -173,7 +194,12 @@ class rejecting_malformed_url:  # noqa: N801 - used like a function: ``with reje
         traceback: TracebackType | None,
     ) -> None:
         if kind is not None and issubclass(kind, ValueError):
-            raise exc.MalformedRequestError("The request URL is not valid text") from None
+            raise self.error() from None
+
+    @staticmethod
+    def error() -> exc.MalformedRequestError:
+        """The rejection raised in place of the ``ValueError``, for an ``except`` clause."""
+        return exc.MalformedRequestError("The request URL is not valid text")
 
 
 class ParsedToken(NamedTuple):
@@ -200,6 +226,10 @@ def parse_token(token: str, max_length: int | None = DEFAULT_MAX_TOKEN_LENGTH) -
     :raises MalformedTokenError: if it is not three unpadded base64url segments, each in its
         one canonical spelling, of which the first two are JSON objects.
     """
+    if type(token) is str and (max_length is None or len(token) <= max_length) and token.isascii():
+        parsed = _parse_usual(token)
+        if parsed is not None:
+            return parsed
     header_segment, payload_segment, signature_segment = _segments(token, max_length)
     return ParsedToken(
         _json_object(header_segment, "header"),
@@ -252,9 +282,103 @@ def _segments(token: object, max_length: int | None) -> list[str]:
 
 
 # The base64url alphabet, without padding (RFC 7515 §2); the segments are ASCII (_segments).
+_BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
-# base64url to base64, for binascii.
+# base64url to base64, for binascii, and back.
 _FROM_BASE64URL = bytes.maketrans(b"-_", b"+/")
+_TO_BASE64URL = bytes.maketrans(b"+/", b"-_")
+# base64url to base64 for binascii's lenient decoder, which skips characters outside the
+# alphabet: every character outside base64url ("+", "/" and "=" included) becomes one that it
+# skips, so that the decoded length tells whether there was any.
+_FROM_BASE64URL_ONLY = bytes.maketrans(
+    bytes(range(256)),
+    bytes(
+        byte if chr(byte) in _BASE64URL_ALPHABET else ord("!")
+        for byte in range(256)
+    ).translate(_FROM_BASE64URL),
+)
+# The characters that may end a non-empty segment of each length (mod 4) in its one canonical
+# spelling: the bits beyond the last byte zero, as PyJWT's base64url encoding writes them. A
+# length of 4n + 1 leaves a character with no whole byte in it: never canonical.
+_LAST_CHARACTERS: tuple[frozenset[str] | None, ...] = (
+    None,
+    frozenset(),
+    frozenset("AQgw"),
+    frozenset("AEIMQUYcgkosw048"),
+)
+# The JOSE headers that signers of shared-secret tokens write, by their base64url segment:
+# PyJWT's and Atlassian's Java library's, and Atlassian's Node library's. A token with one of
+# them needs no header decoded.
+_USUAL_HEADERS = {
+    _segment: _header
+    for _header in ({"alg": "HS256", "typ": "JWT"}, {"typ": "JWT", "alg": "HS256"})
+    for _segment in [
+        binascii.b2a_base64(json.dumps(_header, separators=(",", ":")).encode(), newline=False)
+        .translate(_TO_BASE64URL)
+        .rstrip(b"=")
+        .decode("ascii")
+    ]
+}
+# What json.loads reads JSON text with (json.loads(text) is decode(text), which is raw_decode
+# and a check of what follows): called directly, it spares json.loads two Python calls.
+_raw_decode_json = json.JSONDecoder().raw_decode
+# What JSON counts as whitespace (RFC 8259 §2), allowed after the value.
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _parse_usual(token: str) -> ParsedToken | None:
+    """:func:`parse_token` for an ASCII token, without its slow steps.
+
+    The header is one of the usual ones, or decoded as :func:`parse_token` decodes it; the
+    payload, read as JSON text. ``None`` when a segment is not in its canonical spelling or a
+    JSON object, or there are not three: :func:`parse_token` then says which.
+    """
+    segments = token.split(".")
+    if len(segments) != 3:
+        return None
+    header_segment, payload_segment, signature_segment = segments
+    usual = _USUAL_HEADERS.get(header_segment)
+    header = dict(usual) if usual is not None else _json_object(header_segment, "header")
+    payload = _canonical_base64url(payload_segment)
+    signature = _canonical_base64url(signature_segment)
+    # json.loads reads bytes starting with "{" and no NUL after it as UTF-8 (RFC 8259 §8.1,
+    # json.detect_encoding); the same text, decoded here, saves it the detection.
+    if payload is None or signature is None or payload[:1] != b"{" or payload[1:2] == b"\0":
+        return None
+    try:
+        text = payload.decode("utf-8", "surrogatepass")
+        claims, end = _raw_decode_json(text)
+    except (ValueError, RecursionError):
+        return None
+    # Nothing but whitespace may follow the value.
+    if end != len(text) and text[end:].strip(_JSON_WHITESPACE):
+        return None
+    # ParsedToken(...) without the Python-level __new__ of a named tuple, as its _make does.
+    return tuple.__new__(
+        ParsedToken,
+        (
+            header,
+            claims,  # JSON text starting with "{" is an object
+            token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii"),
+            signature,
+        ),
+    )
+
+
+def _canonical_base64url(segment: str) -> bytes | None:
+    """Decode an ASCII segment, or ``None`` if it is not canonical unpadded base64url."""
+    remainder = len(segment) % 4
+    last = _LAST_CHARACTERS[remainder]
+    if last is not None and segment[-1] not in last:
+        return None
+    try:
+        decoded = binascii.a2b_base64(
+            segment.encode("ascii").translate(_FROM_BASE64URL_ONLY) + b"=" * (-remainder % 4)
+        )
+    except binascii.Error:  # characters skipped, and the rest no whole number of bytes
+        return None
+    # Fewer bytes than the characters make: some were skipped, being no base64url.
+    return decoded if len(decoded) == len(segment) * 3 // 4 else None
 
 
 def _base64url(segment: str, what: str) -> bytes:
@@ -335,12 +459,26 @@ def sign_hs256(claims: dict[str, Any], secret: str | bytes) -> str:
     if not isinstance(claims.get("iss", ""), str):
         return jwt.encode(claims, secret, algorithm="HS256")
     try:
-        payload = json.dumps(claims, separators=(",", ":")).encode()
+        # json.dumps(claims, separators=(",", ":")), as jwt.encode writes the payload.
+        payload = _json_compact(claims).encode()
     except (TypeError, ValueError):  # not JSON as it is; ValueError: a circular reference
         return jwt.encode(claims, secret, algorithm="HS256")
-    signing_input = b"%s.%s" % (_HS256_HEADER, base64url_encode(payload))
-    signature = _ALGORITHMS["HS256"].sign(signing_input, _prepared_key("HS256", secret))
-    return (b"%s.%s" % (signing_input, base64url_encode(signature))).decode("ascii")
+    return sign_hs256_payload(payload, secret)
+
+
+def sign_hs256_payload(payload: bytes, secret: str | bytes) -> str:
+    """Sign a payload that is already the JSON text ``jwt.encode`` writes, as it signs it.
+
+    For a caller that writes its claims' JSON itself: ``json.dumps(claims, separators=(",",
+    ":"))``, ASCII, encoded. The header, the signature and the secret's preparation are
+    :func:`sign_hs256`'s.
+
+    :raises jwt.InvalidKeyError: if PyJWT refuses the secret (a PEM key, say).
+    """
+    signing_input = b"%s.%s" % (_HS256_HEADER, _base64url_encode(payload))
+    mac = _keyed_hs256(secret).copy()
+    mac.update(signing_input)
+    return (b"%s.%s" % (signing_input, _base64url_encode(mac.digest()))).decode("ascii")
 
 
 class TokenVerifier:
@@ -395,6 +533,8 @@ class TokenVerifier:
         self._jwt = jwt.PyJWT(
             options={"require": list(self.required), "verify_aud": audience is not None}
         )
+        # Whether check_claims may check the usual claims itself (see _check_usual_claims).
+        self._usual_claims = audience is None and issuer is None
 
     def verify(self, token: str | ParsedToken, key: Any) -> dict[str, Any]:
         """Return the claims of ``token`` once its signature and claims check out.
@@ -441,10 +581,13 @@ class TokenVerifier:
         """
         name = self.check_header(parsed.header)
         try:
-            prepared = _prepared_key(name, key)
-            valid = self._implementations[name].verify(
-                parsed.signing_input, prepared, parsed.signature
-            )
+            if name == "HS256" and isinstance(key, (str, bytes)):
+                valid = _hs256_valid(parsed.signing_input, key, parsed.signature)
+            else:
+                prepared = _prepared_key(name, key)
+                valid = self._implementations[name].verify(
+                    parsed.signing_input, prepared, parsed.signature
+                )
         except (jwt.InvalidKeyError, TypeError, ValueError):
             raise exc.TokenRejectedError("The key for this token is not usable") from None
         if not valid:
@@ -467,6 +610,8 @@ class TokenVerifier:
         for name in self.required:
             if claims.get(name) is None:
                 raise exc.MissingClaimError(name)
+        if self._usual_claims and _check_usual_claims(claims, self.leeway):
+            return
         check_time_claims(claims)
         try:
             _validate_claims(
@@ -497,11 +642,60 @@ def _translate(error: Exception) -> exc.TokenRejectedError:
     return exc.InvalidClaimError("A claim has a value of the wrong type", claim=None)
 
 
+# Claims beyond these (in absolute value) are left to PyJWT: whole seconds that every float
+# holds exactly, and a clock holds for millions of years.
+_USUAL_TIME = 2**53
+# Stand-ins for a time claim that is absent, which no check of it refuses.
+_NO_IAT_OR_NBF = -_USUAL_TIME
+_NO_EXP = _USUAL_TIME
+
+
+def _check_usual_claims(claims: Mapping[str, Any], leeway: float) -> bool:
+    """Check the usual claims as PyJWT's claim validation does; whether they were usual.
+
+    For a verifier that checks neither ``aud`` nor ``iss``, once the required claims are found:
+    ``iat``, ``nbf`` and ``exp`` absent or whole seconds (JSON integers), ``sub`` and ``jti``
+    absent or text. PyJWT (2.10 to 2.15, alike) then checks only the times, in this order,
+    against the same clock reading; anything else, ``False``, is left to it.
+
+    :raises TokenNotYetValidError: if ``iat`` or ``nbf`` is later than now plus the leeway.
+    :raises TokenExpiredError: if ``exp`` is now minus the leeway, or earlier.
+    """
+    iat = claims.get("iat", _NO_IAT_OR_NBF)
+    nbf = claims.get("nbf", _NO_IAT_OR_NBF)
+    exp = claims.get("exp", _NO_EXP)
+    if not (
+        type(iat) is int
+        and type(nbf) is int
+        and type(exp) is int
+        and type(claims.get("sub", "")) is str
+        and type(claims.get("jti", "")) is str
+        and -_USUAL_TIME <= iat <= _USUAL_TIME
+        and -_USUAL_TIME <= nbf <= _USUAL_TIME
+        and -_USUAL_TIME <= exp <= _USUAL_TIME
+    ):
+        return False
+    # PyJWT's clock: the system time to the microsecond.
+    now = datetime.now(tz=timezone.utc).timestamp()
+    if iat > now + leeway or nbf > now + leeway:
+        raise exc.TokenNotYetValidError("The token is not yet valid")
+    if exp <= now - leeway:
+        raise exc.TokenExpiredError("The token has expired")
+    return True
+
+
 #: PyJWT's implementations of the algorithms, by name.
 _ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
 
 # The header jwt.encode writes for HS256, encoded.
 _HS256_HEADER = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+# json.dumps(..., separators=(",", ":")) without building an encoder on every call.
+_json_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _base64url_encode(data: bytes) -> bytes:
+    """PyJWT's ``base64url_encode``: base64url without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_BASE64URL).rstrip(b"=")
 
 
 def _has_claim_validation() -> bool:
@@ -534,36 +728,65 @@ _validate_claims: Any = (
 )
 
 
-# Keys that PyJWT's prepare_key accepted, with its warning about their length if any: text and
-# bytes keys (shared secrets, PEM) by algorithm and value. Preparing an HMAC key checks that it
-# is no asymmetric key or certificate, which costs more than verifying a token's signature;
-# each tenant's secret is checked once, not on every request. At most _MAX_PREPARED keys are
-# kept, the oldest dropped first.
-_prepared: dict[tuple[str, str | bytes], tuple[Any, str | None]] = {}
+# Keys that PyJWT's prepare_key accepted, with its warning about their length if any, and for
+# an HS256 secret its keyed HMAC-SHA256 state: text and bytes keys (shared secrets, PEM) by
+# algorithm and value. Preparing an HMAC key checks that it is no asymmetric key or
+# certificate, which costs more than verifying a token's signature, and keying HMAC costs a
+# third of it: each tenant's secret is prepared once, not on every request. At most
+# _MAX_PREPARED keys are kept (an app with more active tenants prepares some again); the least
+# recently used is dropped first. An entry holds the secret and its keyed state (about 1 KB).
+_prepared: OrderedDict[tuple[str, str | bytes], tuple[Any, str | None, Any]] = OrderedDict()
 _prepared_lock = threading.Lock()
-_MAX_PREPARED = 1024
+_MAX_PREPARED = 16_384
+
+
+def _prepared_entry(name: str, key: str | bytes) -> tuple[Any, str | None, Any]:
+    """The cache entry of a text or bytes key: prepared key, length warning, keyed HS256."""
+    entry = _prepared.get((name, key))
+    if entry is None:
+        algorithm = _ALGORITHMS[name]
+        prepared = algorithm.prepare_key(key)
+        keyed = hmac.new(prepared, digestmod=hashlib.sha256) if name == "HS256" else None
+        entry = (prepared, _key_length_warning(algorithm, prepared), keyed)
+        with _prepared_lock:
+            while len(_prepared) >= _MAX_PREPARED:
+                _prepared.popitem(last=False)
+            _prepared[(name, key)] = entry
+    else:
+        try:
+            _prepared.move_to_end((name, key))
+        except KeyError:  # dropped by another thread meanwhile: it is still usable here
+            pass
+    if entry[1]:
+        # What PyJWT warns of every key shorter than its hash (from PyJWT 2.11 on).
+        warnings.warn(entry[1], jwt.warnings.InsecureKeyLengthWarning, stacklevel=5)
+    return entry
 
 
 def _prepared_key(name: str, key: Any) -> Any:
     """Return PyJWT's ``prepare_key(key)`` for algorithm ``name``, once per text or bytes key."""
-    algorithm = _ALGORITHMS[name]
     if not isinstance(key, (str, bytes)):
         # A key object (an RSA public key): PyJWT's preparation only checks its type.
-        prepared, warning = algorithm.prepare_key(key), None
-    else:
-        entry = _prepared.get((name, key))
-        if entry is None:
-            prepared = algorithm.prepare_key(key)
-            entry = (prepared, _key_length_warning(algorithm, prepared))
-            with _prepared_lock:
-                while len(_prepared) >= _MAX_PREPARED:
-                    del _prepared[next(iter(_prepared))]
-                _prepared[(name, key)] = entry
-        prepared, warning = entry
-    if warning:
-        # What PyJWT warns of every key shorter than its hash (from PyJWT 2.11 on).
-        warnings.warn(warning, jwt.warnings.InsecureKeyLengthWarning, stacklevel=4)
-    return prepared
+        return _ALGORITHMS[name].prepare_key(key)
+    return _prepared_entry(name, key)[0]
+
+
+def _hs256_valid(signing_input: bytes, secret: str | bytes, signature: bytes) -> bool:
+    """What PyJWT's HS256 ``verify`` answers, from the secret's keyed HMAC state.
+
+    :raises jwt.InvalidKeyError: if PyJWT refuses the secret.
+    """
+    mac = _prepared_entry("HS256", secret)[2].copy()
+    mac.update(signing_input)
+    return hmac.compare_digest(signature, mac.digest())
+
+
+def _keyed_hs256(secret: str | bytes) -> Any:
+    """HMAC-SHA256 keyed with PyJWT's ``prepare_key(secret)``, to be copied for each message.
+
+    :raises jwt.InvalidKeyError: if PyJWT refuses the secret (a PEM key, say).
+    """
+    return _prepared_entry("HS256", secret)[2]
 
 
 def _key_length_warning(algorithm: Algorithm, prepared: Any) -> str | None:

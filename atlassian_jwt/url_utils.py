@@ -90,6 +90,8 @@ BodyParams = Union[str, bytes, Mapping[str, Union[str, Sequence[str]]]]
 #: Query parameters: each name with its values, in the order they appear.
 Params = dict[str, list[str]]
 
+_sha256 = hashlib.sha256
+
 
 # The canonical request and qsh.
 
@@ -111,7 +113,14 @@ def hash_url(
     >>> hash_url('GET', '/rest/api/3/project/recent')
     '4953376a4a620a337fab595409def4f695270777a9536fded98a4790b1ad3832'
     """
-    return qsh_of(canonicalize_request(http_method, url, base_url, body_params=body_params))
+    if body_params is not None:
+        return qsh_of(canonicalize_request(http_method, url, base_url, body_params=body_params))
+    path, query = split_url(url)
+    canonical = canonical_request_from_query(
+        http_method, path, query, base_path(base_url) if base_url else ""
+    )
+    # qsh_of, inline: this is the hot path of every outbound token.
+    return _sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def canonicalize_request(
@@ -146,7 +155,9 @@ def canonicalize_request(
     """
     path, query = split_url(url)
     if body_params is None:
-        return canonical_request_from_query(http_method, path, query, base_path(base_url))
+        return canonical_request_from_query(
+            http_method, path, query, base_path(base_url) if base_url else ""
+        )
     params = parse_params(query)
     merge_body_params(params, body_params)
     return canonical_request(http_method, path, params, base_path(base_url))
@@ -161,7 +172,7 @@ def qsh_of(canonical: str) -> str:
     >>> qsh_of('GET&/rest/api/3/project/recent&')
     '4953376a4a620a337fab595409def4f695270777a9536fded98a4790b1ad3832'
     """
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return _sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def canonical_request(http_method: str, path: str, params: Params, base: str = "") -> str:
@@ -184,7 +195,13 @@ def canonical_request(http_method: str, path: str, params: Params, base: str = "
 
 
 def canonical_request_from_query(
-    http_method: str, path: str, query: str, base: str = "", params: Params | None = None
+    http_method: str,
+    path: str,
+    query: str,
+    base: str = "",
+    params: Params | None = None,
+    *,
+    query_text: str | None = None,
 ) -> str:
     """Like :func:`canonical_request`, from the raw query string as it appears in the URL.
 
@@ -198,12 +215,16 @@ def canonical_request_from_query(
     :param query: the raw query string, as :func:`split_url` returns it.
     :param base: the base path to remove, as :func:`base_path` returns it.
     :param params: ``parse_raw_params(query)``, if the caller has it already.
+    :param query_text: the QUERY part, if the caller has it already (from
+        ``atlassian_jwt._fast_query.one_pass_canonical_query``).
     :returns: the canonical request.
 
     >>> canonical_request_from_query('GET', '/p', 'b=x+y&a=1&jwt=x.y.z')
     'GET&/p&a=1&b=x%20y'
     """
-    text = one_pass_canonical_query(query)
+    text = query_text
+    if text is None:
+        text = one_pass_canonical_query(query) if query else ""
     if text is None:
         if params is None:
             params = parse_raw_params(query)
@@ -235,11 +256,15 @@ def split_url(url: str) -> tuple[str, str]:
     """
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, not {type(url).__name__}")
-    _check_text(url, "url")
-    url = url.partition("#")[0]
-    authority = _SCHEME_AND_AUTHORITY.match(url)
-    if authority:
-        url = url[authority.end() :]
+    if not url.isascii():
+        _check_text(url, "url")
+    if "#" in url:
+        url = url.partition("#")[0]
+    # A relative URL, the usual one, has no scheme to look for.
+    if url[:1] != "/":
+        authority = _SCHEME_AND_AUTHORITY.match(url)
+        if authority:
+            url = url[authority.end() :]
     path, _, query = url.partition("?")
     return path, query
 
@@ -487,15 +512,16 @@ def _canonical_uri(path: str, base: str) -> str:
     if base and path.startswith(base):
         path = path[len(base) :]
     # 2.2 One trailing slash is removed; "/a//" keeps one.
-    if path.endswith("/"):
+    if path[-1:] == "/":
         path = path[:-1]
     # 2.3 A path of nothing but whitespace is "/".
     if not path.strip(_JAVA_WHITESPACE):
-        path = "/"
+        return "/"
     # 2.4 "&" is encoded, since it separates the three parts of the canonical request.
-    path = path.replace("&", "%26")
+    if "&" in path:
+        path = path.replace("&", "%26")
     # 2.5 The URI starts with "/"; further leading slashes stay.
-    if not path.startswith("/"):
+    if path[0] != "/":
         path = "/" + path
     return path
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import jwt
+from node_package import NODE_CACHE, NODE_PACKAGE, NODE_VERSION
 from timing import CHUNK
 
 HERE = Path(__file__).resolve().parent
@@ -42,12 +42,6 @@ ROOT = HERE.parent
 
 OLD_VERSION = "3.0.0"
 OLD_VENV = HERE / ".venv-old"
-
-#: Atlassian's JavaScript library, the version atlassian-connect-express depends on.
-NODE_PACKAGE = "atlassian-jwt"
-NODE_VERSION = "2.0.3"
-#: Where the script installs it (git-ignored): ``node_modules`` under this folder.
-NODE_CACHE = HERE / ".node-cache"
 
 
 class Worker:
@@ -147,56 +141,6 @@ def ensure_old_venv() -> Path:
             check=True,
         )
     return python
-
-
-def installed_node_version(folder: Path = NODE_CACHE) -> str | None:
-    """The version of npm ``atlassian-jwt`` installed under ``folder``, if any."""
-    try:
-        manifest = json.loads((folder / "node_modules" / NODE_PACKAGE / "package.json").read_text())
-    except (OSError, ValueError):
-        return None
-    version = manifest.get("version") if isinstance(manifest, dict) else None
-    return version if isinstance(version, str) else None
-
-
-def ensure_node_package(folder: Path = NODE_CACHE) -> str | None:
-    """Install npm ``atlassian-jwt`` 2.0.3 under ``folder`` (once); return ``node``'s path.
-
-    Returns ``None``, having printed one line that says why, when ``node`` or ``npm`` is not on
-    the ``PATH`` or the install fails: the Node rows are then left out.
-    """
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        missing = " and ".join(name for name, path in (("node", node), ("npm", npm)) if not path)
-        print(f"no {missing} on the PATH: the Node rows are left out", file=sys.stderr)
-        return None
-    if installed_node_version(folder) != NODE_VERSION:
-        print(f"installing npm {NODE_PACKAGE}@{NODE_VERSION} into {folder} ...", file=sys.stderr)
-        try:
-            subprocess.run(
-                [
-                    npm,
-                    "install",
-                    "--prefix",
-                    str(folder),
-                    "--no-save",
-                    "--no-package-lock",
-                    "--no-audit",
-                    "--no-fund",
-                    "--ignore-scripts",  # nothing of the package runs but the library itself
-                    "--loglevel=error",
-                    f"{NODE_PACKAGE}@{NODE_VERSION}",
-                ],
-                check=True,
-                stdout=sys.stderr,  # npm's summary is not part of the results
-            )
-        except (OSError, subprocess.CalledProcessError) as error:
-            print(
-                f"npm could not install {NODE_PACKAGE} ({error}): the Node rows are left out",
-                file=sys.stderr,
-            )
-            return None
-    return node
 
 
 def check_old_worker(answer: Mapping[str, Any], expected: Expected) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import jwt
 import pytest
@@ -14,7 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import atlassian_jwt
+from atlassian_jwt import authenticate as authenticate_module
 from atlassian_jwt import exceptions as exc
+from atlassian_jwt import tokens, url_utils
 from atlassian_jwt.tokens import decode_unverified
 from atlassian_jwt.url_utils import canonicalize_request, hash_url
 from tests.support import CLIENT_KEY, OFFICIAL, SECRET, StoreAuthenticator
@@ -603,3 +608,132 @@ def test_a_rejection_says_whether_the_signature_had_verified(
     with pytest.raises(error) as caught:
         authenticator.authenticate("GET", url, auth_header(token))
     assert caught.value.signature_verified is verified
+
+
+# The shortcuts against the general way: with every one of them turned off (the query parsed
+# and decoded, the token decoded and checked by PyJWT's own code), authenticate must reach the
+# same verdict, with the same rejection, on any request.
+
+
+@contextlib.contextmanager
+def general_way_only() -> Iterator[None]:
+    """Turn every shortcut of ``authenticate`` off, for the verdict it must reach."""
+    pyjwt_hs256 = tokens._ALGORITHMS["HS256"]
+
+    def pyjwt_verify(signing_input: bytes, secret: str | bytes, signature: bytes) -> bool:
+        return bool(pyjwt_hs256.verify(signing_input, pyjwt_hs256.prepare_key(secret), signature))
+
+    with contextlib.ExitStack() as stack:
+        for module, name, replacement in [
+            (authenticate_module, "one_pass_canonical_query", lambda query, tokens=None: None),
+            (url_utils, "one_pass_canonical_query", lambda query, tokens=None: None),
+            (tokens, "_parse_usual", lambda token: None),
+            (tokens, "_check_usual_claims", lambda claims, leeway: False),
+            (tokens, "_hs256_valid", pyjwt_verify),
+        ]:
+            stack.enter_context(mock.patch.object(module, name, replacement))
+        yield
+
+
+def _verdict(authenticator: atlassian_jwt.Authenticator, *request: Any) -> Any:
+    try:
+        result = authenticator.authenticate(*request)
+    except exc.DecodeError as error:
+        verified = getattr(error, "signature_verified", None)
+        return type(error), getattr(error, "code", None), verified, str(error)
+    return "accepted", result.client_key, result.claims
+
+
+_query_pieces = st.lists(
+    st.sampled_from(
+        ["a=1", "b=x+y", "c=%2f%7E", "d=caf%C3%A9", "e=\u00e9", "f=%zz", "g", "", "a=2", "h=1=2"]
+        + ["j%77t=x.y.z", "jwt", "jwt=", "fields=a,b", "z=%F0%9F%90%9B", "z=%EF%BF%BD"]
+    ),
+    max_size=5,
+)
+_NOW = 1_700_000_000
+
+
+@given(
+    method=st.sampled_from(["GET", "post"]),
+    path=st.sampled_from(["/page", "/wiki/page/", "/a&b", ""]),
+    pieces=_query_pieces,
+    where=st.sampled_from(["header", "query", "both", "twice in the query", "nowhere"]),
+    position=st.integers(0, 5),
+    # Weighted towards tokens that are accepted, or fail only at the last check.
+    signed_for_this_request=st.sampled_from([True, True, False]),
+    issuer=st.sampled_from([CLIENT_KEY, CLIENT_KEY, CLIENT_KEY, "unknown", "", "tab\there", 7]),
+    times=st.sampled_from(
+        [(0, 180), (0, 180), (0, 180), (-400, -200), (200, 400), (0, 10**20), ("0", 180)]
+    ),
+    header=st.sampled_from(
+        [{"typ": "JWT", "alg": "HS256"}, {"alg": "HS256", "typ": "JWT"}, {"alg": "HS256"}]
+    ),
+    right_secret=st.sampled_from([True, True, True, False]),
+)
+def test_the_shortcuts_reach_the_verdict_of_the_general_way(
+    method: str,
+    path: str,
+    pieces: list[str],
+    where: str,
+    position: int,
+    signed_for_this_request: bool,
+    issuer: Any,
+    times: tuple[Any, Any],
+    header: dict[str, str],
+    right_secret: bool,
+) -> None:
+    iat, exp = (_NOW + t if isinstance(t, int) else t for t in times)
+    query = "&".join(pieces)
+    url = f"{path}?{query}" if query else path
+    claims = {
+        "iss": issuer,
+        "iat": iat,
+        "exp": exp,
+        "qsh": hash_url(method, url if signed_for_this_request else "/elsewhere"),
+        "sub": "557058:user",
+    }
+    # Compact JSON and the header's own key order, as the product writes them.
+    token = jwt.PyJWS().encode(
+        json.dumps(claims, separators=(",", ":")).encode(),
+        SECRET if right_secret else SECRET[::-1],
+        headers=header,
+        sort_headers=False,
+    )
+    if where in ("query", "both", "twice in the query"):
+        pieces = [*pieces[:position], f"jwt={token}", *pieces[position:]]
+        if where == "twice in the query":
+            pieces.append(f"jwt={token}")
+        url = f"{path}?{'&'.join(pieces)}"
+    headers = auth_header(token) if where in ("header", "both") else {}
+    request = (method, url, headers)
+    with time_machine.travel(_NOW, tick=False):
+        fast = _verdict(SHARED, *request)
+        with general_way_only():
+            general = _verdict(GENERAL_WAY, *request)
+    assert fast == general
+
+
+class _OwnTokenLookup(StoreAuthenticator):
+    """An Authenticator with 3.0.0's hook overridden: its query is read before its headers."""
+
+    @staticmethod
+    def _get_token(headers: Any = None, query_params: Any = None) -> str:
+        return authenticate_module.request_token(headers, query_params)
+
+
+GENERAL_WAY = _OwnTokenLookup({CLIENT_KEY: {"sharedSecret": SECRET}})
+
+
+@given(
+    issuer=st.text(st.characters(blacklist_categories=()), max_size=12)
+    | st.sampled_from(["", "jira:1234", "tab\there", "del\x7f", "c1\x9f", "caf\u00e9", "\ud800"])
+)
+def test_the_client_key_is_read_by_one_rule_whatever_its_text(issuer: str) -> None:
+    # The usual clientKey is taken as it is; any other text by the rule: not empty, and no
+    # control character or surrogate.
+    if issuer and not re.search("[\x00-\x1f\x7f-\x9f\ud800-\udfff]", issuer):
+        assert authenticate_module.unverified_client_key({"iss": issuer}) == issuer
+    else:
+        with pytest.raises(exc.DecodeError):
+            authenticate_module.unverified_client_key({"iss": issuer})

@@ -3,7 +3,8 @@
 Timings on shared machines are noise, so nothing here asserts a speed; ``benchmarks/run.py``
 does that. Nothing here creates the old package's virtualenv or reaches PyPI or npm: the worker
 protocol is exercised with this interpreter, which imports this package under the same name,
-and the Node worker only where ``run.py`` has installed npm ``atlassian-jwt`` already.
+and the Node worker only where npm ``atlassian-jwt`` is installed already (``.ci/run`` installs
+it; see ``tests/node_library.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 import atlassian_jwt
 from atlassian_jwt import tokens
 from atlassian_jwt.url_utils import hash_url, parse_params, split_url
+from tests import node_library
 from tests.support import StoreAuthenticator
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
@@ -249,7 +251,7 @@ ROW_NAMES = [
     "Flask route with require_jwt",
     "Flask route, bare",
     "Flask route, authenticate by hand",
-    "Starlette route with require_jwt",
+    "Starlette route with require_jwt (in-memory lookup)",
     "Starlette route, bare",
     "Starlette route, authenticate by hand",
     "authenticate (30 tenants)",
@@ -270,7 +272,7 @@ def test_rows_run_on_their_inputs_and_the_workers_get_json() -> None:
             call, items = row.ours
             assert len(items) == (30 if "tenant" in row.name and "new" not in row.name else 28)
             if row.before is not None:
-                tokens._prepared[("HS256", "x" * 32)] = (b"x" * 32, None)
+                tokens._prepared[("HS256", "x" * 32)] = (b"x" * 32, None, None)
                 row.before()
                 if "new tenant" in row.name:  # every secret is prepared again
                     assert tokens._prepared == {}
@@ -484,17 +486,12 @@ def test_check_node_worker_refuses_another_version() -> None:
         workers.check_node_worker({**answer, "packages": {"atlassian-jwt": "1.0.0"}}, EXPECTED)
 
 
-NODE = shutil.which("node")
-NODE_READY = NODE is not None and workers.installed_node_version() == workers.NODE_VERSION
-
-
-@pytest.mark.skipif(
-    not NODE_READY, reason="needs node and npm atlassian-jwt 2.0.3 (benchmarks/run.py installs it)"
-)
 def test_node_worker_agrees_with_this_library_on_every_request() -> None:
+    node_library.node_modules()  # not run without it (see tests/node_library.py)
+    node = shutil.which("node")
+    assert node is not None
     rows, setup = run.build_rows(size=40)
-    assert NODE is not None
-    worker = workers.NodeWorker(NODE)
+    worker = workers.NodeWorker(node)
     try:
         answer = worker.ask(**setup.command(node=True))
         assert answer["packages"]["atlassian-jwt"] == "2.0.3"
@@ -556,6 +553,23 @@ def test_targets_ratios_and_helper_overhead() -> None:
     )
 
 
+def test_route_costs_show_what_the_helper_adds_beyond_calling_authenticate() -> None:
+    # (row() times each call at half the number it is given.)
+    rows = [
+        row("authenticate (valid)", ours=20.0),
+        row("Starlette route with require_jwt (in-memory lookup)", ours=52.0),
+        row("Starlette route, bare", ours=18.0),
+        row("Starlette route, authenticate by hand", ours=46.0),
+        row("Flask route with require_jwt", ours=140.0),  # no by-hand row: left out
+        row("Flask route, bare", ours=80.0),
+    ]
+    # By hand 23 - 9 - 10 = 4 paid for calling authenticate at all; the helper 26 - 23 = 3
+    # more; together 7 over authenticate alone, the target's numerator.
+    assert run.route_costs(rows) == [["Starlette", "10.0", "4.0", "3.0", "7.0"]]
+    found = {name: value for name, _, value, _ in run.targets(rows)}
+    assert found["Starlette helper overhead / authenticate"] == pytest.approx(0.7)
+
+
 @pytest.mark.extras
 def test_forge_row_verifies_distinct_invocations() -> None:
     with contextlib.ExitStack() as stack:
@@ -589,3 +603,36 @@ def test_print_table_is_a_restructuredtext_simple_table(capsys: pytest.CaptureFi
         "x         10.25",
         "========  =====",
     ]
+
+
+def test_the_node_library_is_found_only_at_its_pinned_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import node_package
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert node_package.node_modules(tmp_path) is None  # nothing installed
+    manifest = tmp_path / "node_modules" / "atlassian-jwt" / "package.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"name": "atlassian-jwt", "version": "1.0.0"}))
+    assert node_package.node_modules(tmp_path) is None  # another version
+    manifest.write_text(json.dumps({"name": "atlassian-jwt", "version": node_package.NODE_VERSION}))
+    assert node_package.node_modules(tmp_path) == tmp_path / "node_modules"
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert node_package.node_modules(tmp_path) is None  # no node to run it
+    assert node_package.install(tmp_path) is None  # nor npm to install it
+
+
+def test_a_test_without_the_node_library_says_not_run_and_fails_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import node_package
+
+    monkeypatch.setattr(node_package, "NODE_CACHE", tmp_path)
+    monkeypatch.setattr(node_package.node_modules, "__defaults__", (tmp_path,))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="^NOT RUN: needs node and npm"):
+        node_library.node_modules()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must have it"):
+        node_library.node_modules()

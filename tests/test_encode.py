@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import jwt
 import pytest
+import time_machine
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -169,3 +170,50 @@ def test_any_form_signed_as_a_mapping_verifies_as_the_body_sent(
 def test_body_params_of_another_type_is_a_type_error(tenant: dict[str, Any]) -> None:
     with pytest.raises(TypeError, match="body_params"):
         encode_token("POST", "/x", body_params=[("a", "1")], **tenant)  # type: ignore[arg-type]
+
+
+# Byte for byte what jwt.encode signs: the usual five claims are written without a JSON
+# encoder, so their text (names in their order, strings escaped as json.dumps escapes them)
+# is held to jwt.encode's, whatever the key, the client key, the extra claims and the secret.
+_text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=8) | (
+    st.sampled_from(["com.example.app", 'q"', "b\\", "tab\t", "caf\u00e9", "\U0001f41b"])
+)
+
+
+@given(
+    app_key=st.none() | _text | st.integers(1, 9),
+    client_key=_text,
+    extra=st.none()
+    | st.just({})
+    | st.dictionaries(st.sampled_from(["sub", "aud", "iss", "context"]), _text, max_size=2),
+    secret=st.sampled_from([SECRET, SECRET.encode(), "s\u00e9cret-" * 8]),
+    lifetime=st.sampled_from([1, DEFAULT_LIFETIME, 10**9]),
+)
+def test_encode_token_signs_what_jwt_encode_signs(
+    app_key: Any, client_key: str, extra: dict[str, str] | None, secret: str | bytes, lifetime: int
+) -> None:
+    info: dict[str, Any] = {
+        "clientKey": client_key,
+        "sharedSecret": secret,
+        "baseUrl": "https://x.atlassian.net",
+    }
+    if app_key is not None:
+        info["key"] = app_key
+    request = ("GET", "/rest/api/3/x?b=2&a=1")
+    claims = {
+        "iss": app_key or client_key,
+        "iat": 1_700_000_000,
+        "exp": 1_700_000_000 + lifetime,
+        "qsh": hash_url("GET", "/rest/api/3/x?a=1&b=2"),
+        "aud": client_key,
+        **(extra or {}),
+    }
+    with time_machine.travel(1_700_000_000.75, tick=False):
+        try:
+            expected = jwt.encode(claims, secret, algorithm="HS256")
+        except TypeError:  # a newer PyJWT refuses an iss that is not text: so must we
+            with pytest.raises(TypeError):
+                encode_token(*request, timeout_secs=lifetime, payload_kwargs=extra, **info)
+            return
+        token = encode_token(*request, timeout_secs=lifetime, payload_kwargs=extra, **info)
+    assert token == expected

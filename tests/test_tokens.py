@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import warnings
+from collections import OrderedDict
 from typing import Any
 from unittest import mock
 
@@ -84,6 +85,44 @@ def test_arbitrary_segments_decode_or_fail_by_the_rule(segment: str) -> None:
     assert _ours(segment) == _reference(segment)
 
 
+def _reference_bytes(segment: str) -> Any:
+    """A signature segment read by the rule: the one unpadded base64url spelling of bytes."""
+    try:
+        decoded = base64url_decode(segment.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError):
+        return "malformed"
+    return decoded if _b64(decoded) == segment else "malformed"
+
+
+# Segments as products write them (the usual headers among them), and the same with a
+# character added, cut off, or replaced by one outside base64url.
+_written = st.sampled_from(
+    ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"]
+) | _objects.map(lambda claims: _b64(json.dumps(claims).encode()))
+_spoilt = st.tuples(
+    _written, st.integers(0, 40), st.sampled_from(["", "A", "+", "/", "=", "!", "\u00e9", "."])
+).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :])
+_any_segment = _written | _spoilt | st.text(st.sampled_from("AZaz09-_+/=!e3"), max_size=24)
+
+
+@given(header=_any_segment, payload=_any_segment, signature=_any_segment)
+def test_parse_token_reads_every_token_by_the_rule(
+    header: str, payload: str, signature: str
+) -> None:
+    # Its shortcuts (the usual headers not decoded, the payload read as JSON text, the last
+    # character checked instead of encoding again) read exactly what the rule reads.
+    token = f"{header}.{payload}.{signature}"
+    try:
+        parsed: Any = parse_token(token)
+    except exc.MalformedTokenError:
+        parsed = "malformed"
+    expected = (_reference(header), _reference(payload), _reference_bytes(signature))
+    if "." in header + payload + signature or "malformed" in expected:
+        assert parsed == "malformed"
+    else:
+        assert parsed == (*expected[:2], f"{header}.{payload}".encode(), expected[2])
+
+
 @pytest.mark.parametrize(
     ("segment", "expected"),
     [
@@ -132,9 +171,13 @@ def test_parse_token_refuses_long_tokens_before_decoding() -> None:
 REQUIRED = ("iss", "iat", "exp", "qsh")
 
 
-def _sign(header: dict[str, Any], claims: dict[str, Any], key: str) -> str:
+def _sign(
+    header: dict[str, Any], claims: dict[str, Any], key: str, separators: Any = None
+) -> str:
     """Sign as any product might, whatever the claims hold (jwt.encode refuses some)."""
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    header_json = json.dumps(header, separators=separators)
+    claims_json = json.dumps(claims, separators=separators)
+    signing_input = f"{_b64(header_json.encode())}.{_b64(claims_json.encode())}"
     signature = jwt.algorithms.HMACAlgorithm(jwt.algorithms.HMACAlgorithm.SHA256).sign(
         signing_input.encode(), key.encode()
     )
@@ -226,33 +269,99 @@ _claims = st.fixed_dictionaries(
 )
 
 
+# Claims as products sign them, every time claim a whole number of seconds on either side of
+# each boundary (now, now plus or minus each leeway), with, now and then, a time at the edge of
+# what is checked without PyJWT, or a subject or JWT ID of another type.
+_offsets = st.sampled_from([-91, -90, -89, -31, -30, -29, -2, -1, 0, 1, 2, 29, 30, 31, 89, 90, 91])
+_usual_times = st.builds(lambda offset: NOW + offset, _offsets) | st.sampled_from(
+    [2**53, 2**53 + 1, -(2**53), -(2**53) - 1, 10**20, True]
+)
+_usual_claims = st.fixed_dictionaries(
+    {"iss": st.just("tenant"), "qsh": st.just("abc"), "iat": _usual_times, "exp": _usual_times},
+    optional={
+        "nbf": _usual_times,
+        "sub": st.text(max_size=4) | _values,
+        "jti": st.text(max_size=4) | _values,
+        "aud": st.just("tenant"),
+    },
+)
+
+# The headers and JSON spellings products sign with (the usual ones, which the verifier knows
+# without decoding them, compact), and others.
+_headers = st.sampled_from(
+    [
+        ({"alg": "HS256", "typ": "JWT"}, (",", ":")),  # PyJWT, Atlassian's Java library
+        ({"typ": "JWT", "alg": "HS256"}, (",", ":")),  # Atlassian's Node library
+        ({"alg": "HS256", "typ": "JWT"}, None),
+        ({"alg": "HS256"}, None),
+        ({"alg": "HS256", "kid": "k"}, (",", ":")),
+    ]
+)
+
+
 @claim_checks
 @given(
-    claims=_claims,
+    claims=_claims | _usual_claims,
+    header=_headers,
     right_key=st.booleans(),
-    leeway=st.sampled_from([0, 30, 90]),
+    bytes_key=st.booleans(),
+    leeway=st.sampled_from([0, 0.5, 30, 90]),
+    moment=st.sampled_from([0, 0.4999994, 0.5000006, 0.9999996]),
     audience=st.sampled_from([None, "tenant"]),
     issuer=st.sampled_from([None, "tenant"]),
 )
 def test_verify_agrees_with_pyjwt_decode(
     claim_check: Any,
     claims: dict[str, Any],
+    header: tuple[dict[str, Any], Any],
     right_key: bool,
-    leeway: int,
+    bytes_key: bool,
+    leeway: float,
+    moment: float,
     audience: str | None,
     issuer: str | None,
 ) -> None:
-    token = _sign({"alg": "HS256"}, claims, SECRET if right_key else SECRET[::-1])
+    # Every path of the verifier: the usual headers (not decoded) and others; the usual claims
+    # (checked without PyJWT) and any others; str and bytes secrets, right and wrong; times on
+    # either side of each boundary, to the microsecond of PyJWT's clock.
+    header_fields, separators = header
+    token = _sign(header_fields, claims, SECRET if right_key else SECRET[::-1], separators)
+    key: str | bytes = SECRET.encode() if bytes_key else SECRET
     verifier = TokenVerifier(("HS256",), REQUIRED, leeway, audience=audience, issuer=issuer)
-    with time_machine.travel(NOW, tick=False):
+    with time_machine.travel(NOW + moment, tick=False):
         with mock.patch.object(tokens, "_validate_claims", claim_check):
-            ours = _our_outcome(verifier, token, SECRET)
-        theirs = _pyjwt_outcome(token, SECRET, audience, leeway=leeway, issuer=issuer)
+            ours = _our_outcome(verifier, token, key)
+        theirs = _pyjwt_outcome(token, key, audience, leeway=leeway, issuer=issuer)
     if _stricter_than_pyjwt(claims) and right_key:
         # Where the verifier is stricter (see the module docstring), and only there.
         assert ours == "invalid_claim"
     else:
         assert ours == theirs
+
+
+@claim_checks
+@given(
+    claims=_usual_claims,
+    header=_headers,
+    leeway=st.sampled_from([0, 0.5, 30, 90]),
+    moment=st.sampled_from([0, 0.4999994, 0.5000006, 0.9999996]),
+)
+def test_usual_tokens_agree_with_pyjwt_decode(
+    claim_check: Any,
+    claims: dict[str, Any],
+    header: tuple[dict[str, Any], Any],
+    leeway: float,
+    moment: float,
+) -> None:
+    # The path of an Authenticator's tokens (the claims checked without PyJWT where they are
+    # usual), held to PyJWT's verdict at every boundary of the clock and the leeway.
+    token = _sign(header[0], claims, SECRET, header[1])
+    verifier = TokenVerifier(("HS256",), REQUIRED, leeway)
+    with time_machine.travel(NOW + moment, tick=False):
+        with mock.patch.object(tokens, "_validate_claims", claim_check):
+            ours = _our_outcome(verifier, token, SECRET)
+        theirs = _pyjwt_outcome(token, SECRET, None, leeway=leeway)
+    assert ours == ("invalid_claim" if _stricter_than_pyjwt(claims) else theirs)
 
 
 def _stricter_than_pyjwt(claims: dict[str, Any]) -> bool:
@@ -328,7 +437,7 @@ def counted_preparations(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     # On the verifier's instance only: PyJWT's jwt.encode in the tests has its own.
     monkeypatch.setattr(algorithm, "prepare_key", prepare_key)
-    monkeypatch.setattr(tokens, "_prepared", {})
+    monkeypatch.setattr(tokens, "_prepared", OrderedDict())
     return seen
 
 
@@ -353,21 +462,34 @@ def test_a_secret_that_pyjwt_refuses_is_refused_every_time(
             TokenVerifier(("HS256",), REQUIRED, 0).verify(token, pem)
         assert "not usable" in str(caught.value)
     assert counted_preparations == [pem, pem]
-    assert tokens._prepared == {}
+    assert not tokens._prepared
 
 
-def test_prepared_keys_are_bounded(
+def test_prepared_keys_are_bounded_and_the_least_recently_used_is_dropped(
     counted_preparations: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tokens, "_MAX_PREPARED", 3)
     verifier = TokenVerifier(("HS256",), REQUIRED, 0)
     secrets = [f"{n:064d}" for n in range(5)]
     with time_machine.travel(NOW, tick=False):
-        for secret in secrets + secrets[-1:]:
+        # 0, 1, 2 fill the cache; 0 is used again; 3 and 4 then drop 1 and 2, not 0.
+        for secret in [*secrets[:3], secrets[0], *secrets[3:], secrets[0]]:
             claims = {"iss": "t", "iat": NOW, "exp": NOW + 60, "qsh": "q"}
             verifier.verify(jwt.encode(claims, secret, algorithm="HS256"), secret)
-    # The oldest were dropped; the newest, used twice, was prepared once.
-    assert [key for _, key in tokens._prepared] == secrets[2:]
+    assert [key for _, key in tokens._prepared] == [secrets[3], secrets[4], secrets[0]]
+    # Each secret was prepared once: 0, kept by its use, was never dropped.
+    assert counted_preparations == secrets
+
+
+def test_ten_thousand_tenants_each_prepare_their_secret_once(
+    counted_preparations: list[Any],
+) -> None:
+    # Marketplace apps serve thousands of sites: with the default bound, none of 10,000
+    # secrets used in turn, twice over, is prepared again (SECURITY.md says what is kept).
+    secrets = [f"{n:064d}" for n in range(10_000)]
+    for _ in range(2):
+        for secret in secrets:
+            sign_hs256({"iss": "app"}, secret)
     assert counted_preparations == secrets
 
 

@@ -218,6 +218,9 @@ def wsgi_target(environ: Mapping[str, Any], decoded_path: str | None = None) -> 
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if isinstance(raw, str) and raw:
+        if raw.isascii() and raw[:1] == "/" and "#" not in raw and raw[-1:] != "?":
+            # The usual target, which the steps below give back as it is.
+            return raw
         path, query = _split_request_url(_wsgi_text(raw))
     else:
         if _script_name_from_header(environ):

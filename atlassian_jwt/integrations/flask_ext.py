@@ -100,6 +100,9 @@ def authenticate_request(
 
     The URL is the raw target the server received (``RAW_URI``/``REQUEST_URI``), its whole
     path; the core removes the path of the Authenticator's ``base_url``, and nothing else is.
+    Method, target and ``Authorization`` header (the only one
+    :meth:`~atlassian_jwt.Authenticator.authenticate` reads) are read from the WSGI environ
+    itself, without the request's own parsing.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param request: the request; by default the one being handled.
@@ -115,13 +118,16 @@ def authenticate_request(
     """
     check_authenticator(authenticator, "authenticate_request")
     req = current_request if request is None else request
+    environ = req.environ
     body_params = None
     if include_form_body and should_hash_form(req.mimetype):
         body_params = _form_body(req)
+    # As werkzeug reads them (Request.method, EnvironHeaders), from the environ directly.
+    authorization = environ.get("HTTP_AUTHORIZATION")
     return authenticator.authenticate(
-        req.method,
-        wsgi_target(req.environ),
-        req.headers,
+        environ.get("REQUEST_METHOD", "GET"),
+        wsgi_target(environ),
+        {"Authorization": authorization} if authorization is not None else None,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
     )

@@ -20,8 +20,11 @@ endpoint.
 A rejected token raises ``HTTPException(401)``, and a key that could not be fetched or a
 tenant store that fails ``HTTPException(503)``, with a bare detail; the failure's ``code`` is
 logged (logger ``atlassian_jwt.integrations``), never the token. The result is also put in
-``request.state.atlassian_jwt``. The Authenticator and the lifecycle handler run in a worker
-thread, since they may read a database or fetch a key.
+``request.state.atlassian_jwt``. The Authenticator runs in a worker thread, since looking up a
+secret may read a database, unless its :attr:`~atlassian_jwt.Authenticator.lookup_blocks` is
+``False`` (an in-memory lookup; a :class:`~atlassian_jwt.tenants.MemoryTenantStore`'s): then
+it runs inline, which saves the thread hop. The lifecycle handler always runs in a worker
+thread.
 
 **Forge.** A route that Forge calls (a remote resolver, ``invokeRemote``) depends on
 :func:`require_forge`, which returns the :class:`~atlassian_jwt.ForgeInvocation` and puts it in
@@ -107,7 +110,9 @@ async def authenticate_request(
 
     The URL is the raw target the server received (``raw_path`` and ``query_string``), its
     whole path; the core removes the path of the Authenticator's ``base_url``, and nothing else
-    is.
+    is. :meth:`~atlassian_jwt.Authenticator.authenticate` is given the request's
+    ``Authorization`` headers, and runs in a worker thread unless the Authenticator's
+    :attr:`~atlassian_jwt.Authenticator.lookup_blocks` is ``False``.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param request: the request.
@@ -125,11 +130,23 @@ async def authenticate_request(
     body_params: bytes | dict[str, list[str]] | None = None
     if include_form_body and should_hash_form(request.headers.get("content-type")):
         body_params = await _form_body(request)
-    return await run_in_threadpool(
-        authenticator.authenticate,
-        request.method,
-        asgi_target(request.scope),
-        request.headers,
+    scope = request.scope
+    # The Authorization headers alone, read from the scope: the only ones authenticate reads,
+    # without building Starlette's Headers.
+    headers = [pair for pair in scope["headers"] if pair[0] == b"authorization"]
+    if authenticator.lookup_blocks:
+        return await run_in_threadpool(
+            authenticator.authenticate,
+            scope["method"],
+            asgi_target(scope),
+            headers,
+            allow_context_qsh=allow_context_qsh,
+            body_params=body_params,
+        )
+    return authenticator.authenticate(
+        scope["method"],
+        asgi_target(scope),
+        headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
     )

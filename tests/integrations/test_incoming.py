@@ -7,6 +7,8 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import atlassian_jwt
 from atlassian_jwt.integrations._incoming import (
@@ -21,7 +23,7 @@ from atlassian_jwt.integrations._incoming import (
 )
 from atlassian_jwt.lifecycle import LIFECYCLE_EVENTS
 from atlassian_jwt.tenants import TenantStoreError
-from atlassian_jwt.url_utils import is_form
+from atlassian_jwt.url_utils import is_form, split_url
 from tests.support import CLIENT_KEY
 
 
@@ -42,6 +44,16 @@ def test_wsgi_raw_uri_in_absolute_form_keeps_path_and_query() -> None:
 
 def test_wsgi_raw_uri_with_raw_utf8_bytes_is_read_as_utf8() -> None:
     assert wsgi_target({"RAW_URI": wsgi("/p/café?n=été")}) == "/p/café?n=été"
+
+
+@given(raw=st.text(st.sampled_from("/?#%:ab\u00e9"), min_size=1, max_size=12))
+@example(raw="/p?")
+@example(raw="/p?#x")
+def test_wsgi_usual_targets_are_taken_as_the_steps_would_give_them(raw: str) -> None:
+    # The shortcut for an ASCII target starting with "/" gives what the steps give: the
+    # target read as UTF-8, split into path and query, and joined again.
+    path, query = split_url(raw)
+    assert wsgi_target({"RAW_URI": wsgi(raw)}) == (f"{path}?{query}" if query else path)
 
 
 def test_wsgi_raw_uri_that_is_not_utf8_is_a_rejection() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import warnings
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -28,6 +29,7 @@ from atlassian_jwt.integrations.starlette_ext import (
     lifecycle_routes,
     require_jwt,
 )
+from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStoreAuthenticator
 from tests.integrations.web_helpers import (
     MULTIPART_TYPES,
     RAW_TARGETS,
@@ -42,7 +44,7 @@ from tests.integrations.web_helpers import (
     sign,
 )
 from tests.readme import run_example
-from tests.support import ACCOUNT, CLIENT_KEY, StoreAuthenticator
+from tests.support import ACCOUNT, APP_KEY, CLIENT_KEY, SECRET, StoreAuthenticator
 
 pytestmark = pytest.mark.extras
 
@@ -206,6 +208,74 @@ def test_authenticate_request_takes_the_authenticator_then_the_request() -> None
     }
     result = asyncio.run(authenticate_request(authenticator(), Request(scope)))
     assert result.client_key == CLIENT_KEY
+
+
+class ThreadRecordingAuthenticator(StoreAuthenticator):
+    """Records the thread each secret is looked up in."""
+
+    def __init__(self, *, lookup_blocks: bool) -> None:
+        super().__init__({CLIENT_KEY: {"sharedSecret": SECRET}})
+        self.lookup_blocks = lookup_blocks
+        self.threads: list[int] = []
+
+    def get_shared_secret(self, client_key: str) -> str | None:
+        self.threads.append(threading.get_ident())
+        return super().get_shared_secret(client_key)
+
+
+def _authenticated_in(auth: atlassian_jwt.Authenticator) -> tuple[int, int]:
+    """Verify a request through the helper; return the event loop's thread and the result's."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/page",
+        "raw_path": b"/page",
+        "query_string": b"",
+        "headers": [(b"host", b"app"), (b"authorization", f"JWT {sign('GET', '/page')}".encode())],
+    }
+
+    async def verify() -> int:
+        result = await authenticate_request(auth, Request(scope))
+        assert result.client_key == CLIENT_KEY
+        return threading.get_ident()
+
+    return asyncio.run(verify()), threading.get_ident()
+
+
+def test_a_lookup_that_may_block_runs_in_a_worker_thread() -> None:
+    auth = ThreadRecordingAuthenticator(lookup_blocks=True)
+    loop_thread, _ = _authenticated_in(auth)
+    assert auth.threads and auth.threads[0] != loop_thread
+
+
+def test_an_in_memory_lookup_runs_inline_in_the_event_loop() -> None:
+    auth = ThreadRecordingAuthenticator(lookup_blocks=False)
+    loop_thread, _ = _authenticated_in(auth)
+    assert auth.threads == [loop_thread]
+
+
+def test_a_memory_store_is_looked_up_inline_any_other_store_in_a_thread(tmp_path: Any) -> None:
+    tenant = {"key": APP_KEY, "clientKey": CLIENT_KEY, "sharedSecret": SECRET}
+    memory = MemoryTenantStore()
+    sqlite = SQLiteTenantStore(str(tmp_path / "tenants.db"), app_key=APP_KEY)
+    for store in (memory, sqlite):
+        store.save(tenant)
+    assert TenantStoreAuthenticator(memory).lookup_blocks is False
+    assert TenantStoreAuthenticator(sqlite).lookup_blocks is True
+    # The default, for an Authenticator that says nothing: its lookup may block.
+    assert StoreAuthenticator({}).lookup_blocks is True
+    calls: list[int] = []
+    for store in (memory, sqlite):
+        auth = TenantStoreAuthenticator(store)
+        original = store.get
+
+        def get(client_key: str, original: Any = original) -> Any:
+            calls.append(threading.get_ident())
+            return original(client_key)
+
+        store.get = get  # type: ignore[method-assign]
+        loop_thread, _ = _authenticated_in(auth)
+        assert (calls[-1] == loop_thread) is (store is memory)
 
 
 @pytest.mark.parametrize("event", ["installed", "uninstalled", "enabled", "disabled"])

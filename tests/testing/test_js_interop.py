@@ -1,10 +1,9 @@
 """The kit's Connect tokens, checked by an independent implementation: Atlassian's JS library.
 
 npm ``atlassian-jwt`` is what atlassian-connect-express verifies Jira's and Confluence's tokens
-with. The test installs it (pinned) into a temporary folder with npm and runs
-``atlassian_jwt_js_check.js`` under Node on the kit's tokens. Without ``node`` and ``npm`` the
-test is skipped, visibly (and fails under ``CI``, where they must be present); a failed
-``npm install`` fails it.
+with. The test runs ``atlassian_jwt_js_check.js`` under Node on the kit's tokens, with the
+library the benchmark keeps, pinned, in ``benchmarks/.node-cache`` (``.ci/run`` installs it;
+no test reaches npm). Without it the test is skipped, visibly, and fails under ``CI``.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from atlassian_jwt.testing import (
     product_request_url,
     sign_product_request,
 )
+from tests import node_library
 from tests.support import ACCOUNT
 
 if TYPE_CHECKING:
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 # The RS256 cases need cryptography.
 pytestmark = pytest.mark.extras
 
-#: The release checked against; atlassian-connect-express 11 depends on this major version.
-JS_PACKAGE = "atlassian-jwt@2.0.3"
 CHECKER = Path(__file__).with_name("atlassian_jwt_js_check.js")
 APP_BASE = "https://apps.example.com"
 
@@ -60,34 +58,9 @@ def rsa_keys() -> tuple[RSAPrivateKey, RSAPrivateKey]:
 
 
 @pytest.fixture(scope="session")
-def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The JS library, installed with npm into a temporary folder; its node_modules."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not (node and npm):
-        reason = "node and npm are needed to check tokens with Atlassian's JS library"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must have them")
-        pytest.skip(f"NOT RUN: {reason}")
-    folder = tmp_path_factory.mktemp("atlassian-jwt-js")
-    environment = {
-        **os.environ,
-        "npm_config_update_notifier": "false",
-        "npm_config_fund": "false",
-        "npm_config_audit": "false",
-        "npm_config_cache": str(Path.home() / ".npm"),
-    }
-    command = [npm, "install", "--prefix", str(folder), "--no-save", "--prefer-offline"]
-    done = subprocess.run(
-        [*command, JS_PACKAGE],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=environment,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"npm install {JS_PACKAGE} failed:\n{done.stdout}\n{done.stderr}"[-4000:])
-    return folder / "node_modules"
+def node_modules() -> Path:
+    """The JS library, as the benchmark installed it (see tests/node_library.py)."""
+    return node_library.node_modules()
 
 
 def js_check(node_modules: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,7 +100,7 @@ def test_request_tokens_verify_with_the_js_library(node_modules: Path) -> None:
     ]
     for result, case in zip(js_check(node_modules, cases), cases):
         assert "error" not in result, (case["url"], result)
-        assert result["version"] == JS_PACKAGE.split("@")[1]
+        assert result["version"] == node_library.NODE_VERSION
         claims = result["claims"]
         assert claims["qsh"] == result["qsh"], (case["method"], case["url"], result["canonical"])
         assert claims["iss"] == tenant["clientKey"]
