@@ -576,7 +576,11 @@ def test_forge_row_verifies_distinct_invocations() -> None:
         row = run.build_forge_row(12, stack)
         assert row is not None and row.pyjwt is not None
         call, items = row.ours
-        claims = [call(*args) for args in items]
+        invocations = [call(*args) for args in items]
+        # verify_request, as a remote calls it: each a whole invocation, context read.
+        assert all(isinstance(found, atlassian_jwt.ForgeInvocation) for found in invocations)
+        assert all(found.installation_id and found.api_base_url for found in invocations)
+        claims = [dict(found.claims) for found in invocations]
         assert len({c["jti"] for c in claims}) == 12
         assert all(c["iss"] == "forge/invocation-token" for c in claims)
         decode, baseline = row.pyjwt
