@@ -33,7 +33,7 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, NamedTuple, Union
@@ -101,25 +101,7 @@ def token_from_headers(headers: Headers | None, scheme: str = "jwt") -> str | No
     >>> token_from_headers({'Authorization': 'Basic dXNlcjpwYXNz'}) is None
     True
     """
-    if not headers:
-        return None
-    # _text_headers' loop, inlined and with the name checked before the value is decoded: this
-    # runs on every request.
-    items = getattr(headers, "items", None)
-    pairs: Iterable[Any] = items() if callable(items) else headers
-    for pair in pairs:
-        try:
-            name, value = pair
-        except (TypeError, ValueError):
-            continue
-        if isinstance(name, bytes):
-            name = name.decode("latin-1")
-        if not isinstance(name, str) or name.lower() != "authorization":
-            continue
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        if not isinstance(value, str):
-            continue
+    for value in _header_values(headers, "authorization"):
         parts = value.split()
         if len(parts) == 2 and parts[0].lower() == scheme:
             return parts[1]
@@ -134,17 +116,20 @@ def header_value(headers: Headers | None, name: str) -> str | None:
     >>> header_value({"x-forge-oauth-user": "abc"}, "x-forge-oauth-system") is None
     True
     """
-    wanted = name.lower()
-    for found, value in _text_headers(headers):
-        if found.lower() == wanted:
-            return value
-    return None
+    values = _header_values(headers, name.lower())
+    return values[0] if values else None
 
 
-def _text_headers(headers: Headers | None) -> Iterator[tuple[str, str]]:
-    """The ``(name, value)`` pairs of ``headers`` that are text, bytes decoded as latin-1."""
+def _header_values(headers: Headers | None, wanted: str) -> list[str]:
+    """The text values of the headers called ``wanted`` (lower case), in order; bytes decoded
+    as latin-1, anything that is not a ``(name, value)`` pair of text or bytes skipped.
+
+    A list, not a generator, and the name checked before the value is decoded: this runs on
+    every request.
+    """
+    found: list[str] = []
     if not headers:
-        return
+        return found
     # Anything with items() counts as a mapping: werkzeug's Headers, for one, is not registered
     # as a collections.abc.Mapping.
     items = getattr(headers, "items", None)
@@ -156,10 +141,13 @@ def _text_headers(headers: Headers | None) -> Iterator[tuple[str, str]]:
             continue
         if isinstance(name, bytes):
             name = name.decode("latin-1")
+        if not isinstance(name, str) or name.lower() != wanted:
+            continue
         if isinstance(value, bytes):
             value = value.decode("latin-1")
-        if isinstance(name, str) and isinstance(value, str):
-            yield name, value
+        if isinstance(value, str):
+            found.append(value)
+    return found
 
 
 class rejecting_malformed_url:  # noqa: N801 - used like a function: ``with rejecting_...():``
