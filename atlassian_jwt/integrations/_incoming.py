@@ -69,6 +69,7 @@ __all__ = [
     "check_forge_verifier",
     "failure_response",
     "lifecycle_paths",
+    "reads_authorization_only",
     "run_lifecycle_callback",
     "should_hash_form",
     "verify_forge_request",
@@ -155,6 +156,15 @@ def check_authenticator(authenticator: object, helper: str) -> None:
     raise TypeError(
         f"{helper} needs an atlassian_jwt.Authenticator, not {type(authenticator).__name__}"
     )
+
+
+def reads_authorization_only(authenticator: Authenticator) -> bool:
+    """Whether ``authenticator`` finds a request's token in its ``Authorization`` header alone
+    (or its query), so that a helper may give it that one header rather than all of them.
+
+    False for a subclass that overrides 3.0.0's ``_get_token`` hook, which may read any header.
+    """
+    return type(authenticator)._get_token is Authenticator._get_token
 
 
 def check_forge_verifier(verifier: object, helper: str) -> None:

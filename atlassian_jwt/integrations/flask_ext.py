@@ -60,6 +60,7 @@ from ..authenticate import Authenticator, AuthResult
 from ..forge import ForgeEventDispatcher, ForgeInvocation, ForgeInvocationVerifier
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tenants import TenantStore
+from ..tokens import Headers
 from ._incoming import (
     FAILURES,
     FORGE_SCHEME,
@@ -70,6 +71,7 @@ from ._incoming import (
     check_forge_verifier,
     failure_response,
     lifecycle_paths,
+    reads_authorization_only,
     run_lifecycle_callback,
     should_hash_form,
     verify_forge_request,
@@ -102,7 +104,8 @@ def authenticate_request(
     path; the core removes the path of the Authenticator's ``base_url``, and nothing else is.
     Method, target and ``Authorization`` header (the only one
     :meth:`~atlassian_jwt.Authenticator.authenticate` reads) are read from the WSGI environ
-    itself, without the request's own parsing.
+    itself, without the request's own parsing; an Authenticator that overrides 3.0.0's
+    ``_get_token`` hook is given all the request's headers.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param request: the request; by default the one being handled.
@@ -123,11 +126,14 @@ def authenticate_request(
     if include_form_body and should_hash_form(req.mimetype):
         body_params = _form_body(req)
     # As werkzeug reads them (Request.method, EnvironHeaders), from the environ directly.
-    authorization = environ.get("HTTP_AUTHORIZATION")
+    headers: Headers | None = req.headers
+    if reads_authorization_only(authenticator):
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        headers = {"Authorization": authorization} if authorization is not None else None
     return authenticator.authenticate(
         environ.get("REQUEST_METHOD", "GET"),
         wsgi_target(environ),
-        {"Authorization": authorization} if authorization is not None else None,
+        headers,
         allow_context_qsh=allow_context_qsh,
         body_params=body_params,
     )

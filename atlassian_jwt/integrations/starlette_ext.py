@@ -83,6 +83,7 @@ from ._incoming import (
     check_forge_verifier,
     failure_response,
     lifecycle_paths,
+    reads_authorization_only,
     run_lifecycle_callback,
     should_hash_form,
     verify_forge_request,
@@ -111,7 +112,8 @@ async def authenticate_request(
     The URL is the raw target the server received (``raw_path`` and ``query_string``), its
     whole path; the core removes the path of the Authenticator's ``base_url``, and nothing else
     is. :meth:`~atlassian_jwt.Authenticator.authenticate` is given the request's
-    ``Authorization`` headers, and runs in a worker thread unless the Authenticator's
+    ``Authorization`` headers (all its headers, if the Authenticator overrides 3.0.0's
+    ``_get_token`` hook), and runs in a worker thread unless the Authenticator's
     :attr:`~atlassian_jwt.Authenticator.lookup_blocks` is ``False``.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
@@ -133,7 +135,9 @@ async def authenticate_request(
     scope = request.scope
     # The Authorization headers alone, read from the scope: the only ones authenticate reads,
     # without building Starlette's Headers.
-    headers = [pair for pair in scope["headers"] if pair[0] == b"authorization"]
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    if reads_authorization_only(authenticator):
+        headers = [pair for pair in headers if pair[0] == b"authorization"]
     if authenticator.lookup_blocks:
         return await run_in_threadpool(
             authenticator.authenticate,

@@ -28,6 +28,7 @@ from tests.integrations.web_helpers import (
     auth_header,
     authenticator,
     context_token,
+    header_hook_authenticator,
     multipart,
     rejection_codes,
     sign,
@@ -384,3 +385,14 @@ def test_readme_example() -> None:
     assert note.json == {"tenant": CLIENT_KEY}
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
     assert [call[0] for call in lifecycle.calls] == ["installed"]
+
+
+def test_an_authenticator_with_its_own_token_hook_is_given_every_header() -> None:
+    # The helper hands a plain Authenticator only the Authorization header; one that overrides
+    # 3.0.0's _get_token hook reads the token where it chooses, so it is given all of them.
+    client = make_app(header_hook_authenticator()).test_client()
+    token = sign("GET", "/page")
+    response = client.get("/page", headers={"X-Atlassian-Token": token})
+    assert response.status_code == 200
+    assert response.json == {"client_key": CLIENT_KEY, "sub": ACCOUNT}
+    assert client.get("/page", headers=auth_header(token)).status_code == 401

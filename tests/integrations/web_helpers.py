@@ -110,6 +110,22 @@ class CountingAuthenticator(StoreAuthenticator):
         return super().authenticate(*args, **kwargs)
 
 
+class HeaderHookAuthenticator(StoreAuthenticator):
+    """Overrides 3.0.0's ``_get_token`` hook to read the token from ``X-Atlassian-Token``, as
+    an app that puts it elsewhere does: helpers must give it every header."""
+
+    @staticmethod
+    def _get_token(headers: Any = None, query_params: Any = None) -> str:
+        token = atlassian_jwt.tokens.header_value(headers, "x-atlassian-token")
+        if token is None:
+            raise atlassian_jwt.TokenMissingError("No token in X-Atlassian-Token")
+        return token
+
+
+def header_hook_authenticator() -> HeaderHookAuthenticator:
+    return HeaderHookAuthenticator({CLIENT_KEY: {"sharedSecret": SECRET}})
+
+
 #: The Authenticator a Django test settings module names by its dotted path.
 DJANGO_AUTHENTICATOR = CountingAuthenticator({CLIENT_KEY: {"sharedSecret": SECRET}})
 
