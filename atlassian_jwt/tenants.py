@@ -223,8 +223,9 @@ class TenantStoreAuthenticator(Authenticator):
     >>> authenticator.get_shared_secret("jira:1") == "s" * 32
     True
 
-    Its :attr:`~atlassian_jwt.Authenticator.lookup_blocks` follows the store: ``False`` for a
-    :class:`MemoryTenantStore`, whose lookups never block, ``True`` for any other.
+    Its :attr:`~atlassian_jwt.authenticate.Authenticator.lookup_blocks` follows the store:
+    ``False`` for a :class:`MemoryTenantStore`, whose lookups never block, ``True`` for any
+    other.
 
     :param store: any :class:`TenantStore`.
     :param authenticator_kwargs: passed to :class:`~atlassian_jwt.Authenticator`

@@ -21,9 +21,10 @@ A rejected token raises ``HTTPException(401)``, and a key that could not be fetc
 tenant store that fails ``HTTPException(503)``, with a bare detail; the failure's ``code`` is
 logged (logger ``atlassian_jwt.integrations``), never the token. The result is also put in
 ``request.state.atlassian_jwt``. The Authenticator runs in a worker thread, since looking up a
-secret may read a database, unless its :attr:`~atlassian_jwt.Authenticator.lookup_blocks` is
-``False`` (an in-memory lookup; a :class:`~atlassian_jwt.tenants.MemoryTenantStore`'s): then
-it runs inline, which saves the thread hop. The lifecycle handler always runs in a worker
+secret may read a database, unless its
+:attr:`~atlassian_jwt.authenticate.Authenticator.lookup_blocks` is ``False`` (an in-memory
+lookup; a :class:`~atlassian_jwt.tenants.MemoryTenantStore`'s): then it runs inline, which
+saves the thread hop. The lifecycle handler always runs in a worker
 thread.
 
 **Forge.** A route that Forge calls (a remote resolver, ``invokeRemote``) depends on
@@ -114,7 +115,7 @@ async def authenticate_request(
     is. :meth:`~atlassian_jwt.Authenticator.authenticate` is given the request's
     ``Authorization`` headers (all its headers, if the Authenticator overrides 3.0.0's
     ``_get_token`` hook), and runs in a worker thread unless the Authenticator's
-    :attr:`~atlassian_jwt.Authenticator.lookup_blocks` is ``False``.
+    :attr:`~atlassian_jwt.authenticate.Authenticator.lookup_blocks` is ``False``.
 
     :param authenticator: the :class:`~atlassian_jwt.Authenticator` that knows the tenants.
     :param request: the request.
