@@ -256,10 +256,10 @@ def forge_event_view(dispatcher: ForgeEventDispatcher) -> Callable[[], Response]
 
 def lifecycle_blueprint(
     handler: Any,
+    paths: Mapping[str, str] | None = None,
     *,
     name: str = "atlassian_lifecycle",
     url_prefix: str | None = None,
-    paths: Mapping[str, str] | None = None,
     on_event: OnEvent | None = None,
 ) -> Blueprint:
     """Return a blueprint with a ``POST`` route for each lifecycle callback.

@@ -370,6 +370,11 @@ def test_lifecycle_paths_follow_the_descriptor() -> None:
     assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 404
     with pytest.raises(ValueError, match="instaled"):
         lifecycle_blueprint(handler, paths={"instaled": "/hooks/install"})
+    # Positional, as Django's lifecycle_urls and Starlette's lifecycle_routes take it.
+    other = Flask(__name__)
+    other.register_blueprint(lifecycle_blueprint(handler, {"uninstalled": "/hooks/gone"}))
+    gone = other.test_client().post("/hooks/gone", headers={"Authorization": "JWT t"})
+    assert gone.status_code == 204
 
 
 def test_readme_example() -> None:
