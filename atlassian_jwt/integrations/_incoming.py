@@ -47,7 +47,7 @@ import http
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from ..authenticate import Authenticator, AuthResult
 from ..exceptions import DecodeError, KeyFetchError, MalformedRequestError
@@ -72,6 +72,7 @@ __all__ = [
     "reads_authorization_only",
     "run_lifecycle_callback",
     "should_hash_form",
+    "signed_form_body",
     "verify_forge_request",
     "wsgi_target",
 ]
@@ -286,6 +287,41 @@ def should_hash_form(content_type: str | None) -> bool:
             "multipart body are not signed"
         )
     return is_form(content_type)
+
+
+def signed_form_body(body: bytes, content_type: str | None) -> bytes:
+    """Return a form body to hash, refusing one that a framework could read otherwise.
+
+    The ``qsh`` hashes a form body's fields as UTF-8 text (as the products sign them, and as
+    :func:`~atlassian_jwt.url_utils.merge_body_params` reads them), while the frameworks read
+    other bytes their own ways: Starlette takes raw bytes as latin-1, Django decodes by the
+    ``charset`` the request declares, and an invalid escape becomes U+FFFD for some. So that
+    the view's fields are exactly the signed ones, a signed form body must be ASCII, its
+    escapes valid UTF-8 and its declared ``charset``, if any, UTF-8; an ASCII body's fields
+    are then one text for every reader.
+
+    :param body: the raw body of an ``application/x-www-form-urlencoded`` request.
+    :param content_type: its ``Content-Type`` header.
+    :returns: ``body``.
+    :raises MalformedRequestError: for any other body.
+    """
+    charset = None
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    try:
+        if charset not in (None, "utf-8", "utf8") or not body.isascii():
+            raise ValueError
+        if b"%" in body:
+            # An escape's bytes stand within one name or value ("&" and "=" are ASCII), so
+            # the whole body decodes as UTF-8 exactly when every field does.
+            unquote_to_bytes(body).decode("utf-8")
+    except ValueError:
+        raise MalformedRequestError(
+            "A signed form body must be UTF-8, with its non-ASCII text percent-encoded"
+        ) from None
+    return body
 
 
 def lifecycle_paths(paths: Mapping[str, str] | None, prefix: str = "/") -> dict[str, str]:

@@ -89,6 +89,7 @@ from ._incoming import (
     lifecycle_paths,
     run_lifecycle_callback,
     should_hash_form,
+    signed_form_body,
     verify_forge_request,
     wsgi_target,
 )
@@ -457,4 +458,4 @@ def _form_body(request: HttpRequest) -> bytes:
     # Django keeps a form-encoded body after parsing request.POST, so it is always there; the
     # core parses it as the Java servlet side does.
     body: bytes = request.body
-    return body
+    return signed_form_body(body, request.META.get("CONTENT_TYPE"))

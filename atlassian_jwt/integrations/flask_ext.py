@@ -74,6 +74,7 @@ from ._incoming import (
     reads_authorization_only,
     run_lifecycle_callback,
     should_hash_form,
+    signed_form_body,
     verify_forge_request,
     wsgi_target,
 )
@@ -318,4 +319,4 @@ def _form_body(req: Request) -> bytes | dict[str, Sequence[str]]:
     # servlet side does); once werkzeug has consumed the stream, its parsed fields.
     if "form" in req.__dict__:
         return {name: values for name, values in req.form.lists()}
-    return req.get_data(cache=True)
+    return signed_form_body(req.get_data(cache=True), req.content_type)

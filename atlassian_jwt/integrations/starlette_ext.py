@@ -87,6 +87,7 @@ from ._incoming import (
     reads_authorization_only,
     run_lifecycle_callback,
     should_hash_form,
+    signed_form_body,
     verify_forge_request,
 )
 
@@ -326,10 +327,11 @@ async def _form_body(request: Request) -> bytes | dict[str, list[str]]:
     # The raw body (the core parses it as the Java servlet side does); once something has read
     # the form from the stream (FastAPI does for Form() parameters), the parsed fields.
     try:
-        return await request.body()
+        body = await request.body()
     except RuntimeError:
         fields: dict[str, list[str]] = {}
         for name, value in (await request.form()).multi_items():
             if isinstance(value, str):
                 fields.setdefault(name, []).append(value)
         return fields
+    return signed_form_body(body, request.headers.get("content-type"))

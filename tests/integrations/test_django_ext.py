@@ -26,9 +26,11 @@ from atlassian_jwt.integrations.django_ext import (
 from tests.integrations.django_settings import configure as configure_django
 from tests.integrations.web_helpers import (
     DJANGO_AUTHENTICATOR,
+    ESCAPED_FORM,
     MULTIPART_TYPES,
     RAW_TARGETS,
     REJECTED_TOKENS,
+    UNSIGNABLE_FORMS,
     BrokenStoreAuthenticator,
     RecordingHandler,
     UnreachableKeysAuthenticator,
@@ -393,3 +395,20 @@ def test_readme_example() -> None:
         assert note.json() == {"tenant": CLIENT_KEY}
         assert client.post("/installed", headers={"Authorization": "JWT t"}).status_code == 204
     assert [call[0] for call in lifecycle.calls] == ["installed"]
+
+
+@pytest.mark.parametrize(("body", "content_type"), UNSIGNABLE_FORMS)
+def test_regression_a_signed_form_body_is_one_text_for_every_reader(
+    client: Client, body: bytes, content_type: str
+) -> None:
+    # Django decodes request.POST by the declared charset, the qsh as UTF-8: a signed form body
+    # must be ASCII with UTF-8 escapes, or the view would get fields that were not the signed
+    # ones.
+    def post(data: bytes, media: str) -> int:
+        token = sign("POST", "/form", body_params=data)
+        response = client.post("/form", data, content_type=media, headers=auth_header(token))
+        status: int = response.status_code
+        return status
+
+    assert post(body, content_type) == 401
+    assert post(*ESCAPED_FORM) == 200

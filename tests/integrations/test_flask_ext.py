@@ -20,10 +20,12 @@ from atlassian_jwt.integrations.flask_ext import (
     require_jwt,
 )
 from tests.integrations.web_helpers import (
+    ESCAPED_FORM,
     MULTIPART_TYPES,
     RAW_TARGETS,
     REJECTED_TOKENS,
     UNAVAILABLE,
+    UNSIGNABLE_FORMS,
     RecordingHandler,
     auth_header,
     authenticator,
@@ -401,3 +403,19 @@ def test_an_authenticator_with_its_own_token_hook_is_given_every_header() -> Non
     assert response.status_code == 200
     assert response.json == {"client_key": CLIENT_KEY, "sub": ACCOUNT}
     assert client.get("/page", headers=auth_header(token)).status_code == 401
+
+
+@pytest.mark.parametrize(("body", "content_type"), UNSIGNABLE_FORMS)
+def test_regression_a_signed_form_body_is_one_text_for_every_reader(
+    client: FlaskClient, body: bytes, content_type: str
+) -> None:
+    # The qsh reads a form body as UTF-8; a framework may read other bytes otherwise, and the
+    # view would get fields that were not the signed ones: such a body is refused.
+    def post(data: bytes, media: str) -> int:
+        headers = auth_header(sign("POST", "/form", body_params=data))
+        response = client.post("/form", data=data, content_type=media, headers=headers)
+        status: int = response.status_code
+        return status
+
+    assert post(body, content_type) == 401
+    assert post(*ESCAPED_FORM) == 200

@@ -31,10 +31,12 @@ from atlassian_jwt.integrations.starlette_ext import (
 )
 from atlassian_jwt.tenants import MemoryTenantStore, SQLiteTenantStore, TenantStoreAuthenticator
 from tests.integrations.web_helpers import (
+    ESCAPED_FORM,
     MULTIPART_TYPES,
     RAW_TARGETS,
     REJECTED_TOKENS,
     UNAVAILABLE,
+    UNSIGNABLE_FORMS,
     RecordingHandler,
     auth_header,
     authenticator,
@@ -423,3 +425,19 @@ def test_an_authenticator_with_its_own_token_hook_is_given_every_header() -> Non
     assert response.status_code == 200
     assert response.json()["client_key"] == CLIENT_KEY
     assert client.get("/page", headers=auth_header(token)).status_code == 401
+
+
+@pytest.mark.parametrize(("body", "content_type"), UNSIGNABLE_FORMS)
+def test_regression_a_signed_form_body_is_one_text_for_every_reader(
+    client: TestClient, body: bytes, content_type: str
+) -> None:
+    # Starlette reads raw bytes as latin-1 where the qsh reads UTF-8: a signed form body must
+    # be ASCII with UTF-8 escapes, or the view would get fields that were not the signed ones.
+    def post(data: bytes, media: str) -> int:
+        token = sign("POST", "/form", body_params=data)
+        headers = {**auth_header(token), "Content-Type": media}
+        status: int = client.post("/form", content=data, headers=headers).status_code
+        return status
+
+    assert post(body, content_type) == 401
+    assert post(*ESCAPED_FORM) == 200

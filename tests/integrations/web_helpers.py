@@ -45,6 +45,17 @@ def multipart(fields: dict[str, str], boundary: str = "b0undary") -> bytes:
 
 #: ``Content-Type`` headers of multipart bodies (boundary ``b0undary``), in the spellings a
 #: framework's own parser accepts.
+FORM_TYPE = "application/x-www-form-urlencoded"
+#: Form bodies whose fields a framework could read otherwise than the qsh hashes them:
+#: ``(body, Content-Type)``. Each is refused on a signed-form route, whatever the token.
+UNSIGNABLE_FORMS = [
+    ("comment=caf\u00e9".encode(), FORM_TYPE),  # raw UTF-8: latin-1 text to Starlette
+    (b"comment=caf%E9", FORM_TYPE),  # an escape of no UTF-8: U+FFFD to some, not to others
+    (b"comment=caf%C3%A9", f"{FORM_TYPE}; charset=ISO-8859-1"),  # Django reads it as latin-1
+]
+#: The same text as a signed form body must carry it, which every framework reads alike.
+ESCAPED_FORM = (b"comment=caf%C3%A9", f"{FORM_TYPE}; charset=UTF-8")
+
 MULTIPART_TYPES = [
     "multipart/form-data; boundary=b0undary",
     "Multipart/Form-Data ; boundary=b0undary",
