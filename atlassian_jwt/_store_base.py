@@ -169,6 +169,13 @@ class TenantStoreBase(abc.ABC):
         value, expires_at, api_base_url = stored
         return StoredAppToken(value, datetime.fromtimestamp(expires_at, timezone.utc), api_base_url)
 
+    def forget_app_token(self, installation_id: str) -> None:
+        """Erase the kept Forge app token; see
+        :meth:`~atlassian_jwt.tenants.TenantStore.forget_app_token`."""
+        key = _lookup_text(installation_id, "installationId")
+        if key is not None:
+            self._erase_app_token(key)
+
     def remember_lifecycle_token(
         self, token_sha256: str, body_sha256: str, *, expires_at: float
     ) -> bool:
@@ -245,6 +252,10 @@ class TenantStoreBase(abc.ABC):
     @abc.abstractmethod
     def _read_app_token(self, installation_id: str) -> tuple[str, float, str] | None:
         """Return the kept token, its expiry and its API base URL, or ``None``."""
+
+    @abc.abstractmethod
+    def _erase_app_token(self, installation_id: str) -> None:
+        """Erase the kept token of the installation, if any."""
 
     @abc.abstractmethod
     def _remember_lifecycle_token(

@@ -145,13 +145,22 @@ class LifecycleHandler:
     ) -> AuthResult:
         """Verify an ``uninstalled`` call, then erase the tenant.
 
+        For a Connect-on-Forge tenant, the Forge app token kept for its installation
+        (:func:`~atlassian_jwt.forge.keep_app_token`) is erased too, once the tenant is gone: a
+        credential for an installation that no longer exists is of no use to keep.
+
         Takes, returns and raises what :meth:`installed` does.
         """
         payload = parse_lifecycle_body(body)
         body_sha256 = _body_sha256(payload)
         result = self._verify_signed(http_method, url, headers, body, payload)
         self._accept(headers, payload, body_sha256, result)
+        tenant = self.store.get(result.client_key)
         self.store.delete(result.client_key, event_time=result.claims["iat"])
+        installation_id = tenant.get("installationId") if tenant else None
+        # Not when the delete was stale (a reinstall came first): the tenant is still there.
+        if installation_id and self.store.get(result.client_key) is None:
+            self.store.forget_app_token(installation_id)
         return result
 
     def enabled(

@@ -172,6 +172,15 @@ class TenantStore(Protocol):
         :raises ValueError: if ``installation_id`` is not a non-empty string.
         """
 
+    def forget_app_token(self, installation_id: str) -> None:
+        """Erase the app token kept for ``installation_id``, if any.
+
+        :class:`~atlassian_jwt.lifecycle.LifecycleHandler` calls it when the tenant of that
+        installation is uninstalled: a bearer credential is kept no longer than it is of use.
+
+        :raises ValueError: if ``installation_id`` is not a non-empty string.
+        """
+
     def remember_lifecycle_token(
         self, token_sha256: str, body_sha256: str, *, expires_at: float
     ) -> bool:
@@ -327,6 +336,10 @@ class MemoryTenantStore(TenantStoreBase):
     def _read_app_token(self, installation_id: str) -> tuple[str, float, str] | None:
         with self._lock:
             return self._app_tokens.get(installation_id)
+
+    def _erase_app_token(self, installation_id: str) -> None:
+        with self._lock:
+            self._app_tokens.pop(installation_id, None)
 
     def _remember_lifecycle_token(
         self, token_sha256: str, body_sha256: str, expires_at: float, now: float
@@ -501,6 +514,13 @@ class SQLiteTenantStore(TenantStoreBase):
                 (self._bound_app_key, installation_id),
             ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
+
+    def _erase_app_token(self, installation_id: str) -> None:
+        with self._connect() as connection:
+            connection.execute(
+                f"DELETE FROM {self.APP_TOKENS_TABLE} WHERE app_key = ? AND installation_id = ?",
+                (self._bound_app_key, installation_id),
+            )
 
     def _remember_lifecycle_token(
         self, token_sha256: str, body_sha256: str, expires_at: float, now: float

@@ -501,6 +501,59 @@ def test_a_connect_on_forge_install_is_found_by_its_installation(
     assert store.get_by_installation_id(installation) == store.get(CLIENT_KEY)
 
 
+INSTALLATION = "ari:cloud:ecosystem::installation/5d5f3c1a-8d1e-4c8e-9a57-2f3c1a9d8e01"
+#: An app system token as Forge sends it (its value is not read here).
+APP_TOKEN = "eyJhbGciOiJub25lIn0.eyJleHAiOjIwMDAwMDAwMDB9.c2ln"
+
+
+def install_on_forge(
+    lifecycle: LifecycleHandler, atlassian: FakeAtlassianKeyServer, *, iat: int
+) -> None:
+    """A Connect-on-Forge install, and the Forge app token kept for its installation."""
+    lifecycle.installed(
+        "POST",
+        "/my-app/installed",
+        signed(atlassian, "/installed", iat=iat),
+        body("installed", installationId=INSTALLATION),
+    )
+    lifecycle.store.save_app_token(
+        INSTALLATION, APP_TOKEN, expires_at=2e9, api_base_url="https://api.atlassian.com/ex/jira/1"
+    )
+
+
+def test_an_uninstall_forgets_the_installations_forge_app_token(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
+) -> None:
+    # A bearer credential for an installation that is gone is kept no longer.
+    now = int(time.time())
+    install_on_forge(lifecycle, atlassian, iat=now - 10)
+    assert store.get_app_token(INSTALLATION) is not None
+    lifecycle.uninstalled(
+        "POST",
+        "/my-app/uninstalled",
+        signed(atlassian, "/uninstalled", iat=now),
+        body("uninstalled"),
+    )
+    assert store.get(CLIENT_KEY) is None
+    assert store.get_app_token(INSTALLATION) is None
+
+
+def test_an_uninstall_older_than_a_reinstall_keeps_the_app_token(
+    lifecycle: LifecycleHandler, store: TenantStore, atlassian: FakeAtlassianKeyServer
+) -> None:
+    now = int(time.time())
+    install_on_forge(lifecycle, atlassian, iat=now)
+    lifecycle.uninstalled(
+        "POST",
+        "/my-app/uninstalled",
+        signed(atlassian, "/uninstalled", iat=now - 30),
+        body("uninstalled"),
+    )
+    assert store.get_by_installation_id(INSTALLATION) is not None
+    kept = store.get_app_token(INSTALLATION)
+    assert kept is not None and kept.value == APP_TOKEN
+
+
 # Out of order and at once.
 
 

@@ -405,6 +405,33 @@ def test_app_tokens_are_per_installation_and_app(make_store: StoreFactory) -> No
     assert make_store().get_app_token(INSTALLATION) == kept
 
 
+def test_an_app_token_is_forgotten_for_its_installation_and_app_alone(
+    make_store: StoreFactory,
+) -> None:
+    store, other_app = make_store(), make_store(OTHER_APP)
+    for kept_by, installation in ((store, INSTALLATION), (store, OTHER_INSTALLATION)):
+        kept_by.save_app_token(
+            installation, app_token(installation[-1]), expires_at=2e9, api_base_url=API_BASE_URL
+        )
+    other_app.save_app_token(
+        INSTALLATION, app_token("y"), expires_at=2e9, api_base_url=API_BASE_URL
+    )
+    store.forget_app_token(INSTALLATION)
+    assert store.get_app_token(INSTALLATION) is None
+    assert make_store().get_app_token(INSTALLATION) is None  # for every handle on the data
+    assert store.get_app_token(OTHER_INSTALLATION) is not None
+    assert other_app.get_app_token(INSTALLATION) is not None
+    store.forget_app_token(INSTALLATION)  # nothing kept: nothing to do
+    for unstorable in UNSTORABLE:
+        store.forget_app_token(unstorable)  # text no store holds names nothing
+    with pytest.raises(ValueError, match="installationId"):
+        store.forget_app_token("")
+    # A token may be kept again afterwards, by the next invocation.
+    assert store.save_app_token(
+        INSTALLATION, app_token("b"), expires_at=1e9, api_base_url=API_BASE_URL
+    )
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -264,6 +264,11 @@ class SQLAlchemyTenantStore(TenantStoreBase):
         with self._errors(), self.engine.begin() as connection:
             connection.execute(erase)
 
+    def _erase_app_token(self, installation_id: str) -> None:
+        erase = sa.delete(self.app_tokens_table).where(self._app_token_is(installation_id))
+        with self._errors(), self.engine.begin() as connection:
+            connection.execute(erase)
+
     def _write_app_token(
         self, installation_id: str, token: str, expires_at: float, api_base_url: str
     ) -> bool:
