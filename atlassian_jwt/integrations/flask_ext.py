@@ -126,11 +126,14 @@ def authenticate_request(
     body_params = None
     if include_form_body and should_hash_form(req.mimetype):
         body_params = _form_body(req)
-    # As werkzeug reads them (Request.method, EnvironHeaders), from the environ directly.
-    headers: Headers | None = req.headers
+    # As werkzeug reads them (Request.method, EnvironHeaders), from the environ directly;
+    # the request's header object only for an Authenticator that may read any header.
+    headers: Headers | None
     if reads_authorization_only(authenticator):
         authorization = environ.get("HTTP_AUTHORIZATION")
         headers = {"Authorization": authorization} if authorization is not None else None
+    else:
+        headers = req.headers
     return authenticator.authenticate(
         environ.get("REQUEST_METHOD", "GET"),
         wsgi_target(environ),
