@@ -191,6 +191,18 @@ def test_one_pass_takes_what_needs_more_than_sorting(query: str, canonical: str)
     assert one_pass_canonical_query(query) == canonical == _general_query(query)
 
 
+def test_the_escapes_that_need_fixing_are_exactly_the_non_canonical_ones() -> None:
+    # _fixed_escapes finds what to rewrite with one regular expression; what it leaves must be
+    # exactly the canonical escapes, and what follows every other "%" is returned.
+    hex_digits = "0123456789ABCDEFabcdef"
+    for high in hex_digits:
+        for low in hex_digits:
+            found = _fast_query._NOT_CANONICAL_ESCAPES(f"x%{high}{low}y")
+            assert found == ([] if high + low in _fast_query._CANONICAL_HEX else [high + low])
+    assert _fast_query._NOT_CANONICAL_ESCAPES("a=%zz&b=%4") == ["zz", "4"]
+    assert _fast_query._NOT_CANONICAL_ESCAPES("a=%\n0A%") == ["\n0", ""]
+
+
 def test_thousands_of_repeated_names_cost_their_size() -> None:
     # Every name twice: merged in one pass over the groups (a search per group would take
     # seconds here), with the general canonicaliser's result.
