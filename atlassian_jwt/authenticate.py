@@ -311,8 +311,8 @@ def check_qsh(token_qsh: object, canonical: str, *, signature_verified: bool = F
     expected = qsh_of(canonical)
     if not (
         isinstance(token_qsh, str)
-        and token_qsh.isascii()
-        and hmac.compare_digest(token_qsh.encode("ascii"), expected.encode("ascii"))
+        and token_qsh.isascii()  # compare_digest compares ASCII text only
+        and hmac.compare_digest(token_qsh, expected)
     ):
         raise exc.QshMismatchError(
             "The token's qsh does not match this request",
