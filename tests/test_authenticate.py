@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import re
 import time
@@ -105,6 +106,28 @@ def test_official_tokens_verify_end_to_end(
 
 
 @pytest.mark.filterwarnings("ignore:The HMAC key is:UserWarning")
+def test_a_clock_frozen_by_freezegun_decides_expiry(authenticator: StoreAuthenticator) -> None:
+    # App test suites freeze time with freezegun, which replaces datetime in the modules that
+    # imported it. authenticate reads the clock as jwt.decode does (3.0.0 called it), so the
+    # frozen clock decides: a minute's token, with the 90 s leeway.
+    import freezegun
+
+    now = 1_700_000_000
+    token = make_token(iat=now, exp=now + 60)
+    for moment, outcome in [
+        (now + 149, None),
+        (now + 150, atlassian_jwt.TokenExpiredError),
+        (now - 91, atlassian_jwt.TokenNotYetValidError),
+    ]:
+        frozen = datetime.datetime.fromtimestamp(moment, datetime.timezone.utc)
+        with freezegun.freeze_time(frozen):
+            if outcome is None:
+                assert authenticator.authenticate("GET", "/page?a=1", auth_header(token))
+            else:
+                with pytest.raises(outcome):
+                    authenticator.authenticate("GET", "/page?a=1", auth_header(token))
+
+
 def test_official_token_rejected_on_another_request(
     official_authenticator: type[atlassian_jwt.Authenticator],
 ) -> None:
