@@ -67,6 +67,7 @@ __all__ = [
     "canonical_request_from_query",
     "canonicalize_request",
     "check_service_url",
+    "content_type_parameter",
     "decode_component",
     "hash_url",
     "is_form",
@@ -349,6 +350,25 @@ def is_form(content_type: str | None) -> bool:
 def media_type(content_type: str | None) -> str:
     """The media type of a ``Content-Type`` header, lower case, without its parameters."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def content_type_parameter(content_type: str | None, name: str) -> str | None:
+    """The value of the parameter ``name`` of a ``Content-Type`` header, if it has one.
+
+    :param name: the parameter's name in lower case; the header's is matched in any case.
+    :returns: the value, lower-cased and unquoted (as for ``charset``); of several, the last.
+
+    >>> content_type_parameter('application/x-www-form-urlencoded; Charset="UTF-8"', 'charset')
+    'utf-8'
+    >>> content_type_parameter('application/x-www-form-urlencoded', 'charset') is None
+    True
+    """
+    found = None
+    for parameter in (content_type or "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == name:
+            found = value.strip().strip('"').lower()
+    return found
 
 
 def merge_body_params(params: Params, body_params: BodyParams) -> None:

@@ -55,7 +55,7 @@ from ..forge import ForgeEventDispatcher, ForgeInvocation, ForgeInvocationVerifi
 from ..lifecycle import LIFECYCLE_EVENTS, OnEvent
 from ..tenants import TenantStore, TenantStoreError
 from ..tokens import Headers, rejecting_malformed_url
-from ..url_utils import is_form, media_type, split_url
+from ..url_utils import content_type_parameter, is_form, media_type, split_url
 
 __all__ = [
     "FAILURES",
@@ -305,11 +305,7 @@ def signed_form_body(body: bytes, content_type: str | None) -> bytes:
     :returns: ``body``.
     :raises MalformedRequestError: for any other body.
     """
-    charset = None
-    for parameter in (content_type or "").split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
+    charset = content_type_parameter(content_type, "charset")
     try:
         if charset not in (None, "utf-8", "utf8") or not body.isascii():
             raise ValueError
