@@ -105,7 +105,6 @@ def test_official_tokens_verify_end_to_end(
         authenticator.authenticate(vector["method"], vector["url"])
 
 
-@pytest.mark.filterwarnings("ignore:The HMAC key is:UserWarning")
 def test_a_clock_frozen_by_freezegun_decides_expiry(authenticator: StoreAuthenticator) -> None:
     # App test suites freeze time with freezegun, which replaces datetime in the modules that
     # imported it. authenticate reads the clock as jwt.decode does (3.0.0 called it), so the
@@ -128,6 +127,7 @@ def test_a_clock_frozen_by_freezegun_decides_expiry(authenticator: StoreAuthenti
                     authenticator.authenticate("GET", "/page?a=1", auth_header(token))
 
 
+@pytest.mark.filterwarnings("ignore:The HMAC key is:UserWarning")
 def test_official_token_rejected_on_another_request(
     official_authenticator: type[atlassian_jwt.Authenticator],
 ) -> None:
