@@ -607,7 +607,11 @@ def test_time_pass_calls_each_item_once_and_times_each_chunk() -> None:
     assert calls == list(range(70))
     assert len(elapsed) == 3 and all(ns >= 0 for ns in elapsed)  # 32 + 32 + 6
     assert len(timing.time_pass(calls.append, [(1,)] * 5, chunk=2)) == 3
-    assert timing.best_time(len, ("abc",), repeat=2) > 0
+    assert timing.best_time(len, ("abc",), repeat=2, at_least_ns=0) > 0
+    # Batches go on until they fill the time asked for, however few were asked for.
+    start = time.perf_counter()
+    assert timing.best_time(len, ("abc",), repeat=1, at_least_ns=30_000_000) > 0
+    assert time.perf_counter() - start >= 0.03
 
 
 def test_time_pass_amid_times_only_the_calls_each_after_its_between() -> None:
