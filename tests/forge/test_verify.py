@@ -62,7 +62,9 @@ def server(forge_key: Any) -> Iterator[FakeForgeJWKS]:
 
 @pytest.fixture
 def forge(server: FakeForgeJWKS) -> ForgeInvocationVerifier:
-    return ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=0.5)
+    # Its key set downloads succeed (the faults below make verifiers of 0.5 s): a timeout far
+    # beyond a local reply's, however loaded the machine.
+    return ForgeInvocationVerifier(APP_ID, jwks_url=server.url + JWKS_PATH, timeout=10)
 
 
 def fit(key: Any, *, kid: str | None = KID, algorithm: str = "RS256", **claims: Any) -> str:
